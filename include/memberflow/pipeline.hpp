@@ -1,0 +1,102 @@
+#pragma once
+// The pipeline model of shared/spec/pipeline-model.md: a chain of stages that people
+// pass through, one move per month at most.
+//
+//   markov   each month: advance to the next stage (p = advance), leave (p = exit),
+//            or stay; advance + exit <= 1.
+//   fixed    a stage of D months (probation): entered at age 0; each month spent there
+//            the person leaves with p = exit; at the end of the month in which its age
+//            reaches D it passes on with p = pass_rate, else leaves. An entry at the end
+//            of month t therefore passes on at the end of month t + D, never otherwise.
+//   terminal the last stage (full members): each month the person leaves with
+//            p = attrition.
+//
+// Arrivals: Poisson(inflow) people a month into the first stage and Poisson(transfer_in)
+// straight into the terminal stage. Entries into the stage marked as admission are
+// admissions; entries into the terminal stage from the stage before it are confirmations.
+//
+// State layout, shared by every engine: each markov or terminal stage is one slot; a
+// fixed stage of D months is D slots, one per age 0..D-1.
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memberflow/error.hpp"
+
+namespace memberflow {
+
+enum class stage_kind { markov, fixed, terminal };
+
+// The per-unit parameters of the model. Which ones a stage takes depends on its kind;
+// inflow belongs to the first stage and transfer_in to the terminal stage.
+enum class param { advance, exit, pass_rate, attrition, inflow, transfer_in };
+inline constexpr std::array<param, 6> all_params{param::advance,   param::exit,   param::pass_rate,
+                                                 param::attrition, param::inflow, param::transfer_in};
+std::string_view param_name(param p);
+param param_from_name(std::string_view name);  // throws unknown_id listing the valid names
+
+struct stage {
+  std::string name;
+  stage_kind kind = stage_kind::markov;
+  int months = 0;  // fixed stages only: the duration D >= 1
+  // Defaults of the per-unit parameters (a unit kind or a unit may override them).
+  double advance = 0, exit = 0, pass_rate = 1, attrition = 0, inflow = 0, transfer_in = 0;
+
+  static stage markov(std::string name, double advance, double exit, double inflow = 0);
+  static stage fixed(std::string name, int months, double exit, double pass_rate);
+  static stage terminal(std::string name, double attrition, double transfer_in = 0);
+
+  double get(param p) const;
+  void set(param p, double value);
+};
+
+// Names of the event quantities engines report; stage names must differ from them
+// because a stage's name also names its stock.
+inline constexpr std::array<std::string_view, 5> event_names{"admissions", "confirmations", "arrivals",
+                                                             "exits", "leavers"};
+
+class pipeline {
+ public:
+  // Throws parameter_error unless: at least two stages; unique, non-empty names that are
+  // not event names; exactly one terminal stage, and it is the last; every parameter in
+  // its domain; the admission stage exists and is not the first.
+  pipeline(std::vector<stage> stages, std::string admission_stage);
+
+  // The standard party pipeline: source (markov) -> training (markov) ->
+  // probation (fixed, 12 months) -> full (terminal); admission = entry into probation.
+  // The default rates are placeholders of the right order; real ones come from data.
+  static pipeline party();
+
+  const std::vector<stage>& stages() const { return stages_; }
+  std::size_t size() const { return stages_.size(); }
+  std::size_t index(std::string_view stage_name) const;  // throws unknown_id
+  const stage& at(std::string_view stage_name) const { return stages_[index(stage_name)]; }
+  std::size_t admission() const { return admission_; }
+  std::size_t terminal() const { return stages_.size() - 1; }
+
+  // State layout.
+  std::size_t state_size() const { return state_size_; }
+  std::size_t offset(std::size_t s) const { return offset_[s]; }
+  std::size_t width(std::size_t s) const { return stages_[s].kind == stage_kind::fixed ? stages_[s].months : 1; }
+
+  // Whether a stage takes a parameter (inflow: the first stage; transfer_in: the terminal).
+  bool takes(std::size_t s, param p) const;
+
+ private:
+  std::vector<stage> stages_;
+  std::size_t admission_ = 0;
+  std::vector<std::size_t> offset_;
+  std::size_t state_size_ = 0;
+};
+
+namespace detail {
+// Throws parameter_error (prefixed by `context`) unless value is in the domain of p:
+// probabilities in [0, 1], rates >= 0, all finite.
+void check_param_domain(param p, double value, const std::string& context);
+// advance + exit <= 1 for a markov stage (with a little tolerance for rounding).
+void check_markov_total(double advance, double exit, const std::string& context);
+}  // namespace detail
+
+}  // namespace memberflow

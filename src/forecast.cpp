@@ -1,0 +1,88 @@
+#include "memberflow/expected.hpp"
+#include "memberflow/forecast.hpp"
+
+namespace memberflow {
+
+forecast_result::forecast_result(std::shared_ptr<const org> o, std::shared_ptr<const pipeline> p, int horizon)
+    : org_(std::move(o)), pipeline_(std::move(p)), horizon_(horizon) {
+  if (horizon < 1) throw input_error("the horizon must be at least 1 month, got " + std::to_string(horizon));
+  const auto n = static_cast<Eigen::Index>(org_->size());
+  for (std::size_t s = 0; s < pipeline_->size(); ++s) values_.emplace_back(Eigen::ArrayXXd::Zero(n, horizon + 1));
+  for (std::size_t e = 0; e < event_names.size(); ++e) values_.emplace_back(Eigen::ArrayXXd::Zero(n, horizon));
+}
+
+std::vector<std::string> forecast_result::quantities() const {
+  std::vector<std::string> out;
+  for (const auto& st : pipeline_->stages()) out.push_back(st.name);
+  for (auto e : event_names) out.emplace_back(e);
+  return out;
+}
+
+std::size_t forecast_result::slot(std::string_view quantity) const {
+  for (std::size_t e = 0; e < event_names.size(); ++e)
+    if (event_names[e] == quantity) return pipeline_->size() + e;
+  for (std::size_t s = 0; s < pipeline_->size(); ++s)
+    if (pipeline_->stages()[s].name == quantity) return s;
+  std::string valid;
+  for (const auto& q : quantities()) valid += (valid.empty() ? "" : ", ") + q;
+  throw unknown_id("unknown quantity '" + std::string(quantity) + "' (quantities: " + valid + ")");
+}
+
+bool forecast_result::is_stock(std::string_view quantity) const { return slot(quantity) < pipeline_->size(); }
+
+const Eigen::ArrayXXd& forecast_result::own(std::string_view quantity) const { return values_[slot(quantity)]; }
+Eigen::ArrayXXd& forecast_result::own(std::string_view quantity) { return values_[slot(quantity)]; }
+
+void forecast_result::check_window(month_window w) const {
+  if (w.first < 0 || w.last > horizon_ || w.first >= w.last)
+    throw input_error("window [" + std::to_string(w.first) + ", " + std::to_string(w.last) +
+                      ") must satisfy 0 <= first < last <= horizon = " + std::to_string(horizon_));
+}
+
+Eigen::ArrayXd forecast_result::total(std::string_view event, month_window w) const {
+  if (is_stock(event))
+    throw input_error("'" + std::string(event) + "' is a stock: ask for it at a month, not summed over a window");
+  check_window(w);
+  Eigen::ArrayXd sum = own(event).middleCols(w.first, w.last - w.first).rowwise().sum();
+  org_->rollup_inplace(sum);
+  return sum;
+}
+
+Eigen::ArrayXd forecast_result::stock(std::string_view stage, int month) const {
+  if (!is_stock(stage)) throw input_error("'" + std::string(stage) + "' is an event, not a stage's stock");
+  if (month < 0 || month > horizon_)
+    throw input_error("month " + std::to_string(month) + " is outside 0.." + std::to_string(horizon_));
+  Eigen::ArrayXd v = own(stage).col(month);
+  org_->rollup_inplace(v);
+  return v;
+}
+
+Eigen::ArrayXXd forecast_result::rolled(std::string_view quantity) const {
+  Eigen::ArrayXXd v = own(quantity);
+  org_->rollup_inplace(v);
+  return v;
+}
+
+forecast_result forecast_expected(const scenario& sc, int horizon) {
+  sc.validate();
+  forecast_result result(sc.organisation, sc.stages, horizon);
+  const auto& p = sc.model();
+  const auto n = static_cast<Eigen::Index>(sc.units().size());
+  Eigen::ArrayXXd state = sc.stocks, next(n, state.cols()), events(n, static_cast<Eigen::Index>(event_names.size()));
+  auto record_stocks = [&](int t) {
+    for (std::size_t s = 0; s < p.size(); ++s)
+      result.own(p.stages()[s].name).col(t) =
+          state.middleCols(static_cast<Eigen::Index>(p.offset(s)), static_cast<Eigen::Index>(p.width(s))).rowwise().sum();
+  };
+  for (int t = 0; t < horizon; ++t) {
+    record_stocks(t);
+    detail::expected_month(p, sc.params, state, next, events);
+    for (std::size_t e = 0; e < event_names.size(); ++e)
+      result.own(event_names[e]).col(t) = events.col(static_cast<Eigen::Index>(e));
+    state.swap(next);
+  }
+  record_stocks(horizon);
+  return result;
+}
+
+}  // namespace memberflow

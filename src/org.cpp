@@ -1,0 +1,244 @@
+#include "memberflow/org.hpp"
+
+#include <boost/graph/depth_first_search.hpp>
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace memberflow {
+
+namespace {
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+std::string at(const std::vector<source_location>& where, std::size_t i) {
+  return i < where.size() ? where[i].describe() : "unit " + std::to_string(i + 1);
+}
+
+// Records preorder positions and subtree sizes during Boost's depth-first visit.
+struct preorder_recorder : boost::default_dfs_visitor {
+  std::vector<unit_index>* order;
+  std::vector<std::int32_t>* size;
+  template <class Vertex, class Graph>
+  void discover_vertex(Vertex v, const Graph&) const { order->push_back(static_cast<unit_index>(v)); }
+  template <class Vertex, class Graph>
+  void finish_vertex(Vertex v, const Graph& g) const {
+    std::int32_t s = 1;
+    for (auto [it, end] = boost::adjacent_vertices(v, g); it != end; ++it) s += (*size)[*it];
+    (*size)[v] = s;
+  }
+};
+
+}  // namespace
+
+org::org(std::vector<unit_record> records, std::vector<attribute_column> attributes,
+         std::vector<source_location> where) {
+  const auto n = records.size();
+  if (n == 0) throw input_error("the organisation has no units");
+  if (n > static_cast<std::size_t>(INT32_MAX)) throw input_error("too many units");
+  ids_.reserve(n);
+  names_.reserve(n);
+  kinds_.reserve(n);
+  index_.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& r = records[i];
+    if (r.id.empty()) throw input_error(at(where, i) + ": empty unit id");
+    auto [it, fresh] = index_.emplace(r.id, static_cast<unit_index>(i));
+    if (!fresh)
+      throw input_error(at(where, i) + ": duplicate unit id " + quoted(r.id) +
+                        " (first given at " + at(where, static_cast<std::size_t>(it->second)) + ")");
+    ids_.push_back(std::move(r.id));
+    names_.push_back(std::move(r.name));
+    kinds_.push_back(std::move(r.kind));
+  }
+  parent_.assign(n, no_unit);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& p = records[i].parent_id;
+    if (p.empty()) continue;
+    auto it = index_.find(p);
+    if (it == index_.end())
+      throw input_error(at(where, i) + ": unit " + quoted(ids_[i]) + " has unknown parent " + quoted(p));
+    parent_[i] = it->second;
+  }
+  for (auto& col : attributes)
+    if (col.values.size() != n)
+      throw input_error("attribute " + quoted(col.name) + " has " + std::to_string(col.values.size()) +
+                        " values for " + std::to_string(n) + " units");
+  attributes_ = std::move(attributes);
+  build_graph(where);
+}
+
+void org::build_graph(const std::vector<source_location>& where) {
+  const auto n = ids_.size();
+  std::vector<std::size_t> roots;
+  for (std::size_t i = 0; i < n; ++i)
+    if (parent_[i] == no_unit) roots.push_back(i);
+  if (roots.empty())
+    throw input_error("no root: every unit has a parent, so the parent links form a cycle "
+                      "(give the top unit an empty parent_id)");
+  if (roots.size() > 1)
+    throw input_error(std::to_string(roots.size()) + " roots: " + quoted(ids_[roots[0]]) + " (" +
+                      at(where, roots[0]) + ") and " + quoted(ids_[roots[1]]) + " (" +
+                      at(where, roots[1]) + ") both have an empty parent_id; exactly one unit may");
+  root_ = static_cast<unit_index>(roots[0]);
+
+  // Edges sorted by parent, children in input order, as the CSR constructor expects.
+  std::vector<std::pair<std::size_t, std::size_t>> edges;
+  edges.reserve(n - 1);
+  for (std::size_t i = 0; i < n; ++i)
+    if (parent_[i] != no_unit) edges.emplace_back(static_cast<std::size_t>(parent_[i]), i);
+  std::stable_sort(edges.begin(), edges.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  graph_ = graph_type(boost::edges_are_sorted, edges.begin(), edges.end(), n);
+
+  preorder_.clear();
+  preorder_.reserve(n);
+  subtree_size_.assign(n, 0);
+  std::vector<boost::default_color_type> colour(n, boost::white_color);
+  preorder_recorder visitor;
+  visitor.order = &preorder_;
+  visitor.size = &subtree_size_;
+  boost::depth_first_visit(graph_, static_cast<std::size_t>(root_), visitor,
+                           boost::make_iterator_property_map(colour.begin(),
+                                                             boost::get(boost::vertex_index, graph_)));
+  if (preorder_.size() != n) {
+    // A unit not reached from the root has a parent chain that loops: name the loop.
+    std::size_t start = 0;
+    while (colour[start] != boost::white_color) ++start;
+    std::vector<char> on_path(n, 0);
+    auto u = static_cast<unit_index>(start);
+    while (!on_path[u]) {
+      on_path[u] = 1;
+      u = parent_[u];
+    }
+    std::string loop = quoted(ids_[u]);
+    for (auto v = parent_[u]; v != u; v = parent_[v]) loop += " -> " + quoted(ids_[v]);
+    loop += " -> " + quoted(ids_[u]);
+    throw input_error(at(where, static_cast<std::size_t>(u)) + ": cycle in the parent links: " + loop);
+  }
+  position_.assign(n, 0);
+  depth_.assign(n, 0);
+  height_ = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    const auto u = preorder_[k];
+    position_[u] = static_cast<std::int32_t>(k);
+    if (parent_[u] != no_unit) depth_[u] = depth_[parent_[u]] + 1;  // parents come first
+    height_ = std::max(height_, depth_[u]);
+  }
+}
+
+unit_index org::check(unit_index u) const {
+  if (u < 0 || static_cast<std::size_t>(u) >= ids_.size())
+    throw unknown_id("unit index " + std::to_string(u) + " is out of range (the organisation has " +
+                     std::to_string(ids_.size()) + " units)");
+  return u;
+}
+
+unit_index org::index(std::string_view id) const {
+  auto it = index_.find(std::string(id));
+  if (it == index_.end()) throw unknown_id("unknown unit " + quoted(std::string(id)));
+  return it->second;
+}
+
+std::vector<unit_index> org::children(unit_index u) const {
+  std::vector<unit_index> out;
+  for (auto [it, end] = boost::adjacent_vertices(static_cast<std::size_t>(check(u)), graph_); it != end; ++it)
+    out.push_back(static_cast<unit_index>(*it));
+  return out;
+}
+
+std::vector<unit_index> org::ancestors(unit_index u) const {
+  std::vector<unit_index> out;
+  for (auto p = parent_[check(u)]; p != no_unit; p = parent_[p]) out.push_back(p);
+  return out;
+}
+
+std::span<const unit_index> org::subtree(unit_index u) const {
+  return std::span<const unit_index>(preorder_).subspan(position_[check(u)], subtree_size_[u]);
+}
+
+std::span<const unit_index> org::descendants(unit_index u) const { return subtree(u).subspan(1); }
+
+bool org::is_ancestor_or_self(unit_index a, unit_index u) const {
+  const auto pa = position_[check(a)], pu = position_[check(u)];
+  return pa <= pu && pu < pa + subtree_size_[a];
+}
+
+unit_index org::lca(unit_index a, unit_index b) const {
+  check(a);
+  check(b);
+  while (depth_[a] > depth_[b]) a = parent_[a];
+  while (depth_[b] > depth_[a]) b = parent_[b];
+  while (a != b) {
+    a = parent_[a];
+    b = parent_[b];
+  }
+  return a;
+}
+
+unit_index org::lca(std::span<const unit_index> units) const {
+  if (units.empty()) throw input_error("lca of an empty set of units");
+  // The LCA of a set is the LCA of its first and last members in preorder.
+  auto first = units[0], last = units[0];
+  for (auto u : units) {
+    check(u);
+    if (position_[u] < position_[first]) first = u;
+    if (position_[u] > position_[last]) last = u;
+  }
+  return lca(first, last);
+}
+
+const attribute_column& org::attribute(std::string_view name) const {
+  for (const auto& c : attributes_)
+    if (c.name == name) return c;
+  throw unknown_id("unknown attribute " + quoted(std::string(name)));
+}
+
+void org::set_overseers(const text_table& table) {
+  const auto oc = table.require_column("overseer_id");
+  const auto uc = table.require_column("unit_id");
+  std::vector<overseer> result;
+  std::unordered_map<std::string, std::size_t> slot;
+  for (std::size_t r = 0; r < table.rows.size(); ++r) {
+    const auto& oid = table.rows[r][oc];
+    const auto& uid = table.rows[r][uc];
+    if (oid.empty()) throw input_error(table.where(r).describe() + ": empty overseer_id");
+    auto it = index_.find(uid);
+    if (it == index_.end())
+      throw input_error(table.where(r).describe() + ": overseer " + quoted(oid) +
+                        " is assigned to unknown unit " + quoted(uid));
+    auto [s, fresh] = slot.emplace(oid, result.size());
+    if (fresh) result.push_back({oid, {}});
+    auto& units = result[s->second].units;
+    if (std::find(units.begin(), units.end(), it->second) != units.end())
+      throw input_error(table.where(r).describe() + ": overseer " + quoted(oid) +
+                        " is assigned to unit " + quoted(uid) + " twice");
+    units.push_back(it->second);
+  }
+  overseers_ = std::move(result);
+}
+
+const overseer& org::overseer_by_id(std::string_view id) const {
+  for (const auto& o : overseers_)
+    if (o.id == id) return o;
+  throw unknown_id("unknown overseer " + quoted(std::string(id)));
+}
+
+std::vector<std::string> org::overseers_of(unit_index u) const {
+  check(u);
+  std::vector<std::string> out;
+  for (const auto& o : overseers_)
+    if (std::find(o.units.begin(), o.units.end(), u) != o.units.end()) out.push_back(o.id);
+  return out;
+}
+
+text_table org::overseers_table() const {
+  text_table t;
+  t.source = "overseers";
+  t.columns = {"overseer_id", "unit_id"};
+  for (const auto& o : overseers_)
+    for (auto u : o.units) t.add_row({o.id, ids_[u]});
+  return t;
+}
+
+}  // namespace memberflow
