@@ -1,0 +1,29 @@
+"""memberflow: organisation graphs and membership-pipeline forecasts.
+
+>>> import memberflow as mf
+>>> scn = mf.datasets.example_district()
+>>> fc = mf.forecast(scn, horizon=12)
+>>> round(fc.mean("admissions")["D"]) > 0
+True
+"""
+
+from __future__ import annotations
+
+from . import _core, errors, stage
+from .errors import Error, InputError, ParameterError, UnknownIdError
+
+_core._set_error_classes(Error, InputError, ParameterError, UnknownIdError)
+
+from . import datasets  # noqa: E402
+from .forecast import Forecast, forecast  # noqa: E402
+from .org import Org  # noqa: E402
+from .pipeline import Pipeline  # noqa: E402
+from .scenario import Scenario  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Error", "InputError", "ParameterError", "UnknownIdError",
+    "Forecast", "Org", "Pipeline", "Scenario",
+    "datasets", "errors", "forecast", "stage",
+]

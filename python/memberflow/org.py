@@ -1,0 +1,219 @@
+"""The organisation: a tree of units with kinds, typed attributes and overseers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Union
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._tables import columns_frame, frame_columns
+from .errors import UnknownIdError
+
+__all__ = ["Org"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+_DTYPES = {"boolean": "boolean", "integer": "Int64", "real": "float64", "text": object}
+
+
+class Org:
+    """An organisation's hierarchy of units (district -> committees -> cells ...).
+
+    Units have a string id, a parent (the root has none), a name, a free-text kind and
+    typed attributes such as ``rural``. Overseers (e.g. standing-committee members) are
+    a second relation beside the tree, each assigned to a set of units.
+
+    Build one with :meth:`from_csv`, :meth:`from_json` or :meth:`from_frame`. Queries
+    take and return unit ids; :meth:`rollup` gives every node its subtree total.
+
+    >>> org = Org.from_frame(pd.DataFrame({"unit_id": ["D", "C1", "C2"],
+    ...                                    "parent_id": [None, "D", "D"]}))
+    >>> org.children("D")
+    ['C1', 'C2']
+    """
+
+    def __init__(self, core: _core.Org):
+        self._core = core
+        self._ids = pd.Index(core.ids, name="unit_id")
+
+    # -- loading and saving ---------------------------------------------------------
+    @classmethod
+    def from_csv(cls, path: PathLike, overseers: PathLike | None = None) -> Org:
+        """Read a units CSV (``unit_id,parent_id,name,kind,<attributes>...``; the
+        root's parent_id is empty) and optionally an overseers CSV
+        (``overseer_id,unit_id``). Errors name the file and line."""
+        core = _core.Org.read_csv(os.fspath(path))
+        if overseers is not None:
+            core.read_overseers_csv(os.fspath(overseers))
+        return cls(core)
+
+    @classmethod
+    def from_json(cls, path: PathLike) -> Org:
+        """Read an organisation JSON file (see :meth:`to_json` for the format)."""
+        return cls(_core.Org.read_json(os.fspath(path)))
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, overseers: pd.DataFrame | None = None) -> Org:
+        """Build from a DataFrame with columns ``unit_id, parent_id`` and optional
+        ``name, kind`` and attribute columns (missing parent = root). Errors name the
+        row (1-based)."""
+        core = _core.Org.from_columns("DataFrame", *frame_columns(frame, "units"))
+        if overseers is not None:
+            core.set_overseers_columns("overseers DataFrame", *frame_columns(overseers, "overseers"))
+        return cls(core)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per unit, in input order: unit_id, parent_id (None for the root),
+        name, kind and the attributes with their types (nullable where missing)."""
+        parents = self._core.parents
+        ids = np.asarray(self._core.ids, dtype=object)
+        data = {
+            "unit_id": pd.Series(ids, dtype=object),
+            "parent_id": pd.Series(np.where(parents >= 0, ids[np.maximum(parents, 0)], None), dtype=object),
+            "name": pd.Series(self._core.names, dtype=object),
+            "kind": pd.Series(self._core.kinds, dtype=object),
+        }
+        for name, kind, values in self._core.attributes():
+            data[name] = pd.Series(values, dtype=_DTYPES[kind])
+        return pd.DataFrame(data)
+
+    def to_csv(self, path: PathLike) -> None:
+        """Write the units CSV that :meth:`from_csv` reads."""
+        self._core.write_csv(os.fspath(path))
+
+    def to_json(self, path: PathLike | None = None) -> str | None:
+        """Write (or, without a path, return) the JSON form:
+        ``{"units": [{"unit_id", "parent_id", "name", "kind", "attributes": {...}}],
+        "overseers": [{"overseer_id", "units": [...]}]}``."""
+        if path is None:
+            return self._core.to_json_text()
+        self._core.write_json(os.fspath(path))
+        return None
+
+    # -- units ------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._core)
+
+    def __contains__(self, unit_id: object) -> bool:
+        return isinstance(unit_id, str) and self._core.contains(unit_id)
+
+    @property
+    def ids(self) -> pd.Index:
+        """Unit ids in input order; every per-unit Series uses this index."""
+        return self._ids
+
+    @property
+    def root(self) -> str:
+        return self._ids[self._core.root]
+
+    @property
+    def height(self) -> int:
+        """Depth of the deepest unit (the root has depth 0)."""
+        return self._core.height
+
+    @property
+    def kinds(self) -> pd.Series:
+        return pd.Series(self._core.kinds, index=self._ids, name="kind")
+
+    @property
+    def names(self) -> pd.Series:
+        return pd.Series(self._core.names, index=self._ids, name="name")
+
+    def attribute(self, name: str) -> pd.Series:
+        """One attribute over every unit, with its type."""
+        for attr, kind, values in self._core.attributes():
+            if attr == name:
+                return pd.Series(values, index=self._ids, name=name, dtype=_DTYPES[kind])
+        raise UnknownIdError(f"unknown attribute '{name}'")
+
+    def units_of_kind(self, kind: str) -> list[str]:
+        return [u for u, k in zip(self._ids, self._core.kinds) if k == kind]
+
+    # -- tree queries ---------------------------------------------------------------
+    def _index(self, unit_id: str) -> int:
+        return self._core.index(unit_id)
+
+    def _names(self, indices: Iterable[int]) -> list[str]:
+        ids = self._ids
+        return [ids[i] for i in indices]
+
+    def parent(self, unit_id: str) -> str | None:
+        p = self._core.parent(self._index(unit_id))
+        return None if p < 0 else self._ids[p]
+
+    def children(self, unit_id: str) -> list[str]:
+        return self._names(self._core.children(self._index(unit_id)))
+
+    def ancestors(self, unit_id: str) -> list[str]:
+        """Nearest first, the root last; empty for the root."""
+        return self._names(self._core.ancestors(self._index(unit_id)))
+
+    def descendants(self, unit_id: str) -> list[str]:
+        """Every unit strictly below, in depth-first preorder."""
+        return self._ids[self._core.descendants(self._index(unit_id))].tolist()
+
+    def subtree(self, unit_id: str) -> list[str]:
+        """The unit and its descendants, in preorder."""
+        return self._ids[self._core.subtree(self._index(unit_id))].tolist()
+
+    def depth(self, unit_id: str) -> int:
+        return self._core.depth(self._index(unit_id))
+
+    def lca(self, unit_ids: Iterable[str]) -> str:
+        """Lowest common ancestor of a set of units (a unit is its own ancestor)."""
+        idx = self._core.indices(list(unit_ids))
+        return self._ids[self._core.lca(idx)]
+
+    def rollup(self, values: pd.Series | Mapping[str, float] | np.ndarray) -> pd.Series:
+        """Subtree totals: every node gets its own value plus all values below it.
+
+        ``values`` is a Series or mapping by unit id (units it does not name count as
+        0; an unknown id raises UnknownIdError) or an array in the order of :attr:`ids`.
+        """
+        own = self.align(values, "rollup")
+        return pd.Series(self._core.rollup(own), index=self._ids, name=getattr(values, "name", None))
+
+    def align(self, values: pd.Series | Mapping[str, float] | np.ndarray, what: str) -> np.ndarray:
+        """Per-unit values as a float array in the order of :attr:`ids` (missing = 0)."""
+        if isinstance(values, np.ndarray):
+            if values.shape[:1] != (len(self),):
+                raise ValueError(f"{what}: array of {values.shape[0] if values.ndim else 0} values for {len(self)} units")
+            own = values.astype(float, copy=False)
+        else:
+            series = pd.Series(values, dtype=float) if isinstance(values, Mapping) else values
+            unknown = series.index.difference(self._ids)
+            if len(unknown):
+                raise UnknownIdError(f"{what}: unknown unit(s) {list(unknown[:5])}")
+            if series.index.has_duplicates:
+                raise ValueError(f"{what}: unit(s) given twice: {list(series.index[series.index.duplicated()][:5])}")
+            own = series.reindex(self._ids, fill_value=0.0).to_numpy(dtype=float)
+        if np.isnan(own).any():
+            bad = self._ids[np.isnan(own if own.ndim == 1 else own.any(axis=1))][:5]
+            raise ValueError(f"{what}: NaN values for unit(s) {list(bad)}")
+        return own
+
+    # -- overseers ------------------------------------------------------------------
+    @property
+    def overseers(self) -> dict[str, list[str]]:
+        """Overseer id -> the units assigned to them."""
+        return {o: self._names(units) for o, units in self._core.overseers().items()}
+
+    def overseers_of(self, unit_id: str) -> list[str]:
+        return list(self._core.overseers_of(self._index(unit_id)))
+
+    def overseers_frame(self) -> pd.DataFrame:
+        return columns_frame(self._core.overseers_columns())
+
+    # -- display ----------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<memberflow.Org: {len(self)} units, height {self.height}, root '{self.root}'>"
+
+    def _repr_html_(self) -> str:
+        counts = self.kinds.value_counts().rename("units").to_frame()
+        return (f"<p><b>memberflow.Org</b>: {len(self)} units, height {self.height}, root "
+                f"<code>{self.root}</code>, {len(self.overseers)} overseers</p>" + counts.to_html())
+

@@ -1,0 +1,144 @@
+// memberflow._core.Org: the organisation graph. Indices cross the boundary as numpy
+// int32 arrays viewing the C++ vectors; the Python Org maps them to unit ids.
+#include "bindings.hpp"
+#include "memberflow/org.hpp"
+#include "memberflow/org_io.hpp"
+
+namespace memberflow::python {
+
+namespace {
+
+py::object attribute_to_python(const attribute_value& v) {
+  return std::visit([](const auto& x) -> py::object {
+    using V = std::decay_t<decltype(x)>;
+    if constexpr (std::is_same_v<V, std::monostate>) return py::none();
+    else return py::cast(x);
+  }, v);
+}
+
+const char* type_name(attribute_type t) {
+  switch (t) {
+    case attribute_type::boolean: return "boolean";
+    case attribute_type::integer: return "integer";
+    case attribute_type::real: return "real";
+    case attribute_type::text: return "text";
+  }
+  return "text";
+}
+
+std::vector<unit_index> indices(const org& o, const py::array_t<std::int64_t, py::array::forcecast>& units) {
+  std::vector<unit_index> out;
+  out.reserve(static_cast<std::size_t>(units.size()));
+  auto u = units.unchecked<1>();
+  for (py::ssize_t i = 0; i < u.shape(0); ++i) {
+    if (u(i) < 0 || u(i) >= static_cast<std::int64_t>(o.size()))
+      throw unknown_id("unit index " + std::to_string(u(i)) + " is out of range");
+    out.push_back(static_cast<unit_index>(u(i)));
+  }
+  return out;
+}
+
+}  // namespace
+
+void register_org(py::module_& m) {
+  using namespace pybind11::literals;
+  py::class_<org, std::shared_ptr<org>>(m, "Org", "The organisation tree (C++ core; use memberflow.Org).")
+      .def_static("read_csv", [](const std::string& path) { return std::make_shared<org>(read_units_csv(path)); },
+                  "path"_a, "Read a units CSV (unit_id,parent_id,name,kind,attributes...).")
+      .def_static("read_json", [](const std::string& path) { return std::make_shared<org>(read_org_json(path)); },
+                  "path"_a, "Read an organisation JSON file.")
+      .def_static("from_json_text", [](const std::string& text) { return std::make_shared<org>(org_from_json(text)); },
+                  "text"_a, "Parse an organisation from JSON text.")
+      .def_static("from_columns",
+                  [](const std::string& source, const std::vector<std::string>& names,
+                     const std::vector<std::vector<std::string>>& columns) {
+                    return std::make_shared<org>(org::from_table(table_from_columns(source, names, columns)));
+                  },
+                  "source"_a, "names"_a, "columns"_a,
+                  "Build from text columns (unit_id, parent_id, name, kind, attributes...).")
+      .def("write_csv", [](const org& o, const std::string& path) { write_units_csv(o, path); }, "path"_a)
+      .def("write_json", [](const org& o, const std::string& path) { write_org_json(o, path); }, "path"_a)
+      .def("to_json_text", &org_to_json)
+      .def("read_overseers_csv", [](org& o, const std::string& path) { read_overseers_csv(o, path); }, "path"_a)
+      .def("set_overseers_columns",
+           [](org& o, const std::string& source, const std::vector<std::string>& names,
+              const std::vector<std::vector<std::string>>& columns) {
+             o.set_overseers(table_from_columns(source, names, columns));
+           },
+           "source"_a, "names"_a, "columns"_a)
+      .def("overseers_columns", [](const org& o) { return table_to_columns(o.overseers_table()); })
+      .def("__len__", &org::size)
+      .def_property_readonly("root", &org::root)
+      .def_property_readonly("height", &org::height)
+      .def_property_readonly("ids", &org::ids)
+      .def_property_readonly("names", &org::names)
+      .def_property_readonly("kinds", &org::kinds)
+      .def_property_readonly("parents", [](py::object self) { return view(self.cast<const org&>().parents(), self); },
+                             "Parent index of every unit (-1 for the root), a read-only view.")
+      .def_property_readonly("preorder", [](py::object self) { return view(self.cast<const org&>().preorder(), self); })
+      .def_property_readonly("depths",
+                             [](const org& o) {
+                               py::array_t<std::int32_t> d(static_cast<py::ssize_t>(o.size()));
+                               for (std::size_t u = 0; u < o.size(); ++u) d.mutable_at(u) = o.depth(static_cast<unit_index>(u));
+                               return d;
+                             })
+      .def("index", &org::index, "unit_id"_a, "Index of a unit id; KeyError if unknown.")
+      .def("indices",
+           [](const org& o, const std::vector<std::string>& ids) {
+             py::array_t<std::int32_t> out(static_cast<py::ssize_t>(ids.size()));
+             for (std::size_t i = 0; i < ids.size(); ++i) out.mutable_at(i) = o.index(ids[i]);
+             return out;
+           },
+           "unit_ids"_a)
+      .def("contains", &org::contains, "unit_id"_a)
+      .def("parent", &org::parent, "unit"_a)
+      .def("children", &org::children, "unit"_a)
+      .def("ancestors", &org::ancestors, "unit"_a)
+      .def("descendants", [](py::object self, unit_index u) { return view(self.cast<const org&>().descendants(u), self); },
+           "unit"_a)
+      .def("subtree", [](py::object self, unit_index u) { return view(self.cast<const org&>().subtree(u), self); },
+           "unit"_a)
+      .def("depth", &org::depth, "unit"_a)
+      .def("lca",
+           [](const org& o, const py::array_t<std::int64_t, py::array::forcecast>& units) {
+             const auto v = indices(o, units);
+             return o.lca(std::span<const unit_index>(v));
+           },
+           "units"_a)
+      .def("rollup",
+           [](const org& o, py::array_t<double, py::array::f_style | py::array::forcecast> values) {
+             // A copy in Fortran order, rolled up in place: one reverse preorder pass a column.
+             py::array_t<double, py::array::f_style> out(values.request().shape);
+             std::copy(values.data(), values.data() + values.size(), out.mutable_data());
+             const auto rows = out.ndim() >= 1 ? out.shape(0) : 0;
+             const auto cols = out.ndim() == 2 ? out.shape(1) : 1;
+             if (out.ndim() < 1 || out.ndim() > 2) throw input_error("rollup: give a 1-D or 2-D array");
+             Eigen::Map<Eigen::ArrayXXd> map(out.mutable_data(), rows, cols);
+             {
+               py::gil_scoped_release release;  // pure C++ on memory we own
+               o.rollup_inplace(map);
+             }
+             return out;
+           },
+           "values"_a, "Subtree totals of per-unit values (rows are units).")
+      .def("attributes",
+           [](const org& o) {
+             py::list out;
+             for (const auto& a : o.attributes()) {
+               py::list values(a.values.size());
+               for (std::size_t i = 0; i < a.values.size(); ++i) values[i] = attribute_to_python(a.values[i]);
+               out.append(py::make_tuple(a.name, type_name(a.type), values));
+             }
+             return out;
+           },
+           "[(name, type, values)] for every attribute column.")
+      .def("overseers",
+           [](const org& o) {
+             py::dict out;
+             for (const auto& ov : o.overseers()) out[py::str(ov.id)] = ov.units;
+             return out;
+           })
+      .def("overseers_of", &org::overseers_of, "unit"_a);
+}
+
+}  // namespace memberflow::python

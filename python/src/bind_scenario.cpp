@@ -1,0 +1,84 @@
+// memberflow._core.Scenario: org + pipeline + per-unit parameters, stocks and targets.
+// The arrays are exposed as writable numpy views of the C++ storage (no copies), so a
+// notebook can adjust a parameter in place; validate() runs before every forecast.
+#include "bindings.hpp"
+#include "memberflow/scenario.hpp"
+
+namespace memberflow::python {
+
+namespace {
+text_table columns_table(const std::string& source, const std::vector<std::string>& names,
+                         const std::vector<std::vector<std::string>>& columns) {
+  return table_from_columns(source, names, columns);
+}
+}  // namespace
+
+void register_scenario(py::module_& m) {
+  using namespace pybind11::literals;
+  py::class_<scenario, std::shared_ptr<scenario>>(m, "Scenario", "C++ core scenario (use memberflow.Scenario).")
+      .def(py::init([](std::shared_ptr<org> o, std::shared_ptr<pipeline> p) {
+             return std::make_shared<scenario>(std::move(o), std::move(p));
+           }),
+           "org"_a, "pipeline"_a)
+      .def_static("read",
+                  [](const std::string& units, const pipeline& p, const std::string& params, const std::string& stocks,
+                     const std::string& targets) {
+                    return std::make_shared<scenario>(read_scenario(units, p, params, stocks, targets));
+                  },
+                  "units"_a, "pipeline"_a, "params"_a = "", "stocks"_a = "", "targets"_a = "")
+      .def_property_readonly("org", [](const scenario& s) { return std::const_pointer_cast<org>(s.organisation); })
+      .def_property_readonly("pipeline", [](const scenario& s) { return std::const_pointer_cast<pipeline>(s.stages); })
+      .def("apply_params_columns",
+           [](scenario& s, const std::string& source, const std::vector<std::string>& names,
+              const std::vector<std::vector<std::string>>& columns) {
+             s.params.apply(columns_table(source, names, columns), s.units(), s.model());
+           },
+           "source"_a, "names"_a, "columns"_a)
+      .def("apply_params_csv", [](scenario& s, const std::string& path) { s.params.apply(read_csv(path), s.units(), s.model()); },
+           "path"_a)
+      .def("params_columns", [](const scenario& s) { return table_to_columns(s.params.to_table(s.units(), s.model())); })
+      .def("set_stocks_columns",
+           [](scenario& s, const std::string& source, const std::vector<std::string>& names,
+              const std::vector<std::vector<std::string>>& columns) {
+             s.stocks = stocks_from_table(columns_table(source, names, columns), s.units(), s.model());
+           },
+           "source"_a, "names"_a, "columns"_a)
+      .def("set_stocks_csv", [](scenario& s, const std::string& path) { s.stocks = stocks_from_table(read_csv(path), s.units(), s.model()); },
+           "path"_a)
+      .def("stocks_columns", [](const scenario& s) { return table_to_columns(stocks_to_table(s.stocks, s.units(), s.model())); })
+      .def("set_targets_columns",
+           [](scenario& s, const std::string& source, const std::vector<std::string>& names,
+              const std::vector<std::vector<std::string>>& columns) {
+             s.targets = targets_from_table(columns_table(source, names, columns), s.units());
+           },
+           "source"_a, "names"_a, "columns"_a)
+      .def("set_targets_csv", [](scenario& s, const std::string& path) { s.targets = targets_from_table(read_csv(path), s.units()); },
+           "path"_a)
+      .def("write_csv",
+           [](const scenario& s, const std::string& params, const std::string& stocks, const std::string& targets) {
+             write_csv(s.params.to_table(s.units(), s.model()), params);
+             write_csv(stocks_to_table(s.stocks, s.units(), s.model()), stocks);
+             write_csv(targets_to_table(s.targets, s.units()), targets);
+           },
+           "params"_a, "stocks"_a, "targets"_a)
+      .def_property_readonly("stocks", [](py::object self) { return view(self.cast<scenario&>().stocks, self, true); },
+                             "Units x state slots (writable view).")
+      .def_property_readonly("targets", [](py::object self) { return view(self.cast<scenario&>().targets, self, true); })
+      .def("param_array",
+           [](py::object self, const std::string& name) -> py::array_t<double> {
+             auto& ps = self.cast<scenario&>().params;
+             switch (param_from_name(name)) {
+               case param::advance: return view(ps.advance, self, true);
+               case param::exit: return view(ps.exit, self, true);
+               case param::pass_rate: return view(ps.pass_rate, self, true);
+               case param::attrition: return view(ps.attrition, self, true);
+               case param::inflow: return view(ps.inflow, self, true);
+               case param::transfer_in: return view(ps.transfer_in, self, true);
+             }
+             throw unknown_id(name);
+           },
+           "param"_a, "Units x stages (inflow, transfer_in: units) writable view of one parameter.")
+      .def("validate", &scenario::validate);
+}
+
+}  // namespace memberflow::python

@@ -1,0 +1,53 @@
+#pragma once
+// Shared helpers of the binding files: numpy views that borrow C++ memory (no copy;
+// the owner is kept alive by the array's base), and text tables from Python columns.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <Eigen/Core>
+#include <span>
+
+#include "memberflow/table.hpp"
+
+namespace memberflow::python {
+
+namespace py = pybind11;
+
+void register_errors(py::module_& m);
+void register_org(py::module_& m);
+void register_pipeline(py::module_& m);
+void register_scenario(py::module_& m);
+void register_forecast(py::module_& m);
+void register_funnel(py::module_& m);
+void register_datasets(py::module_& m);
+
+// A read-only numpy view of C++ memory owned by `owner`.
+template <class T>
+py::array_t<T> view(std::span<const T> data, py::handle owner) {
+  py::array_t<T> a({static_cast<py::ssize_t>(data.size())}, {static_cast<py::ssize_t>(sizeof(T))}, data.data(), owner);
+  py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  return a;
+}
+
+// A numpy view (Fortran order, as Eigen stores it) of an Eigen array owned by `owner`.
+template <class Derived>
+py::array_t<double> view(const Eigen::DenseBase<Derived>& a, py::handle owner, bool writeable = false) {
+  const auto rows = static_cast<py::ssize_t>(a.rows()), cols = static_cast<py::ssize_t>(a.cols());
+  py::array_t<double> out;
+  if (a.cols() == 1 && Derived::ColsAtCompileTime == 1)
+    out = py::array_t<double>({rows}, {static_cast<py::ssize_t>(sizeof(double))}, a.derived().data(), owner);
+  else
+    out = py::array_t<double>({rows, cols},
+                              {static_cast<py::ssize_t>(sizeof(double)), static_cast<py::ssize_t>(sizeof(double)) * rows},
+                              a.derived().data(), owner);
+  if (!writeable) py::detail::array_proxy(out.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  return out;
+}
+
+// A text table from Python: column names and one list of strings per column.
+text_table table_from_columns(const std::string& source, const std::vector<std::string>& names,
+                              const std::vector<std::vector<std::string>>& columns, long first_row = 1);
+py::dict table_to_columns(const text_table& t);
+
+}  // namespace memberflow::python

@@ -1,0 +1,15 @@
+// memberflow._core: the compiled half of the memberflow Python package. Users import
+// `memberflow`, whose Python layer owns the API (pandas in and out, display, the CLI).
+#include "bindings.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "Compiled core of memberflow (private: use the memberflow package).";
+  using namespace memberflow::python;
+  register_errors(m);
+  register_org(m);
+  register_pipeline(m);
+  register_scenario(m);
+  register_forecast(m);
+  register_funnel(m);
+  register_datasets(m);
+}

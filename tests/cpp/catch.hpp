@@ -1,0 +1,14 @@
+#pragma once
+// One include for Catch2 v2 (Debian 12) and v3 (Debian 13).
+#include <string>
+#if defined(MEMBERFLOW_CATCH3)
+#include <catch2/catch_all.hpp>
+namespace mf_test {
+inline auto contains(const std::string& s) { return Catch::Matchers::ContainsSubstring(s); }
+}  // namespace mf_test
+#else
+#include <catch2/catch.hpp>
+namespace mf_test {
+inline auto contains(const std::string& s) { return Catch::Matchers::Contains(s); }
+}  // namespace mf_test
+#endif
