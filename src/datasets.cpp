@@ -72,12 +72,13 @@ class steady_states {
   std::map<std::vector<double>, steady_state> cache_;
 };
 
-// Rounds each column of expected counts to whole people keeping its (rounded) total.
+// Rounds each column of expected counts to whole people (cumulative rounding, in unit
+// order, so that every committee keeps its expected share).
 Eigen::ArrayXXd whole_people(const Eigen::ArrayXXd& expected) {
   Eigen::ArrayXXd out(expected.rows(), expected.cols());
   for (Eigen::Index c = 0; c < expected.cols(); ++c) {
     const Eigen::ArrayXd col = expected.col(c).max(0.0);
-    const auto parts = apportion(std::llround(col.sum()), std::span<const double>(col.data(), col.size()));
+    const auto parts = cumulative_round(std::span<const double>(col.data(), col.size()));
     for (Eigen::Index r = 0; r < expected.rows(); ++r) out(r, c) = static_cast<double>(parts[r]);
   }
   return out;
@@ -174,7 +175,8 @@ void set_example_stocks_2020(scenario& sc, const example_units& e) {
   const auto cohort = std::llround(example_confirmations_2020 / mean_factor);
   const auto per_age = apportion(cohort, std::vector<double>(static_cast<std::size_t>(months), 1.0));
   for (int a = 0; a < months; ++a) {
-    const auto parts = apportion(per_age[a], std::span<const double>(admission_rate.data(), admission_rate.size()));
+    const Eigen::ArrayXd share = admission_rate * (static_cast<double>(per_age[a]) / admission_rate.sum());
+    const auto parts = cumulative_round(std::span<const double>(share.data(), share.size()));
     for (unit_index u = 0; u < n; ++u)
       stocks(u, static_cast<Eigen::Index>(p.offset(p.admission())) + a) = static_cast<double>(parts[u]);
   }
@@ -205,9 +207,10 @@ scenario example_district(int year) {
 
   // One year of the expected model, then whole people again.
   Eigen::ArrayXXd state = sc.stocks, next(state.rows(), state.cols()),
-                  events(state.rows(), static_cast<Eigen::Index>(event_names.size()));
+                  events(state.rows(), static_cast<Eigen::Index>(event_names.size())),
+                  stage_stocks(state.rows(), static_cast<Eigen::Index>(sc.model().size()));
   for (int t = 0; t < 12; ++t) {
-    detail::expected_month(sc.model(), sc.params, state, next, events);
+    detail::expected_month(sc.model(), sc.params, state, next, events, stage_stocks);
     state.swap(next);
   }
   sc.stocks = whole_people(state);
@@ -238,11 +241,17 @@ scenario synthetic(const synthetic_options& opt) {
   std::vector<attribute_value> rural{std::monostate{}};
   std::size_t level_begin = 0, level_end = 1;
   for (std::size_t l = 0; l < levels; ++l) {
+    // round(parents x fanout) children, split over the parents in proportion to
+    // 0.5 + U (so between about half and one and a half times the mean), at least one.
+    std::vector<double> weight;
+    for (std::size_t p = level_begin; p < level_end; ++p) weight.push_back(0.5 + uniforms(opt.seed, p, 0)[0]);
+    const auto parents = static_cast<double>(level_end - level_begin);
+    const auto split = apportion(std::max(std::llround(parents * opt.fanout[l]), static_cast<long long>(parents)) -
+                                     static_cast<long long>(parents), weight);
     for (std::size_t p = level_begin; p < level_end; ++p) {
-      const auto u = uniforms(opt.seed, p, 0);
-      const auto k = std::max<long>(1, std::lround(opt.fanout[l] * (0.5 + u[0])));
+      const auto k = 1 + split[p - level_begin];
       const bool leaf_level = l + 1 == levels;
-      for (long j = 1; j <= k; ++j) {
+      for (long long j = 1; j <= k; ++j) {
         const auto id = (p == 0 ? std::string() : records[p].id + ".") + std::to_string(j);
         records.push_back({id, records[p].id, opt.kinds[l + 1] + " " + id, opt.kinds[l + 1]});
         if (leaf_level) rural.push_back(rural[p]);

@@ -7,8 +7,10 @@ forecast_result::forecast_result(std::shared_ptr<const org> o, std::shared_ptr<c
     : org_(std::move(o)), pipeline_(std::move(p)), horizon_(horizon) {
   if (horizon < 1) throw input_error("the horizon must be at least 1 month, got " + std::to_string(horizon));
   const auto n = static_cast<Eigen::Index>(org_->size());
-  for (std::size_t s = 0; s < pipeline_->size(); ++s) values_.emplace_back(Eigen::ArrayXXd::Zero(n, horizon + 1));
-  for (std::size_t e = 0; e < event_names.size(); ++e) values_.emplace_back(Eigen::ArrayXXd::Zero(n, horizon));
+  // Left uninitialised: the engines write every entry (at national scale zeroing first
+  // would be one more pass over a gigabyte).
+  for (std::size_t s = 0; s < pipeline_->size(); ++s) values_.emplace_back(n, horizon + 1);
+  for (std::size_t e = 0; e < event_names.size(); ++e) values_.emplace_back(n, horizon);
 }
 
 std::vector<std::string> forecast_result::quantities() const {
@@ -68,20 +70,21 @@ forecast_result forecast_expected(const scenario& sc, int horizon) {
   forecast_result result(sc.organisation, sc.stages, horizon);
   const auto& p = sc.model();
   const auto n = static_cast<Eigen::Index>(sc.units().size());
-  Eigen::ArrayXXd state = sc.stocks, next(n, state.cols()), events(n, static_cast<Eigen::Index>(event_names.size()));
-  auto record_stocks = [&](int t) {
-    for (std::size_t s = 0; s < p.size(); ++s)
-      result.own(p.stages()[s].name).col(t) =
-          state.middleCols(static_cast<Eigen::Index>(p.offset(s)), static_cast<Eigen::Index>(p.width(s))).rowwise().sum();
-  };
+  std::vector<Eigen::ArrayXXd*> stock_out, event_out;
+  for (const auto& st : p.stages()) stock_out.push_back(&result.own(st.name));
+  for (auto e : event_names) event_out.push_back(&result.own(e));
+  Eigen::ArrayXXd state = sc.stocks, next(n, state.cols()), events(n, static_cast<Eigen::Index>(event_names.size())),
+      stage_stocks(n, static_cast<Eigen::Index>(p.size()));
   for (int t = 0; t < horizon; ++t) {
-    record_stocks(t);
-    detail::expected_month(p, sc.params, state, next, events);
-    for (std::size_t e = 0; e < event_names.size(); ++e)
-      result.own(event_names[e]).col(t) = events.col(static_cast<Eigen::Index>(e));
+    detail::expected_month(p, sc.params, state, next, events, stage_stocks);
+    for (std::size_t s = 0; s < p.size(); ++s) stock_out[s]->col(t) = stage_stocks.col(static_cast<Eigen::Index>(s));
+    for (std::size_t e = 0; e < event_names.size(); ++e) event_out[e]->col(t) = events.col(static_cast<Eigen::Index>(e));
     state.swap(next);
   }
-  record_stocks(horizon);
+  // Stocks at the start of month H: one more month's moves, whose events lie beyond
+  // the horizon and are dropped.
+  detail::expected_month(p, sc.params, state, next, events, stage_stocks);
+  for (std::size_t s = 0; s < p.size(); ++s) stock_out[s]->col(horizon) = stage_stocks.col(static_cast<Eigen::Index>(s));
   return result;
 }
 

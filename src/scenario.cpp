@@ -65,11 +65,17 @@ void parameter_set::validate(const org& o, const pipeline& p) const {
                             std::to_string(m));
   if (inflow.size() != n || transfer_in.size() != n)
     throw parameter_error("arrival arrays must have one value per unit (" + std::to_string(n) + ")");
+  // The checks run on every unit before each forecast: build a message only on failure.
+  auto in_domain = [](param q, double v) {
+    const bool rate = q == param::inflow || q == param::transfer_in;
+    return std::isfinite(v) && v >= 0 && (rate || v <= 1);
+  };
   for (unit_index u = 0; u < n; ++u)
     for (std::size_t s = 0; s < p.size(); ++s) {
       for (auto q : all_params)
-        if (p.takes(s, q)) detail::check_param_domain(q, get(u, s, q), unit_stage(o, u, p, s));
-      if (p.stages()[s].kind == stage_kind::markov)
+        if (p.takes(s, q) && !in_domain(q, get(u, s, q)))
+          detail::check_param_domain(q, get(u, s, q), unit_stage(o, u, p, s));
+      if (p.stages()[s].kind == stage_kind::markov && advance(u, s) + exit(u, s) > 1 + 1e-12)
         detail::check_markov_total(advance(u, s), exit(u, s), unit_stage(o, u, p, s));
     }
 }

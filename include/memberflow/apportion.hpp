@@ -39,4 +39,24 @@ inline std::vector<long long> apportion(long long total, std::span<const double>
   return parts;
 }
 
+// Whole numbers whose every prefix sum is the rounded prefix sum of `values`
+// (cumulative, or systematic, rounding): x_i = round(S_i) - round(S_{i-1}). The total
+// and every run of neighbours keep their expected size within one, so in units listed
+// tree-wise each committee keeps its share, where largest-remainder rounding of many
+// small values would give every leftover to the first units of equal remainder.
+inline std::vector<long long> cumulative_round(std::span<const double> values) {
+  std::vector<long long> out(values.size());
+  double sum = 0;
+  long long previous = 0;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i]) || values[i] < 0)
+      throw input_error("cumulative_round: values must be finite and >= 0");
+    sum += values[i];
+    const auto rounded = std::llround(sum);
+    out[i] = rounded - previous;
+    previous = rounded;
+  }
+  return out;
+}
+
 }  // namespace memberflow

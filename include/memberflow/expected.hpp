@@ -11,56 +11,61 @@ namespace memberflow {
 namespace detail {
 
 // One month of the model applied to expected counts. `state` holds the start of month t;
-// on return `next` holds the start of month t + 1 and `events` (units x 5, in the order
-// of event_names) the expected events of month t. The same move rules as
-// pipeline-model.md, so the other engines are checked against it.
-template <class State, class Next, class Events>
-void expected_month(const pipeline& p, const parameter_set& ps, const State& state, Next& next,
-                    Events& events) {
+// on return `next` holds the start of month t + 1, `events` (units x 5, in the order of
+// event_names) the expected events of month t, and `stage_stocks` (units x stages) the
+// stock of every stage at the start of month t. The move rules are those of
+// pipeline-model.md, written so that each output column is assigned once (one pass
+// over memory per column: this loop is the whole cost of a national forecast).
+template <class State, class Next, class Events, class Stocks>
+void expected_month(const pipeline& p, const parameter_set& ps, const State& state, Next& next, Events& events,
+                    Stocks& stage_stocks) {
   enum { admissions, confirmations, arrivals, exits, leavers };
-  next.setZero();
-  events.setZero();
+  Eigen::ArrayXd entering = ps.inflow;  // people entering stage s this month
+  Eigen::ArrayXd leaving = Eigen::ArrayXd::Zero(state.rows());
   for (std::size_t s = 0; s < p.size(); ++s) {
     const auto& st = p.stages()[s];
     const auto off = static_cast<Eigen::Index>(p.offset(s));
     const auto si = static_cast<Eigen::Index>(s);
+    auto stock = stage_stocks.col(si);
     Eigen::ArrayXd moving_on;  // people leaving stage s for stage s + 1 this month
     switch (st.kind) {
       case stage_kind::markov: {
         const auto x = state.col(off);
+        stock = x;
         moving_on = x * ps.advance.col(si);
-        events.col(exits) += x * ps.exit.col(si);
-        next.col(off) += x * (1.0 - ps.advance.col(si) - ps.exit.col(si));
+        leaving += x * ps.exit.col(si);
+        next.col(off) = x * (1.0 - ps.advance.col(si) - ps.exit.col(si)) + entering;
         break;
       }
       case stage_kind::fixed: {
-        const auto e = ps.exit.col(si);
-        for (Eigen::Index a = 0; a + 1 < st.months; ++a) {
-          next.col(off + a + 1) += state.col(off + a) * (1.0 - e);
-          events.col(exits) += state.col(off + a) * e;
-        }
-        // Age D-1: survive the month's exit, then pass (or fail and leave) at its end.
+        // Ages 0..D-1; a month's exits hit every age alike, then age D-1 passes or fails.
+        const Eigen::ArrayXd keep = 1.0 - ps.exit.col(si);
         const auto last = state.col(off + st.months - 1);
-        const Eigen::ArrayXd survivors = last * (1.0 - e);
-        moving_on = survivors * ps.pass_rate.col(si);
-        events.col(exits) += last * e + survivors * (1.0 - ps.pass_rate.col(si));
+        stock = last;
+        for (Eigen::Index a = st.months - 1; a >= 1; --a) {
+          next.col(off + a) = state.col(off + a - 1) * keep;
+          stock += state.col(off + a - 1);
+        }
+        next.col(off) = entering;
+        moving_on = last * keep * ps.pass_rate.col(si);
+        leaving += stock * ps.exit.col(si) + last * keep * (1.0 - ps.pass_rate.col(si));
         break;
       }
       case stage_kind::terminal: {
         const auto x = state.col(off);
-        events.col(leavers) += x * ps.attrition.col(si);
-        next.col(off) += x * (1.0 - ps.attrition.col(si));
+        stock = x;
+        events.col(leavers) = x * ps.attrition.col(si);
+        next.col(off) = x * (1.0 - ps.attrition.col(si)) + entering + ps.transfer_in;
         break;
       }
     }
-    if (st.kind == stage_kind::terminal) continue;
-    next.col(static_cast<Eigen::Index>(p.offset(s + 1))) += moving_on;  // a fixed stage starts at age 0
-    if (s + 1 == p.admission()) events.col(admissions) += moving_on;
-    if (s + 1 == p.terminal()) events.col(confirmations) += moving_on;
+    if (st.kind == stage_kind::terminal) break;
+    if (s + 1 == p.admission()) events.col(admissions) = moving_on;
+    if (s + 1 == p.terminal()) events.col(confirmations) = moving_on;
+    entering = std::move(moving_on);
   }
-  next.col(0) += ps.inflow;
-  next.col(static_cast<Eigen::Index>(p.offset(p.terminal()))) += ps.transfer_in;
-  events.col(arrivals) += ps.inflow + ps.transfer_in;
+  events.col(exits) = leaving;
+  events.col(arrivals) = ps.inflow + ps.transfer_in;
 }
 
 }  // namespace detail
