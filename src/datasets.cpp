@@ -72,14 +72,27 @@ class steady_states {
   std::map<std::vector<double>, steady_state> cache_;
 };
 
-// Rounds each column of expected counts to whole people (cumulative rounding, in unit
-// order, so that every committee keeps its expected share).
-Eigen::ArrayXXd whole_people(const Eigen::ArrayXXd& expected) {
+// Rounds expected counts to whole people: each stage's per-unit totals by cumulative
+// rounding in unit order (so every committee keeps its expected share), then each
+// unit's total over the stage's slots (ages) the same way.
+std::vector<long long> spread(long long total, const Eigen::ArrayXd& weights) {
+  const double sum = weights.sum();
+  const Eigen::ArrayXd scaled = sum > 0 ? Eigen::ArrayXd(weights * (static_cast<double>(total) / sum))
+                                        : Eigen::ArrayXd::Constant(weights.size(), static_cast<double>(total) / weights.size());
+  return cumulative_round(std::span<const double>(scaled.data(), scaled.size()));
+}
+
+Eigen::ArrayXXd whole_people(const Eigen::ArrayXXd& expected, const pipeline& p) {
   Eigen::ArrayXXd out(expected.rows(), expected.cols());
-  for (Eigen::Index c = 0; c < expected.cols(); ++c) {
-    const Eigen::ArrayXd col = expected.col(c).max(0.0);
-    const auto parts = cumulative_round(std::span<const double>(col.data(), col.size()));
-    for (Eigen::Index r = 0; r < expected.rows(); ++r) out(r, c) = static_cast<double>(parts[r]);
+  for (std::size_t s = 0; s < p.size(); ++s) {
+    const auto off = static_cast<Eigen::Index>(p.offset(s)), width = static_cast<Eigen::Index>(p.width(s));
+    const Eigen::ArrayXXd slots = expected.middleCols(off, width).max(0.0);
+    const Eigen::ArrayXd totals = slots.rowwise().sum();
+    const auto per_unit = cumulative_round(std::span<const double>(totals.data(), totals.size()));
+    for (Eigen::Index u = 0; u < expected.rows(); ++u) {
+      const auto parts = spread(per_unit[u], slots.row(u).transpose());
+      for (Eigen::Index a = 0; a < width; ++a) out(u, off + a) = static_cast<double>(parts[a]);
+    }
   }
   return out;
 }
@@ -165,20 +178,19 @@ void set_example_stocks_2020(scenario& sc, const example_units& e) {
     admission_rate(u) = sc.params.inflow(u) * st.admissions;
     expected(u, static_cast<Eigen::Index>(p.offset(p.terminal()))) = e.members[u];
   }
-  Eigen::ArrayXXd stocks = whole_people(expected);
-  // Probation: the 2019 cohort, evenly over ages 0..11 and over units by admission rate,
+  Eigen::ArrayXXd stocks = whole_people(expected, p);
+  // Probation: the 2019 cohort, over units by admission rate and evenly over ages 0..11,
   // sized so that its expected confirmations in 2020 are 141.
   const auto& prob = p.stages()[p.admission()];
   const auto months = prob.months;
   double mean_factor = 0;  // chance that a person of age a now is confirmed, averaged over a
   for (int a = 0; a < months; ++a) mean_factor += std::pow(1 - prob.exit, months - a) * prob.pass_rate / months;
   const auto cohort = std::llround(example_confirmations_2020 / mean_factor);
-  const auto per_age = apportion(cohort, std::vector<double>(static_cast<std::size_t>(months), 1.0));
-  for (int a = 0; a < months; ++a) {
-    const Eigen::ArrayXd share = admission_rate * (static_cast<double>(per_age[a]) / admission_rate.sum());
-    const auto parts = cumulative_round(std::span<const double>(share.data(), share.size()));
-    for (unit_index u = 0; u < n; ++u)
-      stocks(u, static_cast<Eigen::Index>(p.offset(p.admission())) + a) = static_cast<double>(parts[u]);
+  const auto per_unit = spread(cohort, admission_rate);
+  const auto first = static_cast<Eigen::Index>(p.offset(p.admission()));
+  for (unit_index u = 0; u < n; ++u) {
+    const auto parts = spread(per_unit[u], Eigen::ArrayXd::Ones(months));
+    for (int a = 0; a < months; ++a) stocks(u, first + a) = static_cast<double>(parts[a]);
   }
   sc.stocks = stocks;
 }
@@ -213,7 +225,7 @@ scenario example_district(int year) {
     detail::expected_month(sc.model(), sc.params, state, next, events, stage_stocks);
     state.swap(next);
   }
-  sc.stocks = whole_people(state);
+  sc.stocks = whole_people(state, sc.model());
   // The 2021 target: 160 at the district, split over the base organisations by members.
   const auto full = static_cast<Eigen::Index>(sc.model().offset(sc.model().terminal()));
   const Eigen::ArrayXd members = sc.stocks.col(full);
