@@ -2,6 +2,7 @@
 # Installs what memberflow needs to build, from Debian's packages and PyPI only.
 # Safe to run again: apt-get and pip skip what is already there.
 set -euo pipefail
+export PIP_ROOT_USER_ACTION=ignore
 
 debian_packages=(
   g++                  # C++20 compiler

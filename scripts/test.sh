@@ -2,6 +2,7 @@
 # Quick start, command 2: install what is needed, build everything from scratch and run
 # every test: the Catch2 suite and the find_package consumer (through CTest), then pytest.
 set -euo pipefail
+export PIP_ROOT_USER_ACTION=ignore
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 

@@ -96,9 +96,11 @@ class Org:
 
     # -- units ------------------------------------------------------------------------
     def __len__(self) -> int:
+        """Number of units."""
         return len(self._core)
 
     def __contains__(self, unit_id: object) -> bool:
+        """Whether a unit id exists."""
         return isinstance(unit_id, str) and self._core.contains(unit_id)
 
     @property
@@ -108,6 +110,7 @@ class Org:
 
     @property
     def root(self) -> str:
+        """Id of the root unit."""
         return self._ids[self._core.root]
 
     @property
@@ -117,10 +120,12 @@ class Org:
 
     @property
     def kinds(self) -> pd.Series:
+        """Kind of every unit (free text such as 'district' or 'cell')."""
         return pd.Series(self._core.kinds, index=self._ids, name="kind")
 
     @property
     def names(self) -> pd.Series:
+        """Name of every unit."""
         return pd.Series(self._core.names, index=self._ids, name="name")
 
     def attribute(self, name: str) -> pd.Series:
@@ -131,6 +136,7 @@ class Org:
         raise UnknownIdError(f"unknown attribute '{name}'")
 
     def units_of_kind(self, kind: str) -> list[str]:
+        """Ids of the units of one kind, in input order."""
         return [u for u, k in zip(self._ids, self._core.kinds) if k == kind]
 
     # -- tree queries ---------------------------------------------------------------
@@ -142,10 +148,12 @@ class Org:
         return [ids[i] for i in indices]
 
     def parent(self, unit_id: str) -> str | None:
+        """The parent's id, or None for the root."""
         p = self._core.parent(self._index(unit_id))
         return None if p < 0 else self._ids[p]
 
     def children(self, unit_id: str) -> list[str]:
+        """Ids of the units directly below, in input order."""
         return self._names(self._core.children(self._index(unit_id)))
 
     def ancestors(self, unit_id: str) -> list[str]:
@@ -161,6 +169,7 @@ class Org:
         return self._ids[self._core.subtree(self._index(unit_id))].tolist()
 
     def depth(self, unit_id: str) -> int:
+        """Number of edges from the root (the root has depth 0)."""
         return self._core.depth(self._index(unit_id))
 
     def lca(self, unit_ids: Iterable[str]) -> str:
@@ -203,9 +212,11 @@ class Org:
         return {o: self._names(units) for o, units in self._core.overseers().items()}
 
     def overseers_of(self, unit_id: str) -> list[str]:
+        """Ids of the overseers assigned to a unit."""
         return list(self._core.overseers_of(self._index(unit_id)))
 
     def overseers_frame(self) -> pd.DataFrame:
+        """The overseer relation as a table: overseer_id, unit_id."""
         return columns_frame(self._core.overseers_columns())
 
     # -- display ----------------------------------------------------------------------
