@@ -1,16 +1,46 @@
 #include "memberflow/expected.hpp"
 #include "memberflow/forecast.hpp"
 
+#include <cstdlib>
+#include <new>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace memberflow {
 
+namespace {
+
+// The results of a national forecast fill about a gigabyte, written once. On Linux, ask
+// for transparent huge pages: the first touch of 2 MiB pages costs about a third of
+// that of 4 KiB pages (benchmarks/RESULTS.md), a large share of the whole forecast.
+double* allocate_large(std::size_t bytes) {
+  constexpr std::size_t huge = std::size_t{2} << 20;
+  const std::size_t rounded = (bytes + huge - 1) / huge * huge;
+  void* p = std::aligned_alloc(huge, rounded == 0 ? huge : rounded);
+  if (!p) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure leaves ordinary pages
+#endif
+  return static_cast<double*>(p);
+}
+
+void free_large(double* p) { std::free(p); }
+
+}  // namespace
+
 forecast_result::forecast_result(std::shared_ptr<const org> o, std::shared_ptr<const pipeline> p, int horizon)
-    : org_(std::move(o)), pipeline_(std::move(p)), horizon_(horizon) {
+    : org_(std::move(o)), pipeline_(std::move(p)), horizon_(horizon), block_(nullptr, free_large) {
   if (horizon < 1) throw input_error("the horizon must be at least 1 month, got " + std::to_string(horizon));
   const auto n = static_cast<Eigen::Index>(org_->size());
-  // Left uninitialised: the engines write every entry (at national scale zeroing first
-  // would be one more pass over a gigabyte).
-  for (std::size_t s = 0; s < pipeline_->size(); ++s) values_.emplace_back(n, horizon + 1);
-  for (std::size_t e = 0; e < event_names.size(); ++e) values_.emplace_back(n, horizon);
+  const auto stocks = static_cast<std::size_t>(n) * static_cast<std::size_t>(horizon + 1);
+  const auto events = static_cast<std::size_t>(n) * static_cast<std::size_t>(horizon);
+  bytes_ = sizeof(double) * (stocks * pipeline_->size() + events * event_names.size());
+  // Left uninitialised: the engines write every entry.
+  block_.reset(allocate_large(bytes_));
+  double* next = block_.get();
+  for (std::size_t s = 0; s < pipeline_->size(); ++s, next += stocks) values_.emplace_back(next, n, horizon + 1);
+  for (std::size_t e = 0; e < event_names.size(); ++e, next += events) values_.emplace_back(next, n, horizon);
 }
 
 std::vector<std::string> forecast_result::quantities() const {
@@ -32,8 +62,8 @@ std::size_t forecast_result::slot(std::string_view quantity) const {
 
 bool forecast_result::is_stock(std::string_view quantity) const { return slot(quantity) < pipeline_->size(); }
 
-const Eigen::ArrayXXd& forecast_result::own(std::string_view quantity) const { return values_[slot(quantity)]; }
-Eigen::ArrayXXd& forecast_result::own(std::string_view quantity) { return values_[slot(quantity)]; }
+const forecast_result::series& forecast_result::own(std::string_view quantity) const { return values_[slot(quantity)]; }
+forecast_result::series& forecast_result::own(std::string_view quantity) { return values_[slot(quantity)]; }
 
 void forecast_result::check_window(month_window w) const {
   if (w.first < 0 || w.last > horizon_ || w.first >= w.last)
@@ -70,7 +100,7 @@ forecast_result forecast_expected(const scenario& sc, int horizon) {
   forecast_result result(sc.organisation, sc.stages, horizon);
   const auto& p = sc.model();
   const auto n = static_cast<Eigen::Index>(sc.units().size());
-  std::vector<Eigen::ArrayXXd*> stock_out, event_out;
+  std::vector<forecast_result::series*> stock_out, event_out;
   for (const auto& st : p.stages()) stock_out.push_back(&result.own(st.name));
   for (auto e : event_names) event_out.push_back(&result.own(e));
   Eigen::ArrayXXd state = sc.stocks, next(n, state.cols()), events(n, static_cast<Eigen::Index>(event_names.size())),

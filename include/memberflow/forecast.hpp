@@ -24,7 +24,15 @@ struct month_window {
 
 class forecast_result {
  public:
+  // Each quantity's values are a units x months view into one block of memory.
+  using series = Eigen::Map<Eigen::ArrayXXd>;
+
   forecast_result(std::shared_ptr<const org> o, std::shared_ptr<const pipeline> p, int horizon);
+  // Movable, not copyable: a national forecast holds about a gigabyte.
+  forecast_result(forecast_result&&) noexcept = default;
+  forecast_result& operator=(forecast_result&&) noexcept = default;
+  forecast_result(const forecast_result&) = delete;
+  forecast_result& operator=(const forecast_result&) = delete;
 
   const org& units() const { return *org_; }
   const pipeline& model() const { return *pipeline_; }
@@ -36,8 +44,10 @@ class forecast_result {
   bool is_stock(std::string_view quantity) const;
   // A unit's own expected figures, units x months (H + 1 months for stocks, H for events).
   // Throws unknown_id for an unknown quantity.
-  const Eigen::ArrayXXd& own(std::string_view quantity) const;
-  Eigen::ArrayXXd& own(std::string_view quantity);
+  const series& own(std::string_view quantity) const;
+  series& own(std::string_view quantity);
+  // Bytes held by the per-unit series.
+  std::size_t bytes() const { return bytes_; }
 
   // Expected event count summed over a window of months, for every node (subtree total).
   Eigen::ArrayXd total(std::string_view event, month_window w) const;
@@ -56,7 +66,9 @@ class forecast_result {
   std::shared_ptr<const org> org_;
   std::shared_ptr<const pipeline> pipeline_;
   int horizon_;
-  std::vector<Eigen::ArrayXXd> values_;  // stages first, then events, as quantities()
+  std::unique_ptr<double, void (*)(double*)> block_;
+  std::size_t bytes_ = 0;
+  std::vector<series> values_;  // stages first, then events, as quantities()
 };
 
 }  // namespace memberflow
