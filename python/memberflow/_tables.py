@@ -12,6 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import InputError
+
+#: Columns that hold ids. pandas turns an integer column with a missing cell (the root's
+#: parent_id) into floats, so there an integral float is written as the integer it stood
+#: for: ids 1, 2 with parents NaN, 1.0 must match.
+ID_COLUMNS = frozenset({"unit_id", "parent_id", "overseer_id", "scope"})
+
 
 def cell_text(value: Any) -> str:
     """The canonical text of one cell: '' for missing, true/false, integers without '.0'."""
@@ -30,12 +37,23 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def id_text(value: Any) -> str:
+    """The text of an id cell: as :func:`cell_text`, but 1.0 -> '1'."""
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return cell_text(value)
+
+
 def frame_columns(frame: pd.DataFrame, what: str) -> tuple[list[str], list[list[str]]]:
     """Column names and text cells of a DataFrame (its index is ignored)."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}")
     names = [str(c) for c in frame.columns]
-    columns = [[cell_text(v) for v in frame[c].tolist()] for c in frame.columns]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"{what} DataFrame: column '{twice[0]}' appears twice")
+    columns = [[(id_text if name in ID_COLUMNS else cell_text)(v) for v in frame.iloc[:, i].tolist()]
+               for i, name in enumerate(names)]
     return names, columns
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import _core
+from .errors import ParameterError
 from .scenario import Scenario
 
 __all__ = ["example_district", "synthetic", "SCALES"]
@@ -48,7 +49,7 @@ def synthetic(scale: str | None = "national", *, fanout: Sequence[float] | None 
     """
     if fanout is None:
         if scale not in SCALES:
-            raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(SCALES)} or give fanout=")
+            raise ParameterError(f"unknown scale {scale!r}; choose one of {sorted(SCALES)} or give fanout=")
         fanout, default_kinds = SCALES[scale]
         kinds = kinds if kinds is not None else default_kinds
     if kinds is None:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from .errors import InputError, ParameterError
 from .scenario import Scenario
 
 __all__ = ["forecast", "Forecast", "METHODS"]
@@ -29,7 +30,7 @@ def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected") ->
     True
     """
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; this version offers: {', '.join(METHODS)}")
+        raise ParameterError(f"unknown method {method!r}; this version offers: {', '.join(METHODS)}")
     if not isinstance(scenario, Scenario):
         raise TypeError(f"forecast: expected a memberflow.Scenario, got {type(scenario).__name__}")
     return Forecast(scenario, _core.forecast_expected(scenario._core, int(horizon)), method)
@@ -74,11 +75,11 @@ class Forecast:
         """
         if self._core.is_stock(quantity):
             if window is not None:
-                raise ValueError(f"'{quantity}' is a stock: give month=, not window=")
+                raise InputError(f"'{quantity}' is a stock: give month=, not window=")
             values = self._core.stock(quantity, self.horizon if month is None else int(month))
         else:
             if month is not None:
-                raise ValueError(f"'{quantity}' is an event: give window=(first, last), not month=")
+                raise InputError(f"'{quantity}' is an event: give window=(first, last), not month=")
             first, last = (0, self.horizon) if window is None else window
             values = self._core.total(quantity, int(first), int(last))
         return pd.Series(values, index=self.org.ids, name=quantity)
@@ -89,8 +90,8 @@ class Forecast:
 
     def monthly(self, quantity: str, scope: str = "subtree") -> pd.DataFrame:
         """Units x months of one quantity; ``scope="own"`` for each unit's own figures."""
-        arr = self._core.own(quantity) if scope == "own" else self._core.rolled(quantity)
         _check_scope(scope)
+        arr = self._core.own(quantity) if scope == "own" else self._core.rolled(quantity)
         return pd.DataFrame(arr, index=self.org.ids, columns=pd.RangeIndex(arr.shape[1], name="month"))
 
     def by_quarter(self, event: str = "admissions") -> pd.DataFrame:
@@ -146,4 +147,4 @@ class Forecast:
 
 def _check_scope(scope: str) -> None:
     if scope not in ("subtree", "own"):
-        raise ValueError(f"scope must be 'subtree' or 'own', got {scope!r}")
+        raise InputError(f"scope must be 'subtree' or 'own', got {scope!r}")

@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import _core
 from ._tables import columns_frame, frame_columns
-from .errors import UnknownIdError
+from .errors import InputError, UnknownIdError
 
 __all__ = ["Org"]
 
@@ -190,7 +190,7 @@ class Org:
         """Per-unit values as a float array in the order of :attr:`ids` (missing = 0)."""
         if isinstance(values, np.ndarray):
             if values.shape[:1] != (len(self),):
-                raise ValueError(f"{what}: array of {values.shape[0] if values.ndim else 0} values for {len(self)} units")
+                raise InputError(f"{what}: array of {values.shape[0] if values.ndim else 0} values for {len(self)} units")
             own = values.astype(float, copy=False)
         else:
             series = pd.Series(values, dtype=float) if isinstance(values, Mapping) else values
@@ -198,11 +198,11 @@ class Org:
             if len(unknown):
                 raise UnknownIdError(f"{what}: unknown unit(s) {list(unknown[:5])}")
             if series.index.has_duplicates:
-                raise ValueError(f"{what}: unit(s) given twice: {list(series.index[series.index.duplicated()][:5])}")
+                raise InputError(f"{what}: unit(s) given twice: {list(series.index[series.index.duplicated()][:5])}")
             own = series.reindex(self._ids, fill_value=0.0).to_numpy(dtype=float)
         if np.isnan(own).any():
-            bad = self._ids[np.isnan(own if own.ndim == 1 else own.any(axis=1))][:5]
-            raise ValueError(f"{what}: NaN values for unit(s) {list(bad)}")
+            bad = self._ids[np.isnan(own) if own.ndim == 1 else np.isnan(own).any(axis=1)][:5]
+            raise InputError(f"{what}: NaN values for unit(s) {list(bad)}")
         return own
 
     # -- overseers ------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from . import _core
+from .errors import InputError
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -79,7 +80,7 @@ class Pipeline:
         """
         from_stage = self._core.index(stage if stage is not None else self.stages[0])
         if (scenario is None) != (unit is None):
-            raise ValueError("funnel: give both scenario and unit, or neither")
+            raise InputError("funnel: give both scenario and unit, or neither")
         if scenario is None:
             cols = _core.funnel(self._core, from_stage, age)
         else:
