@@ -36,14 +36,18 @@ namespace {
 struct csv_reader_state {
   const std::string& path;
   long current_line = 0;
-  long record_line = 0;  // line on which the record being read has its first field
+  long record_line = 0;  // line on which the record being read begins
+  bool record_open = false;  // a record has begun and not yet ended
   std::vector<std::string> record;
   text_table table;
 };
 
 void on_field(void* data, std::size_t len, void* user) {
   auto& st = *static_cast<csv_reader_state*>(user);
-  if (st.record.empty()) st.record_line = st.current_line;
+  if (!st.record_open) {  // a second record on a line split by a bare CR
+    st.record_line = st.current_line;
+    st.record_open = true;
+  }
   st.record.emplace_back(static_cast<const char*>(data), len);
 }
 
@@ -70,6 +74,7 @@ void on_record_end(int, void* user) {
     t.lines.push_back(st.record_line);
   }
   st.record.clear();
+  st.record_open = false;
 }
 
 bool needs_quotes(const std::string& cell) {
@@ -85,7 +90,7 @@ text_table read_csv(const std::string& path) {
   csv_parser parser;
   if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0)
     throw error("libcsv could not be initialised");
-  csv_reader_state st{path, 0, 0, {}, {}};
+  csv_reader_state st{path, 0, 0, false, {}, {}};
   st.table.source = path;
   auto fail = [&](const std::string& what) {
     throw input_error(path + " line " + std::to_string(st.current_line) + ": " + what);
@@ -95,6 +100,12 @@ text_table read_csv(const std::string& path) {
     while (std::getline(in, line)) {
       ++st.current_line;
       if (st.current_line == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+      // A record begins on the first line that is not blank (libcsv skips lines of
+      // spaces, tabs and CRs), even if its first field only ends lines later.
+      if (!st.record_open && line.find_first_not_of(" \t\r") != std::string::npos) {
+        st.record_line = st.current_line;
+        st.record_open = true;
+      }
       line.push_back('\n');
       if (csv_parse(&parser, line.data(), line.size(), on_field, on_record_end, &st) != line.size())
         fail(std::string("malformed CSV: ") + csv_strerror(csv_error(&parser)));

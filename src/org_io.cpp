@@ -81,6 +81,18 @@ std::string format_attribute(const attribute_value& v) {
 }  // namespace detail
 
 namespace {
+// The text of a real attribute value: a whole number keeps a decimal point ("2.0"), so
+// that the column is read back as real, not integer.
+std::string real_text(double d) {
+  auto s = detail::format_attribute(d);
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+std::string attribute_text(const attribute_column& a, std::size_t u) {
+  if (a.type == attribute_type::real && std::holds_alternative<double>(a.values[u]))
+    return real_text(std::get<double>(a.values[u]));
+  return detail::format_attribute(a.values[u]);
+}
 constexpr std::array<const char*, 4> fixed_columns{"unit_id", "parent_id", "name", "kind"};
 bool is_fixed_column(const std::string& c) {
   return std::find(fixed_columns.begin(), fixed_columns.end(), c) != fixed_columns.end();
@@ -121,7 +133,7 @@ text_table org::to_table() const {
   t.rows.reserve(size());
   for (std::size_t u = 0; u < size(); ++u) {
     std::vector<std::string> row{ids_[u], parent_[u] == no_unit ? "" : ids_[parent_[u]], names_[u], kinds_[u]};
-    for (const auto& a : attributes_) row.push_back(detail::format_attribute(a.values[u]));
+    for (const auto& a : attributes_) row.push_back(attribute_text(a, u));
     t.add_row(std::move(row));
   }
   return t;
@@ -135,7 +147,8 @@ void read_overseers_csv(org& o, const std::string& path) { o.set_overseers(read_
 
 namespace {
 
-using json = nlohmann::json;
+// ordered_json keeps keys in file order, so attribute columns keep their order.
+using json = nlohmann::ordered_json;
 
 std::string json_cell(const json& v, const std::string& where, const std::string& key) {
   if (v.is_null()) return {};
@@ -177,8 +190,10 @@ org org_from_json(const std::string& text, const std::string& source) {
     if (u.contains("attributes")) {
       if (!u["attributes"].is_object()) throw input_error(where + ": \"attributes\" must be an object");
       for (std::size_t c = 4; c < t.columns.size(); ++c)
-        if (u["attributes"].contains(t.columns[c]))
-          row[c] = json_cell(u["attributes"][t.columns[c]], where, t.columns[c]);
+        if (u["attributes"].contains(t.columns[c])) {
+          const auto& v = u["attributes"][t.columns[c]];
+          row[c] = v.is_number_float() ? real_text(v.get<double>()) : json_cell(v, where, t.columns[c]);
+        }
     }
     t.rows.push_back(std::move(row));
     t.lines.push_back(n);

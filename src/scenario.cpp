@@ -143,16 +143,19 @@ void parameter_set::apply(const text_table& t, const org& o, const pipeline& p) 
                         row[param_col] + "' is already set at " + t.where(it->second).describe());
     rows.push_back(std::move(ov));
   }
-  // The more specific scope wins, whatever the order of the rows.
+  // The more specific scope wins, whatever the order of the rows. Applied to a copy, so
+  // that a table refused by the final check leaves this set as it was.
+  parameter_set updated = *this;
   for (int level = 0; level <= 2; ++level)
     for (const auto& ov : rows) {
       if (ov.level != level) continue;
       if (level == 0)
-        for (unit_index u = 0; u < static_cast<unit_index>(o.size()); ++u) set(u, ov.stage, ov.which, ov.value);
+        for (unit_index u = 0; u < static_cast<unit_index>(o.size()); ++u) updated.set(u, ov.stage, ov.which, ov.value);
       else
-        for (auto u : ov.units) set(u, ov.stage, ov.which, ov.value);
+        for (auto u : ov.units) updated.set(u, ov.stage, ov.which, ov.value);
     }
-  validate(o, p);
+  updated.validate(o, p);
+  *this = std::move(updated);
 }
 
 text_table parameter_set::to_table(const org& o, const pipeline& p) const {

@@ -31,6 +31,7 @@ struct parameter_set {
   // Throws input_error / unknown_id / parameter_error naming the row: unknown unit, kind,
   // stage or parameter; a parameter the stage does not take; a value outside its domain;
   // the same (scope, stage, param) twice. Checks advance + exit <= 1 for every unit after.
+  // A refused table leaves the set unchanged.
   void apply(const text_table& overrides, const org& o, const pipeline& p);
   // The overrides that turn `defaults(o, p)` into this set, one row per differing
   // (scope, stage, param), by unit.

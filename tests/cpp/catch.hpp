@@ -8,6 +8,9 @@ inline auto contains(const std::string& s) { return Catch::Matchers::ContainsSub
 }  // namespace mf_test
 #else
 #include <catch2/catch.hpp>
+namespace Catch {
+using Detail::Approx;  // v3 spells it Catch::Approx; v2 only has Catch::Detail::Approx
+}  // namespace Catch
 namespace mf_test {
 inline auto contains(const std::string& s) { return Catch::Matchers::Contains(s); }
 }  // namespace mf_test
