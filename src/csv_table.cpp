@@ -79,7 +79,8 @@ void on_record_end(int, void* user) {
 
 bool needs_quotes(const std::string& cell) {
   return cell.find_first_of(",\"\r\n") != std::string::npos ||
-         (!cell.empty() && (cell.front() == ' ' || cell.back() == ' '));
+         // libcsv trims unquoted spaces and tabs at the edges of a cell
+         (!cell.empty() && (cell.front() == ' ' || cell.back() == ' ' || cell.front() == '\t' || cell.back() == '\t'));
 }
 
 }  // namespace

@@ -74,8 +74,8 @@ void org::build_graph(const std::vector<source_location>& where) {
   for (std::size_t i = 0; i < n; ++i)
     if (parent_[i] == no_unit) roots.push_back(i);
   if (roots.empty())
-    throw input_error("no root: every unit has a parent, so the parent links form a cycle "
-                      "(give the top unit an empty parent_id)");
+    throw input_error(at(where, 0) + ": no root: every unit has a parent, so the parent links loop (" +
+                      describe_loop(0) + "); give the top unit an empty parent_id");
   if (roots.size() > 1)
     throw input_error(std::to_string(roots.size()) + " roots: " + quoted(ids_[roots[0]]) + " (" +
                       at(where, roots[0]) + ") and " + quoted(ids_[roots[1]]) + " (" +
@@ -105,16 +105,9 @@ void org::build_graph(const std::vector<source_location>& where) {
     // A unit not reached from the root has a parent chain that loops: name the loop.
     std::size_t start = 0;
     while (colour[start] != boost::white_color) ++start;
-    std::vector<char> on_path(n, 0);
-    auto u = static_cast<unit_index>(start);
-    while (!on_path[u]) {
-      on_path[u] = 1;
-      u = parent_[u];
-    }
-    std::string loop = quoted(ids_[u]);
-    for (auto v = parent_[u]; v != u; v = parent_[v]) loop += " -> " + quoted(ids_[v]);
-    loop += " -> " + quoted(ids_[u]);
-    throw input_error(at(where, static_cast<std::size_t>(u)) + ": cycle in the parent links: " + loop);
+    const auto u = loop_member(static_cast<unit_index>(start));
+    throw input_error(at(where, static_cast<std::size_t>(u)) + ": cycle in the parent links: " +
+                      describe_loop(static_cast<unit_index>(start)));
   }
   position_.assign(n, 0);
   depth_.assign(n, 0);
@@ -125,6 +118,23 @@ void org::build_graph(const std::vector<source_location>& where) {
     if (parent_[u] != no_unit) depth_[u] = depth_[parent_[u]] + 1;  // parents come first
     height_ = std::max(height_, depth_[u]);
   }
+}
+
+unit_index org::loop_member(unit_index start) const {
+  std::vector<char> seen(ids_.size(), 0);
+  auto u = start;
+  while (!seen[u]) {
+    seen[u] = 1;
+    u = parent_[u];
+  }
+  return u;
+}
+
+std::string org::describe_loop(unit_index start) const {
+  const auto u = loop_member(start);
+  std::string loop = quoted(ids_[u]);
+  for (auto v = parent_[u]; v != u; v = parent_[v]) loop += " -> " + quoted(ids_[v]);
+  return loop + " -> " + quoted(ids_[u]);
 }
 
 unit_index org::check(unit_index u) const {

@@ -123,6 +123,10 @@ class org {
  private:
   unit_index check(unit_index u) const;
   void build_graph(const std::vector<source_location>& where);
+  // For a unit whose parent chain never reaches a root: a unit on the loop, and the
+  // loop written out ('A' -> 'B' -> 'A').
+  unit_index loop_member(unit_index start) const;
+  std::string describe_loop(unit_index start) const;
 
   std::vector<std::string> ids_, names_, kinds_;
   std::unordered_map<std::string, unit_index> index_;

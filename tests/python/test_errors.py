@@ -119,8 +119,6 @@ def test_no_root_names_the_problem():
     check(info, mf.InputError, "no root")
 
 
-@pytest.mark.xfail(strict=True, reason="src/org.cpp: the 'no root' message names neither the source nor a "
-                                       "line or row (the loop it implies is not located)")
 def test_no_root_names_the_file_and_line(tmp_path):
     path = tmp_path / "units.csv"
     path.write_text(HEADER + "A,B,a,cell\nB,C,b,cell\nC,A,c,cell\n")
