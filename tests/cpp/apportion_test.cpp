@@ -10,13 +10,6 @@
 
 using namespace memberflow;
 
-// Checks the exception's type and its message.
-#define REQUIRE_THROWS_AS_WITH(expr, type, matcher) \
-  do {                                              \
-    REQUIRE_THROWS_AS(expr, type);                  \
-    REQUIRE_THROWS_WITH(expr, matcher);             \
-  } while (false)
-
 namespace {
 std::vector<long long> split(long long total, const std::vector<double>& w) {
   return apportion(total, std::span<const double>(w));

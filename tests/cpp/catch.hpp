@@ -15,3 +15,10 @@ namespace mf_test {
 inline auto contains(const std::string& s) { return Catch::Matchers::Contains(s); }
 }  // namespace mf_test
 #endif
+
+// Checks the exception's type and its message.
+#define REQUIRE_THROWS_AS_WITH(expr, type, matcher) \
+  do {                                              \
+    REQUIRE_THROWS_AS(expr, type);                  \
+    REQUIRE_THROWS_WITH(expr, matcher);             \
+  } while (false)

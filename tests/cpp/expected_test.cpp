@@ -14,13 +14,6 @@
 
 using namespace memberflow;
 
-// Checks the exception's type and its message.
-#define REQUIRE_THROWS_AS_WITH(expr, type, matcher) \
-  do {                                              \
-    REQUIRE_THROWS_AS(expr, type);                  \
-    REQUIRE_THROWS_WITH(expr, matcher);             \
-  } while (false)
-
 namespace {
 
 const std::vector<std::string> events{"admissions", "confirmations", "arrivals", "exits", "leavers"};

@@ -11,13 +11,6 @@
 
 using namespace memberflow;
 
-// Checks the exception's type and its message.
-#define REQUIRE_THROWS_AS_WITH(expr, type, matcher) \
-  do {                                              \
-    REQUIRE_THROWS_AS(expr, type);                  \
-    REQUIRE_THROWS_WITH(expr, matcher);             \
-  } while (false)
-
 namespace {
 
 Eigen::MatrixXd matrix(std::initializer_list<std::initializer_list<double>> rows) {

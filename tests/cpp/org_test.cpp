@@ -16,13 +16,6 @@
 
 using namespace memberflow;
 
-// Checks the exception's type and its message.
-#define REQUIRE_THROWS_AS_WITH(expr, type, matcher) \
-  do {                                              \
-    REQUIRE_THROWS_AS(expr, type);                  \
-    REQUIRE_THROWS_WITH(expr, matcher);             \
-  } while (false)
-
 namespace {
 
 std::string data(const std::string& name) { return std::string(MEMBERFLOW_TEST_DATA) + "/" + name; }
