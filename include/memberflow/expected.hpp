@@ -72,6 +72,7 @@ void expected_month(const pipeline& p, const parameter_set& ps, const State& sta
 
 // Expected stocks and events of every unit for months 0..horizon-1 (stocks to month
 // `horizon`). Throws what scenario::validate throws, and input_error for horizon < 1.
-forecast_result forecast_expected(const scenario& sc, int horizon);
+// `threads` (0: one per core) share blocks of units; the result does not depend on it.
+forecast_result forecast_expected(const scenario& sc, int horizon, int threads = 0);
 
 }  // namespace memberflow

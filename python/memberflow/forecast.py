@@ -18,8 +18,12 @@ METHODS = ("expected",)
 Window = Optional[Tuple[int, int]]
 
 
-def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected") -> Forecast:
+def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,
+             threads: int | None = None) -> Forecast:
     """Forecast a scenario ``horizon`` months ahead.
+
+    ``threads``: how many threads share the work (default: one per core); the result
+    is the same, bit for bit, whatever the number.
 
     ``method="expected"``: the exact expected value of every stock and event under the
     model (shared/spec/pipeline-model.md), computed month by month, not simulated.
@@ -33,7 +37,7 @@ def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected") ->
         raise ParameterError(f"unknown method {method!r}; this version offers: {', '.join(METHODS)}")
     if not isinstance(scenario, Scenario):
         raise TypeError(f"forecast: expected a memberflow.Scenario, got {type(scenario).__name__}")
-    return Forecast(scenario, _core.forecast_expected(scenario._core, int(horizon)), method)
+    return Forecast(scenario, _core.forecast_expected(scenario._core, int(horizon), int(threads or 0)), method)
 
 
 class Forecast:

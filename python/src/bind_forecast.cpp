@@ -26,12 +26,12 @@ void register_forecast(py::module_& m) {
       .def("rolled", [](const forecast_result& f, const std::string& q) { return Eigen::ArrayXXd(f.rolled(q)); }, "quantity"_a);
 
   m.def("forecast_expected",
-        [](std::shared_ptr<scenario> s, int horizon) {
+        [](std::shared_ptr<scenario> s, int horizon, int threads) {
           // The engine touches only C++ data, so other Python threads may run meanwhile.
           py::gil_scoped_release release;
-          return std::make_shared<forecast_result>(forecast_expected(*s, horizon));
+          return std::make_shared<forecast_result>(forecast_expected(*s, horizon, threads));
         },
-        "scenario"_a, "horizon"_a, "Expected-value forecast (exact means of the model).");
+        "scenario"_a, "horizon"_a, "threads"_a = 0, "Expected-value forecast (exact means of the model).");
 }
 
 }  // namespace memberflow::python

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "memberflow/datasets.hpp"
 #include "memberflow/expected.hpp"
 
 using namespace memberflow;
@@ -493,4 +494,25 @@ TEST_CASE("a forecast lists its quantities and refuses bad windows, months and n
   sc.params.pass_rate(0, 2) = 1.5;
   REQUIRE_THROWS_AS_WITH(forecast_expected(sc, 12), parameter_error,
                          mf_test::contains("unit 'D', stage 'probation': pass_rate = 1.5 is outside [0, 1]"));
+}
+
+TEST_CASE("the expected forecast is bit-identical for 1, 2 and 7 threads across many blocks of units",
+          "[expected][threads]") {
+  // ~13,000 units: four blocks of 4,096 and a partial one.
+  datasets::synthetic_options options;
+  options.fanout = {3, 12, 60, 6};
+  options.seed = 7;
+  const auto sc = datasets::synthetic(options);
+  REQUIRE(sc.units().size() > 3 * 4096);
+  const auto one = forecast_expected(sc, 14, 1);
+  for (int threads : {2, 7}) {
+    const auto many = forecast_expected(sc, 14, threads);
+    for (const auto& q : one.quantities()) {
+      INFO("quantity " << q << ", threads " << threads);
+      CHECK((one.own(q) == many.own(q)).all());
+    }
+  }
+  // And the blocks are stitched at the right rows: the root's totals equal a plain sum.
+  const auto total = one.total("admissions", one.whole());
+  CHECK(total(sc.units().root()) == Catch::Approx(one.own("admissions").sum()).epsilon(1e-12));
 }
