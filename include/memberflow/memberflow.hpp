@@ -2,7 +2,9 @@
 // Everything memberflow offers, for users who want one include (like Eigen/Dense).
 #include "memberflow/apportion.hpp"
 #include "memberflow/datasets.hpp"
+#include "memberflow/distribution.hpp"
 #include "memberflow/error.hpp"
+#include "memberflow/exact.hpp"
 #include "memberflow/expected.hpp"
 #include "memberflow/forecast.hpp"
 #include "memberflow/funnel.hpp"

@@ -1,0 +1,79 @@
+#pragma once
+// The exact-distribution engine: the full probability mass function of a count, for
+// every unit and every node above it, under the model of docs/pipeline-model.md.
+//
+// Why it is exact: given the parameters people act independently, and each event of
+// interest happens to a person at most once (admission, confirmation, an exit, leaving
+// the terminal stage), as does "being in stage s at month t". So a unit's count is a sum
+// of Binomial(c_j, p_j), one per state slot j holding c_j people, each with the chance
+// p_j of the event, plus a Poisson count for the arrivals (a Poisson stream thinned by
+// the chance that an arrival produces the event in time is Poisson). A node's count is
+// the sum over its subtree, independent across units: its pmf is the convolution of its
+// own pmf and its children's, built bottom-up in one pass over the tree.
+//
+// The chances p_j come from a backward recursion over months, vectorised over units
+// like the expected-value engine: G_j(n) = P(event within n months | in slot j now)
+// satisfies G(n) = d + T G(n - 1), where T is one month's moves between slots and d_j
+// the chance that this month's move from j is the event. An event within months
+// [a, b) then has chance G_j(b) - G_j(a), since it happens at most once.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memberflow/distribution.hpp"
+#include "memberflow/forecast.hpp"
+#include "memberflow/scenario.hpp"
+
+namespace memberflow {
+
+// The distributions of one quantity (an event over a window, or a stage's stock at a
+// month) for every node: nodes[u] is the pmf of u's subtree total.
+struct node_distributions {
+  std::string quantity;
+  month_window window;  // for a stock: {month, month}
+  std::vector<pmf> nodes;
+
+  // The largest tail mass any node's pmf dropped (each is at most the tolerance).
+  double max_tail() const;
+};
+
+class exact_forecast {
+ public:
+  // `tolerance` bounds the probability mass any node's pmf may drop from its tails.
+  exact_forecast(scenario sc, int horizon, double tolerance = 1e-12);
+
+  const scenario& source() const { return scenario_; }
+  int horizon() const { return horizon_; }
+  double tolerance() const { return tolerance_; }
+
+  // admissions, confirmations, exits, leavers (each at most once per person) and
+  // arrivals (Poisson), summed over months [first, last).
+  node_distributions events(std::string_view event, month_window w) const;
+  // The stock of a stage at the start of `month` (0..horizon).
+  node_distributions stock(std::string_view stage, int month) const;
+
+ private:
+  node_distributions assemble(std::string quantity, month_window w, const Eigen::ArrayXXd& chance,
+                              const Eigen::ArrayXd& arrival_mean) const;
+
+  scenario scenario_;
+  int horizon_;
+  double tolerance_;
+};
+
+namespace detail {
+
+// One backward month: next = d + T g (see above), for every unit at once. `g` and
+// `next` are units x slots.
+void backward_month(const pipeline& p, const parameter_set& ps, const Eigen::ArrayXXd& g, const Eigen::ArrayXXd& d,
+                    Eigen::ArrayXXd& next);
+
+// d for an event: units x slots, the chance that one month's move from each slot is
+// the event. Throws unknown_id for a name that is not an event with at most one
+// occurrence per person.
+Eigen::ArrayXXd direct_event_chance(const pipeline& p, const parameter_set& ps, std::string_view event);
+
+}  // namespace detail
+
+}  // namespace memberflow

@@ -1,0 +1,182 @@
+#include "memberflow/exact.hpp"
+
+#include <algorithm>
+
+namespace memberflow {
+
+double node_distributions::max_tail() const {
+  double m = 0;
+  for (const auto& f : nodes) m = std::max(m, f.tail);
+  return m;
+}
+
+namespace detail {
+
+void backward_month(const pipeline& p, const parameter_set& ps, const Eigen::ArrayXXd& g, const Eigen::ArrayXXd& d,
+                    Eigen::ArrayXXd& next) {
+  for (std::size_t s = 0; s < p.size(); ++s) {
+    const auto& st = p.stages()[s];
+    const auto off = static_cast<Eigen::Index>(p.offset(s));
+    const auto si = static_cast<Eigen::Index>(s);
+    const auto entry_next = st.kind == stage_kind::terminal ? 0 : static_cast<Eigen::Index>(p.offset(s + 1));
+    switch (st.kind) {
+      case stage_kind::markov:
+        next.col(off) = d.col(off) + (1.0 - ps.advance.col(si) - ps.exit.col(si)) * g.col(off) +
+                        ps.advance.col(si) * g.col(entry_next);
+        break;
+      case stage_kind::fixed: {
+        const auto keep = 1.0 - ps.exit.col(si);
+        for (Eigen::Index a = 0; a + 1 < st.months; ++a) next.col(off + a) = d.col(off + a) + keep * g.col(off + a + 1);
+        const auto last = off + st.months - 1;
+        next.col(last) = d.col(last) + keep * ps.pass_rate.col(si) * g.col(entry_next);
+        break;
+      }
+      case stage_kind::terminal:
+        next.col(off) = d.col(off) + (1.0 - ps.attrition.col(si)) * g.col(off);
+        break;
+    }
+  }
+}
+
+Eigen::ArrayXXd direct_event_chance(const pipeline& p, const parameter_set& ps, std::string_view event) {
+  const auto n = ps.inflow.size();
+  Eigen::ArrayXXd d = Eigen::ArrayXXd::Zero(n, static_cast<Eigen::Index>(p.state_size()));
+  // The chance that a move from stage s's slots enters stage s + 1 (by slot).
+  auto entering_next = [&](std::size_t s) {
+    const auto& st = p.stages()[s];
+    const auto off = static_cast<Eigen::Index>(p.offset(s));
+    const auto si = static_cast<Eigen::Index>(s);
+    if (st.kind == stage_kind::markov) d.col(off) = ps.advance.col(si);
+    else d.col(off + st.months - 1) = (1.0 - ps.exit.col(si)) * ps.pass_rate.col(si);
+  };
+  if (event == "admissions") {
+    entering_next(p.admission() - 1);
+  } else if (event == "confirmations") {
+    entering_next(p.terminal() - 1);
+  } else if (event == "exits") {
+    for (std::size_t s = 0; s < p.terminal(); ++s) {
+      const auto& st = p.stages()[s];
+      const auto off = static_cast<Eigen::Index>(p.offset(s));
+      const auto si = static_cast<Eigen::Index>(s);
+      for (Eigen::Index a = 0; a < static_cast<Eigen::Index>(p.width(s)); ++a) d.col(off + a) = ps.exit.col(si);
+      if (st.kind == stage_kind::fixed) {
+        const auto last = off + st.months - 1;
+        d.col(last) += (1.0 - ps.exit.col(si)) * (1.0 - ps.pass_rate.col(si));
+      }
+    }
+  } else if (event == "leavers") {
+    d.col(static_cast<Eigen::Index>(p.offset(p.terminal()))) = ps.attrition.col(static_cast<Eigen::Index>(p.terminal()));
+  } else {
+    throw unknown_id("'" + std::string(event) +
+                     "' has no exact distribution here (events: admissions, confirmations, exits, leavers, arrivals; "
+                     "stocks: a stage name)");
+  }
+  return d;
+}
+
+}  // namespace detail
+
+exact_forecast::exact_forecast(scenario sc, int horizon, double tolerance)
+    : scenario_(std::move(sc)), horizon_(horizon), tolerance_(tolerance) {
+  scenario_.validate();
+  if (horizon < 1) throw input_error("the horizon must be at least 1 month, got " + std::to_string(horizon));
+  if (!(tolerance > 0 && tolerance < 1)) throw input_error("the tail tolerance must be in (0, 1)");
+}
+
+node_distributions exact_forecast::events(std::string_view event, month_window w) const {
+  if (w.first < 0 || w.last > horizon_ || w.first >= w.last)
+    throw input_error("window [" + std::to_string(w.first) + ", " + std::to_string(w.last) +
+                      ") must satisfy 0 <= first < last <= horizon = " + std::to_string(horizon_));
+  const auto& p = scenario_.model();
+  const auto& ps = scenario_.params;
+  const auto n = static_cast<Eigen::Index>(scenario_.units().size());
+  const auto months = static_cast<double>(w.last - w.first);
+  if (event == "arrivals") {  // people arrive; no one already here is counted
+    return assemble("arrivals", w, Eigen::ArrayXXd::Zero(n, static_cast<Eigen::Index>(p.state_size())),
+                    (ps.inflow + ps.transfer_in) * months);
+  }
+  const Eigen::ArrayXXd d = detail::direct_event_chance(p, ps, event);
+  // G(0) = 0; keep G(first), G(last) and the first slot's G(m) for the arrivals.
+  Eigen::ArrayXXd g = Eigen::ArrayXXd::Zero(n, d.cols()), next(n, d.cols()), g_first = g;
+  std::vector<Eigen::ArrayXd> first_slot{g.col(0)};
+  for (int m = 1; m <= w.last; ++m) {
+    detail::backward_month(p, ps, g, d, next);
+    g.swap(next);
+    first_slot.push_back(g.col(0));
+    if (m == w.first) g_first = g;
+  }
+  // Arrivals of month t land in the first slot at the start of month t + 1 and so have
+  // months t + 1 .. last - 1 left, of which those from `first` on count.
+  Eigen::ArrayXd per_arrival = Eigen::ArrayXd::Zero(n);
+  for (int t = 0; t + 1 < w.last; ++t)
+    per_arrival += first_slot[static_cast<std::size_t>(w.last - t - 1)] -
+                   first_slot[static_cast<std::size_t>(std::max(0, w.first - t - 1))];
+  // Transfers in land in the terminal stage, which produces only `leavers`.
+  Eigen::ArrayXd arrival_mean = ps.inflow * per_arrival;
+  if (event == "leavers") {
+    const auto term = static_cast<Eigen::Index>(p.offset(p.terminal()));
+    const double a = 0;
+    (void)a;
+    Eigen::ArrayXXd gt = Eigen::ArrayXXd::Zero(n, d.cols());
+    std::vector<Eigen::ArrayXd> term_slot{gt.col(term)};
+    for (int m = 1; m <= w.last; ++m) {
+      detail::backward_month(p, ps, gt, d, next);
+      gt.swap(next);
+      term_slot.push_back(gt.col(term));
+    }
+    for (int t = 0; t + 1 < w.last; ++t)
+      arrival_mean += ps.transfer_in * (term_slot[static_cast<std::size_t>(w.last - t - 1)] -
+                                        term_slot[static_cast<std::size_t>(std::max(0, w.first - t - 1))]);
+  }
+  return assemble(std::string(event), w, g - g_first, arrival_mean);
+}
+
+node_distributions exact_forecast::stock(std::string_view stage, int month) const {
+  const auto& p = scenario_.model();
+  const auto& ps = scenario_.params;
+  const auto s = p.index(stage);
+  if (month < 0 || month > horizon_)
+    throw input_error("month " + std::to_string(month) + " is outside 0.." + std::to_string(horizon_));
+  const auto n = static_cast<Eigen::Index>(scenario_.units().size());
+  const auto slots = static_cast<Eigen::Index>(p.state_size());
+  // H(0) = 1 on the stage's slots; H(m) = T H(m - 1) is P(in the stage m months on).
+  Eigen::ArrayXXd h = Eigen::ArrayXXd::Zero(n, slots), next(n, slots);
+  h.middleCols(static_cast<Eigen::Index>(p.offset(s)), static_cast<Eigen::Index>(p.width(s))).setOnes();
+  const Eigen::ArrayXXd none = Eigen::ArrayXXd::Zero(n, slots);
+  const auto term = static_cast<Eigen::Index>(p.offset(p.terminal()));
+  Eigen::ArrayXd arrival_mean = Eigen::ArrayXd::Zero(n);
+  // An arrival of month t is in the first (or terminal) slot at month t + 1, so at
+  // `month` it has had month - t - 1 months of moves: sum H(m) over m = 0 .. month - 1.
+  for (int m = 0; m < month; ++m) {
+    arrival_mean += ps.inflow * h.col(0) + ps.transfer_in * h.col(term);
+    detail::backward_month(p, ps, h, none, next);
+    h.swap(next);
+  }
+  return assemble(std::string(stage), {month, month}, h, arrival_mean);
+}
+
+node_distributions exact_forecast::assemble(std::string quantity, month_window w, const Eigen::ArrayXXd& chance,
+                                            const Eigen::ArrayXd& arrival_mean) const {
+  const auto& o = scenario_.units();
+  const auto& stocks = scenario_.stocks;
+  const auto n = o.size();
+  const auto slots = static_cast<std::size_t>(stocks.cols());
+  // Every truncation drops at most 2 eps; a node's pmf results from at most
+  // (2 slots + 3) truncations per unit of its subtree, so its tail stays <= tolerance.
+  const double eps = tolerance_ / (2.0 * static_cast<double>(n) * static_cast<double>(2 * slots + 4));
+  node_distributions out{std::move(quantity), w, std::vector<pmf>(n)};
+  for (auto it = o.preorder().rbegin(); it != o.preorder().rend(); ++it) {
+    const auto u = *it;
+    pmf own = poisson_pmf(arrival_mean(u), eps);
+    for (std::size_t j = 0; j < slots; ++j) {
+      const auto c = static_cast<long long>(stocks(u, static_cast<Eigen::Index>(j)));
+      const double q = std::clamp(chance(u, static_cast<Eigen::Index>(j)), 0.0, 1.0);  // rounding only
+      if (c > 0 && q > 0) own = convolve(own, binomial_pmf(c, q, eps), eps);
+    }
+    for (auto child : o.children(u)) own = convolve(own, out.nodes[static_cast<std::size_t>(child)], eps);
+    out.nodes[static_cast<std::size_t>(u)] = std::move(own);
+  }
+  return out;
+}
+
+}  // namespace memberflow
