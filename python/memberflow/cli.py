@@ -51,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     _data_options(f)
     f.add_argument("--horizon", type=int, default=12, help="months ahead (default 12)")
     f.add_argument("--method", choices=METHODS, default="expected",
-                   help="expected: exact expected values of the model (default)")
+                   help="expected: exact expected values of the model (default); exact: also the full "
+                        "distribution of admissions, the chance of meeting each target and intervals")
     f.add_argument("--format", choices=("table", "csv", "json"), default="table",
                    help="table: a readable summary (default); csv/json: every node, for scripts")
     f.add_argument("--monthly", action="store_true",
@@ -104,6 +105,8 @@ def _run_forecast(args: argparse.Namespace) -> int:
     fc = forecast(scn, horizon=args.horizon, method=args.method)
     if args.format == "table":
         text = _forecast_table(fc, label, args.level)
+        if args.method == "exact":
+            text += _risk_table(fc, args.level)
     elif args.monthly:
         frame = fc.to_frame()
         text = frame.to_csv(index=False) if args.format == "csv" else frame.to_json(orient="records", indent=1)
@@ -172,6 +175,37 @@ def _forecast_table(fc: Forecast, label: str, level: int) -> str:
             lines += ["", f"Furthest behind their targets (expected shortfall): " +
                       ", ".join(f"{u} {v:.1f}" for u, v in behind["shortfall"].head(5).items())]
     return "\n".join(lines) + "\n"
+
+
+def _risk_table(fc, level: int) -> str:
+    """The exact engine's answers: the chance of meeting the root's target, a central
+    90% interval, and the units at `level` least likely to meet their own targets."""
+    months = min(12, fc.horizon)
+    table = fc.summary(window=(0, months))
+    root = fc.org.root
+    r = table.loc[root]
+    lines = ["", f"Exact distribution of admissions over months 0-{months - 1} (tail mass <= {fc.tolerance:g} per node)"]
+    lines.append(f"  {root}: 90% central interval [{r['admissions_lower90']:.0f}, {r['admissions_upper90']:.0f}] "
+                 f"around a mean of {r['admissions']:.1f}")
+    if not pd.isna(r["target"]):
+        lines.append(f"  P(reaching the target of {r['target']:.0f}) = {_probability(r['p_target'], fc.tolerance)}")
+    rows = table[(table["depth"] == level) & table["target"].notna()]
+    if len(rows):
+        risky = rows.sort_values("p_target").head(10)
+        lines += ["", f"Units at depth {level} least likely to meet their own targets:"]
+        shown = pd.DataFrame({"name": risky["name"].str.slice(0, 28), "target": risky["target"],
+                              "mean": risky["admissions"], "lower90": risky["admissions_lower90"],
+                              "upper90": risky["admissions_upper90"],
+                              "P(target)": [_probability(p, fc.tolerance) for p in risky["p_target"]]})
+        lines.append(shown.to_string(float_format=lambda v: f"{v:,.1f}"))
+    return "\n".join(lines) + "\n"
+
+
+def _probability(p: float, tolerance: float) -> str:
+    # Below the tail bound the computed value carries no digits: say so.
+    if p < tolerance:
+        return f"< {tolerance:g}"
+    return f"{p:.4f}" if p >= 1e-3 else f"{p:.2e}"
 
 
 def _run_funnel(args: argparse.Namespace) -> int:

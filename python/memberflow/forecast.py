@@ -13,14 +13,18 @@ from .scenario import Scenario
 
 __all__ = ["forecast", "Forecast", "METHODS"]
 
-METHODS = ("expected",)
+METHODS = ("expected", "exact")
 
 Window = Optional[Tuple[int, int]]
 
 
 def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,
-             threads: int | None = None) -> Forecast:
+             threads: int | None = None, tolerance: float = 1e-12) -> Forecast:
     """Forecast a scenario ``horizon`` months ahead.
+
+    ``method="exact"`` adds the full distribution of every count at every node
+    (:class:`memberflow.exact.ExactForecast`): probabilities of meeting targets,
+    quantiles, intervals; ``tolerance`` bounds the mass each pmf may drop from its tails.
 
     ``threads``: how many threads share the work (default: one per core); the result
     is the same, bit for bit, whatever the number.
@@ -37,7 +41,12 @@ def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,
         raise ParameterError(f"unknown method {method!r}; this version offers: {', '.join(METHODS)}")
     if not isinstance(scenario, Scenario):
         raise TypeError(f"forecast: expected a memberflow.Scenario, got {type(scenario).__name__}")
-    return Forecast(scenario, _core.forecast_expected(scenario._core, int(horizon), int(threads or 0)), method)
+    expected = _core.forecast_expected(scenario._core, int(horizon), int(threads or 0))
+    if method == "exact":
+        from .exact import _exact
+
+        return _exact(scenario, expected, float(tolerance))
+    return Forecast(scenario, expected, method)
 
 
 class Forecast:

@@ -12,4 +12,5 @@ PYBIND11_MODULE(_core, m) {
   register_forecast(m);
   register_funnel(m);
   register_datasets(m);
+  register_exact(m);
 }

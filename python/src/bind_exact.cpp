@@ -1,0 +1,78 @@
+// memberflow._core.ExactForecast: the exact-distribution engine. A request returns the
+// pmfs of every node at once as flat numpy arrays (offsets, lengths, one concatenated
+// probability vector, tails), which the Python layer slices per node without copying.
+#include "bindings.hpp"
+#include "memberflow/exact.hpp"
+
+namespace memberflow::python {
+
+namespace {
+
+py::dict flatten(const node_distributions& d) {
+  const auto n = static_cast<py::ssize_t>(d.nodes.size());
+  py::array_t<std::int64_t> offsets(n), starts(n + 1);
+  py::array_t<double> tails(n);
+  std::size_t total = 0;
+  for (const auto& f : d.nodes) total += f.p.size();
+  py::array_t<double> probs(static_cast<py::ssize_t>(total));
+  auto* out = probs.mutable_data();
+  std::size_t at = 0;
+  for (py::ssize_t u = 0; u < n; ++u) {
+    const auto& f = d.nodes[static_cast<std::size_t>(u)];
+    offsets.mutable_at(u) = f.offset;
+    starts.mutable_at(u) = static_cast<std::int64_t>(at);
+    tails.mutable_at(u) = f.tail;
+    std::copy(f.p.begin(), f.p.end(), out + at);
+    at += f.p.size();
+  }
+  starts.mutable_at(n) = static_cast<std::int64_t>(at);
+  py::dict result;
+  result["offsets"] = offsets;
+  result["starts"] = starts;
+  result["probs"] = probs;
+  result["tails"] = tails;
+  return result;
+}
+
+}  // namespace
+
+void register_exact(py::module_& m) {
+  using namespace pybind11::literals;
+  py::class_<exact_forecast, std::shared_ptr<exact_forecast>>(m, "ExactForecast")
+      .def(py::init([](const scenario& s, int horizon, double tolerance) {
+             return std::make_shared<exact_forecast>(s, horizon, tolerance);
+           }),
+           "scenario"_a, "horizon"_a, "tolerance"_a = 1e-12)
+      .def_property_readonly("horizon", &exact_forecast::horizon)
+      .def_property_readonly("tolerance", &exact_forecast::tolerance)
+      .def("events",
+           [](const exact_forecast& f, const std::string& event, int first, int last) {
+             node_distributions d;
+             {
+               py::gil_scoped_release release;  // C++ only: a national request takes about a second
+               d = f.events(event, {first, last});
+             }
+             return flatten(d);
+           },
+           "event"_a, "first"_a, "last"_a)
+      .def("stock",
+           [](const exact_forecast& f, const std::string& stage, int month) {
+             node_distributions d;
+             {
+               py::gil_scoped_release release;
+               d = f.stock(stage, month);
+             }
+             return flatten(d);
+           },
+           "stage"_a, "month"_a);
+  m.def("binomial_pmf", [](long long n, double p, double eps) {
+    const auto f = binomial_pmf(n, p, eps);
+    return py::make_tuple(f.offset, f.p, f.tail);
+  });
+  m.def("poisson_pmf", [](double mu, double eps) {
+    const auto f = poisson_pmf(mu, eps);
+    return py::make_tuple(f.offset, f.p, f.tail);
+  });
+}
+
+}  // namespace memberflow::python
