@@ -40,6 +40,7 @@ class Org:
         self._core = core
         self._ids = pd.Index(core.ids, name="unit_id")
         self._id_list = list(core.ids)  # list indexing is ~5x faster than pd.Index for single ids
+        self._parent_of = None  # id -> parent id, built on first use by ancestors()
 
     # -- loading and saving ---------------------------------------------------------
     @classmethod
@@ -150,16 +151,31 @@ class Org:
 
     def parent(self, unit_id: str) -> str | None:
         """The parent's id, or None for the root."""
-        p = self._core.parent(self._index(unit_id))
-        return None if p < 0 else self._ids[p]
+        return self._core.parent_id(unit_id)
 
     def children(self, unit_id: str) -> list[str]:
         """Ids of the units directly below, in input order."""
-        return self._names(self._core.children(self._index(unit_id)))
+        return self._core.children_ids(unit_id)
 
     def ancestors(self, unit_id: str) -> list[str]:
         """Nearest first, the root last; empty for the root."""
-        return self._names(self._core.ancestors(self._index(unit_id)))
+        # A walk up a cached id -> parent id dict: for the few steps of a real hierarchy
+        # this beats any call into the compiled core, whose fixed cost per call dominates.
+        parent_of = self._parent_of if self._parent_of is not None else self._build_parent_of()
+        try:
+            p = parent_of[unit_id]
+        except (KeyError, TypeError):
+            raise UnknownIdError(f"unknown unit '{unit_id}'") from None
+        out = []
+        while p is not None:
+            out.append(p)
+            p = parent_of[p]
+        return out
+
+    def _build_parent_of(self) -> dict:
+        ids, parents = self._id_list, self._core.parents.tolist()
+        self._parent_of = {u: (ids[p] if p >= 0 else None) for u, p in zip(ids, parents)}
+        return self._parent_of
 
     def descendants(self, unit_id: str) -> list[str]:
         """Every unit strictly below, in depth-first preorder."""

@@ -94,6 +94,19 @@ void register_org(py::module_& m) {
       .def("parent", &org::parent, "unit"_a)
       .def("children", &org::children, "unit"_a)
       .def("ancestors", &org::ancestors, "unit"_a)
+      .def("children_ids",
+           [](const org& o, const std::string& id) {
+             std::vector<std::string> out;
+             for (auto c : o.children(o.index(id))) out.push_back(o.id(c));
+             return out;
+           },
+           "unit_id"_a)
+      .def("parent_id",
+           [](const org& o, const std::string& id) -> py::object {
+             const auto p = o.parent(o.index(id));
+             return p == no_unit ? py::object(py::none()) : py::object(py::str(o.id(p)));
+           },
+           "unit_id"_a)
       .def("descendants", [](py::object self, unit_index u) { return view(self.cast<const org&>().descendants(u), self); },
            "unit"_a)
       .def("subtree", [](py::object self, unit_index u) { return view(self.cast<const org&>().subtree(u), self); },
