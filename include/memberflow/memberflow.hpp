@@ -12,4 +12,6 @@
 #include "memberflow/org_io.hpp"
 #include "memberflow/pipeline.hpp"
 #include "memberflow/scenario.hpp"
+#include "memberflow/random.hpp"
+#include "memberflow/simulate.hpp"
 #include "memberflow/table.hpp"

@@ -1,0 +1,173 @@
+#pragma once
+// Random numbers for the simulation engine, defined by memberflow down to the bit.
+//
+// Generator: Philox-4x64-10 (Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as
+// easy as 1, 2, 3", SC'11), through Random123. It is counter-based: the numbers for
+// (path, unit, month) are a pure function of the seed and those three counters, so a
+// path's draws do not depend on which thread runs it, in which order, or how the paths
+// are split into batches or machines.
+//
+// Samplers: our own, not the standard library's (whose algorithms differ between
+// implementations and whose binomial is slow). Both are inversion methods, exact up to
+// floating-point rounding:
+//   mean < 10   bottom-up inversion: one uniform, walk the pmf from 0;
+//   mean >= 10  mode-outward inversion: one uniform, walk the pmf in the fixed order
+//               m, m+1, m-1, m+2, m-2, ... from the mode m. Inversion is valid for any
+//               fixed order of the outcomes; this one needs O(standard deviation) steps.
+// A binomial with p > 1/2 is drawn as n minus a binomial with 1 - p.
+#include <Random123/philox.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "memberflow/error.hpp"
+
+namespace memberflow::random {
+
+// The uniforms of one (path, unit, month): an endless sequence, four 64-bit words per
+// Philox call. `domain` separates independent uses of the same counters.
+class stream {
+ public:
+  using philox = r123::Philox4x64;
+
+  stream(std::uint64_t seed, std::uint64_t path, std::uint64_t unit, std::uint64_t month, std::uint64_t domain = 0)
+      : ctr_{{path, unit, month, 0}}, key_{{seed, domain}} {}
+
+  std::uint64_t next_u64() {
+    if (used_ == 4) refill();
+    return block_[used_++];
+  }
+  // A uniform in the open interval (0, 1): the top 53 bits, centred in their cell.
+  double uniform() { return (static_cast<double>(next_u64() >> 11) + 0.5) * 0x1.0p-53; }
+
+ private:
+  void refill() {
+    block_ = philox()(ctr_, key_);
+    ++ctr_[3];
+    used_ = 0;
+  }
+  philox::ctr_type ctr_;
+  philox::key_type key_;
+  philox::ctr_type block_{};
+  int used_ = 4;
+};
+
+namespace detail {
+
+// Inversion in the order m, m+1, m-1, m+2, ... given f(m) and the ratios
+// up(k) = f(k+1)/f(k), down(k) = f(k-1)/f(k).
+template <class Up, class Down>
+long long mode_outward(double u, long long lo, long long hi, long long m, double fm, Up up, Down down) {
+  double f_hi = fm, f_lo = fm;
+  long long k_hi = m, k_lo = m;
+  u -= fm;
+  if (u <= 0) return m;
+  for (;;) {
+    const bool can_up = k_hi < hi, can_down = k_lo > lo;
+    if (!can_up && !can_down) return m;  // U beyond the rounded total mass (~1e-16)
+    if (can_up) {
+      f_hi *= up(k_hi);
+      ++k_hi;
+      u -= f_hi;
+      if (u <= 0) return k_hi;
+    }
+    if (can_down) {
+      f_lo *= down(k_lo);
+      --k_lo;
+      u -= f_lo;
+      if (u <= 0) return k_lo;
+    }
+  }
+}
+
+}  // namespace detail
+
+// Binomial(n, p).
+template <class Stream>
+long long binomial(Stream& s, long long n, double p) {
+  if (n < 0 || !(p >= 0 && p <= 1)) throw parameter_error("binomial: need n >= 0 and p in [0, 1]");
+  if (n == 0 || p == 0) return 0;
+  if (p == 1) return n;
+  if (p > 0.5) return n - binomial(s, n, 1 - p);
+  const double q = 1 - p, odds = p / q, dn = static_cast<double>(n);
+  const double u = s.uniform();
+  if (dn * p < 10) {  // bottom-up inversion from f(0) = q^n
+    double f = std::exp(dn * std::log1p(-p)), rest = u;
+    for (long long k = 0;; ++k) {
+      rest -= f;
+      if (rest <= 0 || k == n) return k;
+      f *= (dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds;
+    }
+  }
+  const auto m = static_cast<long long>(std::floor((dn + 1) * p));
+  const double dm = static_cast<double>(m);
+  const double fm = std::exp(std::lgamma(dn + 1) - std::lgamma(dm + 1) - std::lgamma(dn - dm + 1) + dm * std::log(p) +
+                             (dn - dm) * std::log1p(-p));
+  return detail::mode_outward(
+      u, 0, n, m, fm, [&](long long k) { return (dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds; },
+      [&](long long k) { return static_cast<double>(k) / ((dn - static_cast<double>(k) + 1) * odds); });
+}
+
+// Poisson(mu). `exp_minus_mu` may pass a precomputed exp(-mu) (the same number: this
+// only saves the exponential when one mean is drawn from many times).
+template <class Stream>
+long long poisson(Stream& s, double mu, double exp_minus_mu = -1) {
+  if (!(mu >= 0) || !std::isfinite(mu)) throw parameter_error("poisson: need a finite mean >= 0");
+  if (mu == 0) return 0;
+  const double u = s.uniform();
+  if (mu < 10) {
+    double f = exp_minus_mu >= 0 ? exp_minus_mu : std::exp(-mu), rest = u;
+    for (long long k = 0;; ++k) {
+      rest -= f;
+      if (rest <= 0 || k > 10000) return k;
+      f *= mu / static_cast<double>(k + 1);
+    }
+  }
+  const auto m = static_cast<long long>(std::floor(mu));
+  const double fm = std::exp(static_cast<double>(m) * std::log(mu) - mu - std::lgamma(static_cast<double>(m) + 1));
+  return detail::mode_outward(
+      u, 0, std::numeric_limits<long long>::max() / 2, m, fm,
+      [&](long long k) { return mu / static_cast<double>(k + 1); },
+      [&](long long k) { return static_cast<double>(k) / mu; });
+}
+
+// Standard normal by the Box-Muller transform (one value per two uniforms).
+template <class Stream>
+double normal(Stream& s) {
+  const double u1 = s.uniform(), u2 = s.uniform();
+  return std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
+}
+
+// Gamma(shape, scale) by Marsaglia & Tsang, "A simple method for generating gamma
+// variables", ACM TOMS 26 (2000); shape < 1 through Gamma(shape + 1) x U^(1/shape).
+template <class Stream>
+double gamma(Stream& s, double shape, double scale) {
+  if (!(shape > 0) || !(scale > 0) || !std::isfinite(shape) || !std::isfinite(scale))
+    throw parameter_error("gamma: shape and scale must be finite and > 0");
+  if (shape < 1) {
+    const double g = gamma(s, shape + 1, scale);
+    return g * std::pow(s.uniform(), 1 / shape);
+  }
+  const double d = shape - 1.0 / 3, c = 1 / std::sqrt(9 * d);
+  for (;;) {
+    double x, v;
+    do {
+      x = normal(s);
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const double u = s.uniform();
+    if (u < 1 - 0.0331 * x * x * x * x) return d * v * scale;
+    if (std::log(u) < 0.5 * x * x + d * (1 - v + std::log(v))) return d * v * scale;
+  }
+}
+
+// Beta(a, b) as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b).
+template <class Stream>
+double beta(Stream& s, double a, double b) {
+  const double x = gamma(s, a, 1), y = gamma(s, b, 1);
+  return x / (x + y);
+}
+
+}  // namespace memberflow::random

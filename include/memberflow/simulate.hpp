@@ -1,0 +1,103 @@
+#pragma once
+// The simulation engine: the model of docs/pipeline-model.md path by path, month by
+// month, for every unit, with policies that make people depend on each other or on the
+// running count (which the exact engine cannot express).
+//
+// Reproducible to the bit: every draw comes from random::stream(seed, path, unit,
+// month), and summaries are integer counts (histograms, sums) merged by addition, so
+// the result is the same for any number of threads and any split of the paths.
+//
+// Policies (each off unless given):
+//   inflow_profile   arrivals into the first stage in month t are
+//                    Poisson(inflow x profile[t mod size]): a campaign month, a season.
+//   uncertainty      per path, a parameter of a scope (a unit, "kind:<kind>" or "*") is
+//                    drawn from Beta(a, b) (probabilities) or Gamma(shape, scale)
+//                    (rates), one draw per path and entry, shared by the scope's units.
+//   course           training completes only at course sessions: in a session month
+//                    each trainee is ready with the unit's advance probability; when
+//                    more are ready than `seats` across the organisation, the seats go
+//                    to a uniformly random subset of the ready, and the rest wait in
+//                    training; outside session months no one advances from training
+//                    (exits still happen). Training = the stage before admission.
+//   target_rule      for every node with a target (admissions over each year from
+//                    month 0): once the subtree's admissions this year reach the target,
+//                    its units admit no one until the year ends (if stop_when_met); at
+//                    the end of each quarter q, if the subtree's admissions this year
+//                    are below target x q/4 - margin, its units' advance into admission
+//                    is raised by advance_boost (capped so advance + exit <= 1) for the
+//                    next quarter, and the people admitted under that lowered bar pass
+//                    probation with pass_rate - pass_penalty (floored at 0).
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "memberflow/distribution.hpp"
+#include "memberflow/forecast.hpp"
+#include "memberflow/scenario.hpp"
+
+namespace memberflow {
+
+struct tracked_quantity {
+  std::string quantity;  // an event or a stage name
+  month_window window;   // events: months [first, last); stocks: {month, month}
+};
+
+struct parameter_draw {
+  std::string scope;  // unit id, "kind:<kind>" or "*"
+  std::string stage;
+  std::string param;
+  std::string distribution;  // "beta" or "gamma"
+  double a = 1, b = 1;       // beta: alpha, beta; gamma: shape, scale
+};
+
+struct course_policy {
+  long long seats = 0;
+  std::vector<int> session_months;  // forecast months (0-based) in which a session ends
+};
+
+struct target_policy {
+  bool stop_when_met = true;
+  double margin = 0;
+  double advance_boost = 0;
+  double pass_penalty = 0;
+};
+
+struct simulation_options {
+  long long paths = 1000;
+  std::uint64_t seed = 0;
+  int threads = 0;  // 0: one per core
+  bool keep_paths = false;
+  std::vector<tracked_quantity> track;  // empty: the default set (see default_tracking)
+  std::vector<double> inflow_profile;
+  std::vector<parameter_draw> uncertainty;
+  std::optional<course_policy> course;
+  std::optional<target_policy> target_rule;
+  // Called on the calling thread about ten times a second with the paths done; return
+  // false to stop (simulate then throws `cancelled`).
+  std::function<bool(long long done, long long total)> progress;
+};
+
+class cancelled : public error {
+ public:
+  using error::error;
+};
+
+// Admissions and confirmations over the whole horizon, the first year and each
+// quarter; every stage's stock at the horizon.
+std::vector<tracked_quantity> default_tracking(const pipeline& p, int horizon);
+
+struct simulation_result {
+  forecast_result means;  // per unit and month: the mean over paths (own figures)
+  std::vector<tracked_quantity> tracked;
+  // distributions[i][u]: the empirical pmf of tracked[i] at node u (subtree total).
+  std::vector<std::vector<pmf>> distributions;
+  // With keep_paths: paths[i] is paths x nodes (row-major) of subtree totals.
+  std::vector<std::vector<std::int64_t>> paths;
+  long long path_count = 0;
+};
+
+simulation_result simulate(const scenario& sc, int horizon, const simulation_options& options);
+
+}  // namespace memberflow
