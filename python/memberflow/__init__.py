@@ -16,6 +16,7 @@ _core._set_error_classes(Error, InputError, ParameterError, UnknownIdError)
 
 from . import datasets  # noqa: E402
 from .exact import Distributions, ExactForecast  # noqa: E402
+from .simulate import SimulationForecast  # noqa: E402
 from .forecast import Forecast, forecast  # noqa: E402
 from .org import Org  # noqa: E402
 from .pipeline import Pipeline  # noqa: E402
@@ -25,6 +26,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Error", "InputError", "ParameterError", "UnknownIdError",
-    "Distributions", "ExactForecast", "Forecast", "Org", "Pipeline", "Scenario",
+    "Distributions", "ExactForecast", "Forecast", "Org", "SimulationForecast", "Pipeline", "Scenario",
     "datasets", "errors", "forecast", "stage",
 ]

@@ -142,7 +142,56 @@ class Distributions:
         return f"<memberflow.Distributions: {self.quantity}, {self.label}, {len(self._ids)} nodes>"
 
 
-class ExactForecast(Forecast):
+class DistributionMethods:
+    """Accessors shared by the forecasts that carry distributions (exact, simulated);
+    each defines ``distribution(quantity, window=None, month=None)``."""
+
+    def pmf(self, quantity: str, unit: str, window: Window = None, month: int | None = None) -> pd.Series:
+        """P(count = k) at one node."""
+        return self.distribution(quantity, window, month).pmf(unit)
+
+    def prob_at_least(self, quantity: str, k, unit: str | None = None, window: Window = None,
+                      month: int | None = None):
+        """P(count >= k): a number for one ``unit``, else a Series over every node."""
+        p = self.distribution(quantity, window, month).prob_at_least(k)
+        return float(p[unit]) if unit is not None else p
+
+    def quantile(self, quantity: str, q: float, window: Window = None, month: int | None = None) -> pd.Series:
+        """The q-quantile of a count at every node."""
+        return self.distribution(quantity, window, month).quantile(q)
+
+    def interval(self, quantity: str, level: float = 0.9, window: Window = None,
+                 month: int | None = None) -> pd.DataFrame:
+        """Central interval holding at least ``level`` of the mass, at every node."""
+        return self.distribution(quantity, window, month).interval(level)
+
+    def target_probabilities(self, window: Window = None) -> pd.DataFrame:
+        """For every node with a target: the target, the expected admissions over
+        ``window`` (the first 12 months by default), a central 90% interval, and the
+        probability of meeting the target (admissions >= target)."""
+        window = window if window is not None else (0, min(12, self.horizon))
+        targets = self.scenario.targets
+        d = self.distribution("admissions", window=window)
+        iv = d.interval(0.9)
+        frame = pd.DataFrame({"name": self.org.names, "target": targets.reindex(self.org.ids),
+                              "mean": d.mean(), "lower90": iv["lower"], "upper90": iv["upper"],
+                              "p_target": d.prob_at_least(targets)})
+        return frame.loc[targets.index]
+
+    def summary(self, window: Window = None) -> pd.DataFrame:
+        """:meth:`Forecast.summary` plus a central 90% interval of admissions and the
+        probability of meeting each target."""
+        frame = super().summary(window)
+        window = window if window is not None else (0, min(12, self.horizon))
+        d = self.distribution("admissions", window=window)
+        iv = d.interval(0.9)
+        frame["admissions_lower90"] = iv["lower"]
+        frame["admissions_upper90"] = iv["upper"]
+        frame["p_target"] = d.prob_at_least(self.scenario.targets)
+        return frame
+
+
+class ExactForecast(DistributionMethods, Forecast):
     """The result of ``forecast(..., method="exact")``: everything a
     :class:`Forecast` gives (exact means month by month), plus the full distribution of
     any event over any window and of any stage's stock at any month, for every node.
@@ -163,63 +212,30 @@ class ExactForecast(Forecast):
     def distribution(self, quantity: str, window: Window = None, month: int | None = None) -> Distributions:
         """Distributions of ``quantity`` for every node: an event over ``window`` (the
         whole horizon by default) or a stage's stock at ``month`` (default: the horizon)."""
-        if self._core.is_stock(quantity):
-            if window is not None:
-                raise InputError(f"'{quantity}' is a stock: give month=, not window=")
-            month = self.horizon if month is None else int(month)
-            key = (quantity, month)
-            if key not in self._cache:
-                self._cache[key] = Distributions(self.org, quantity, f"month {month}",
-                                                 self._exact.stock(quantity, month))
-        else:
-            if month is not None:
-                raise InputError(f"'{quantity}' is an event: give window=(first, last), not month=")
-            first, last = (0, self.horizon) if window is None else (int(window[0]), int(window[1]))
-            key = (quantity, first, last)
-            if key not in self._cache:
-                self._cache[key] = Distributions(self.org, quantity, f"months {first}-{last - 1}",
-                                                 self._exact.events(quantity, first, last))
+        key = _key(self, quantity, window, month)
+        if key not in self._cache:
+            if len(key) == 2:
+                flat = self._exact.stock(quantity, key[1])
+            else:
+                flat = self._exact.events(quantity, key[1], key[2])
+            self._cache[key] = Distributions(self.org, quantity, _label(key), flat)
         return self._cache[key]
 
-    def pmf(self, quantity: str, unit: str, window: Window = None, month: int | None = None) -> pd.Series:
-        """P(count = k) at one node."""
-        return self.distribution(quantity, window, month).pmf(unit)
 
-    def prob_at_least(self, quantity: str, k, unit: str | None = None, window: Window = None,
-                      month: int | None = None):
-        """P(count >= k): a number for one ``unit``, else a Series over every node."""
-        p = self.distribution(quantity, window, month).prob_at_least(k)
-        return float(p[unit]) if unit is not None else p
+def _key(fc: Forecast, quantity: str, window: Window, month: int | None) -> tuple:
+    """(stage, month) for a stock, (event, first, last) for an event, with defaults."""
+    if fc._core.is_stock(quantity):
+        if window is not None:
+            raise InputError(f"'{quantity}' is a stock: give month=, not window=")
+        return (quantity, fc.horizon if month is None else int(month))
+    if month is not None:
+        raise InputError(f"'{quantity}' is an event: give window=(first, last), not month=")
+    first, last = (0, fc.horizon) if window is None else (int(window[0]), int(window[1]))
+    return (quantity, first, last)
 
-    def quantile(self, quantity: str, q: float, window: Window = None, month: int | None = None) -> pd.Series:
-        return self.distribution(quantity, window, month).quantile(q)
 
-    def interval(self, quantity: str, level: float = 0.9, window: Window = None,
-                 month: int | None = None) -> pd.DataFrame:
-        return self.distribution(quantity, window, month).interval(level)
-
-    def target_probabilities(self, window: Window = None) -> pd.DataFrame:
-        """For every node with a target: the target, the expected admissions over
-        ``window`` (the first 12 months by default), a central 90% interval, and the
-        probability of meeting the target (admissions >= target)."""
-        window = window if window is not None else (0, min(12, self.horizon))
-        targets = self.scenario.targets
-        d = self.distribution("admissions", window=window)
-        iv = d.interval(0.9)
-        frame = pd.DataFrame({"name": self.org.names, "target": targets.reindex(self.org.ids),
-                              "mean": d.mean(), "lower90": iv["lower"], "upper90": iv["upper"],
-                              "p_target": d.prob_at_least(targets)})
-        return frame.loc[targets.index]
-
-    def summary(self, window: Window = None) -> pd.DataFrame:
-        frame = super().summary(window)
-        window = window if window is not None else (0, min(12, self.horizon))
-        d = self.distribution("admissions", window=window)
-        iv = d.interval(0.9)
-        frame["admissions_lower90"] = iv["lower"]
-        frame["admissions_upper90"] = iv["upper"]
-        frame["p_target"] = d.prob_at_least(self.scenario.targets)
-        return frame
+def _label(key: tuple) -> str:
+    return f"month {key[1]}" if len(key) == 2 else f"months {key[1]}-{key[2] - 1}"
 
 
 def _exact(scenario: Scenario, expected: _core.ForecastResult, tolerance: float) -> ExactForecast:

@@ -13,18 +13,22 @@ from .scenario import Scenario
 
 __all__ = ["forecast", "Forecast", "METHODS"]
 
-METHODS = ("expected", "exact")
+METHODS = ("expected", "exact", "simulate")
 
 Window = Optional[Tuple[int, int]]
 
 
 def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,
-             threads: int | None = None, tolerance: float = 1e-12) -> Forecast:
+             threads: int | None = None, tolerance: float = 1e-12, **simulation) -> Forecast:
     """Forecast a scenario ``horizon`` months ahead.
 
     ``method="exact"`` adds the full distribution of every count at every node
     (:class:`memberflow.exact.ExactForecast`): probabilities of meeting targets,
     quantiles, intervals; ``tolerance`` bounds the mass each pmf may drop from its tails.
+
+    ``method="simulate"`` runs the Monte Carlo engine (:mod:`memberflow.simulate`) with
+    ``paths``, ``seed``, ``keep_paths``, ``track``, ``progress`` and the policies
+    ``inflow_profile``, ``uncertainty``, ``course``, ``target_rule``.
 
     ``threads``: how many threads share the work (default: one per core); the result
     is the same, bit for bit, whatever the number.
@@ -41,6 +45,12 @@ def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,
         raise ParameterError(f"unknown method {method!r}; this version offers: {', '.join(METHODS)}")
     if not isinstance(scenario, Scenario):
         raise TypeError(f"forecast: expected a memberflow.Scenario, got {type(scenario).__name__}")
+    if simulation and method != "simulate":
+        raise InputError(f"{sorted(simulation)} apply to method='simulate' only")
+    if method == "simulate":
+        from .simulate import _simulate
+
+        return _simulate(scenario, horizon, threads=threads, **simulation)
     expected = _core.forecast_expected(scenario._core, int(horizon), int(threads or 0))
     if method == "exact":
         from .exact import _exact

@@ -22,6 +22,7 @@ void register_forecast(py::module_& m);
 void register_funnel(py::module_& m);
 void register_datasets(py::module_& m);
 void register_exact(py::module_& m);
+void register_simulate(py::module_& m);
 
 // A read-only numpy view of C++ memory owned by `owner`.
 template <class T>

@@ -13,4 +13,5 @@ PYBIND11_MODULE(_core, m) {
   register_funnel(m);
   register_datasets(m);
   register_exact(m);
+  register_simulate(m);
 }

@@ -1,0 +1,172 @@
+"""Monte Carlo forecasts with policies that break the model's independence.
+
+``forecast(scn, horizon, method="simulate", paths=..., seed=..., threads=...)`` runs the
+model path by path in C++ (without the GIL), summarising as it goes: monthly means of
+every quantity for every unit, and the distribution of tracked counts at every node.
+The same seed gives the same bits whatever the number of threads.
+
+Policies (see ``include/memberflow/simulate.hpp`` for their exact semantics):
+
+- ``inflow_profile=[f0, f1, ...]``: arrivals in month t are scaled by f[t mod len].
+- ``uncertainty=[{"scope", "stage", "param", "distribution": "beta"|"gamma", "a", "b"}]``:
+  each path draws the parameter once per entry.
+- ``course={"seats": 15, "months": [2, 5, 8, 11]}``: training completes only at
+  sessions, with a cap on seats across the organisation.
+- ``target_rule={"stop_when_met": True, "margin": 1, "advance_boost": 0.05,
+  "pass_penalty": 0.1}``: units stop admitting once their node's yearly target is met,
+  and lower the bar when behind at a quarter's end.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional, Tuple
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from .errors import InputError
+from .exact import DistributionMethods, Distributions, _key, _label
+from .forecast import Forecast
+from .scenario import Scenario
+
+__all__ = ["SimulationForecast"]
+
+Window = Optional[Tuple[int, int]]
+
+
+class SimulationForecast(DistributionMethods, Forecast):
+    """The result of ``forecast(..., method="simulate")``.
+
+    Means (``mean``, ``monthly``, ``to_frame``, ``summary``) are averages over paths.
+    Distributions are the empirical ones of the tracked quantities (by default:
+    admissions and confirmations over the horizon, the first year and each quarter,
+    and each stage's stock at the horizon; pass ``track=`` for others).
+    """
+
+    def __init__(self, scenario: Scenario, result: _core.SimulationResult, seed: int):
+        super().__init__(scenario, result.means, "simulate")
+        self.paths = result.path_count
+        self.seed = seed
+        self._result = result
+        self._tracked = {}
+        for i, (q, first, last) in enumerate(result.tracked):
+            is_stock = first == last and q in scenario.pipeline.stages
+            self._tracked[(q, first) if is_stock else (q, first, last)] = i
+        self._cache: dict = {}
+
+    @property
+    def tracked(self) -> list[tuple]:
+        """(quantity, month) for stocks and (quantity, first, last) for events."""
+        return list(self._tracked)
+
+    def _index(self, quantity: str, window: Window, month: int | None) -> tuple:
+        key = _key(self, quantity, window, month)
+        if key not in self._tracked:
+            raise InputError(f"{key} was not tracked in this simulation; tracked: {self.tracked} "
+                             f"(pass track=[...] to forecast)")
+        return key
+
+    def distribution(self, quantity: str, window: Window = None, month: int | None = None) -> Distributions:
+        """The empirical distribution of a tracked count at every node."""
+        key = self._index(quantity, window, month)
+        if key not in self._cache:
+            self._cache[key] = Distributions(self.org, quantity, _label(key),
+                                             self._result.distribution(self._tracked[key]))
+        return self._cache[key]
+
+    def path_values(self, quantity: str, window: Window = None, month: int | None = None) -> np.ndarray:
+        """Paths x nodes of a tracked count (subtree totals); needs ``keep_paths=True``."""
+        return self._result.paths(self._tracked[self._index(quantity, window, month)])
+
+    def paths_frame(self, quantity: str, window: Window = None, month: int | None = None) -> pd.DataFrame:
+        """Long frame: path, unit_id, quantity, value (needs ``keep_paths=True``)."""
+        values = self.path_values(quantity, window, month)
+        n_paths, n_nodes = values.shape
+        return pd.DataFrame({"path": np.repeat(np.arange(n_paths), n_nodes),
+                             "unit_id": np.tile(self.org.ids.to_numpy(dtype=object), n_paths),
+                             "quantity": quantity, "value": values.reshape(-1)})
+
+    def __repr__(self) -> str:
+        root = self.org.root
+        return (f"<memberflow.Forecast (simulate, {self.paths} paths, seed {self.seed}): {len(self.org)} units, "
+                f"{self.horizon} months; mean admissions at '{root}': {self.mean('admissions')[root]:.1f}>")
+
+
+def _want_progress(progress) -> bool:
+    if progress is not None:
+        return bool(progress)
+    if "ipykernel" in sys.modules:  # a notebook
+        return True
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+class _Bar:
+    """A tqdm bar fed from the engine's progress callback (if tqdm is installed)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.bar = None
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:  # progress is optional
+                return
+            self.bar = tqdm(total=total, unit="path", desc="memberflow simulate")
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _uncertainty_rows(uncertainty) -> list[tuple]:
+    if uncertainty is None:
+        return []
+    rows = uncertainty.to_dict("records") if isinstance(uncertainty, pd.DataFrame) else list(uncertainty)
+    out = []
+    for i, r in enumerate(rows):
+        try:
+            out.append((str(r["scope"]), str(r["stage"]), str(r["param"]), str(r["distribution"]),
+                        float(r["a"]), float(r["b"])))
+        except KeyError as e:
+            raise InputError(f"uncertainty row {i + 1}: missing {e.args[0]!r} "
+                             f"(need scope, stage, param, distribution, a, b)") from None
+    return out
+
+
+def _simulate(scenario: Scenario, horizon: int, *, paths: int = 1000, seed: int = 0, threads: int | None = None,
+              keep_paths: bool = False, track: Sequence[tuple] | None = None,
+              inflow_profile: Sequence[float] | None = None, uncertainty: Any = None,
+              course: Mapping | None = None, target_rule: Mapping | None = None,
+              progress: bool | None = None) -> SimulationForecast:
+    tracked = []
+    for t in track or []:
+        if len(t) == 2:  # (stage, month)
+            tracked.append((str(t[0]), int(t[1]), int(t[1])))
+        else:
+            tracked.append((str(t[0]), int(t[1]), int(t[2])))
+    course_arg = None
+    if course is not None:
+        course_arg = (int(course["seats"]), [int(m) for m in course["months"]])
+    rule_arg = None
+    if target_rule is not None:
+        rule = {"stop_when_met": True, "margin": 0.0, "advance_boost": 0.0, "pass_penalty": 0.0, **dict(target_rule)}
+        unknown = set(rule) - {"stop_when_met", "margin", "advance_boost", "pass_penalty"}
+        if unknown:
+            raise InputError(f"target_rule: unknown keys {sorted(unknown)}")
+        rule_arg = (bool(rule["stop_when_met"]), float(rule["margin"]), float(rule["advance_boost"]),
+                    float(rule["pass_penalty"]))
+    bar = _Bar(int(paths), _want_progress(progress))
+    try:
+        result = _core.simulate(scenario._core, int(horizon), int(paths), int(seed), int(threads or 0),
+                                bool(keep_paths), tracked, [float(f) for f in inflow_profile or []],
+                                _uncertainty_rows(uncertainty), course_arg, rule_arg, bar)
+    finally:
+        bar.close()
+    return SimulationForecast(scenario, result, int(seed))
