@@ -52,7 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--horizon", type=int, default=12, help="months ahead (default 12)")
     f.add_argument("--method", choices=METHODS, default="expected",
                    help="expected: exact expected values of the model (default); exact: also the full "
-                        "distribution of admissions, the chance of meeting each target and intervals")
+                        "distribution of admissions, the chance of meeting each target and intervals; "
+                        "simulate: Monte Carlo paths, with --policy")
+    f.add_argument("--paths", type=int, default=2000, help="simulate: number of paths (default 2000)")
+    f.add_argument("--seed", type=int, default=0, help="simulate: random seed (default 0); same seed, same result")
+    f.add_argument("--threads", type=int, default=0, help="threads (default: one per core); results do not depend on it")
+    f.add_argument("--policy", action="append", default=[], metavar="SPEC",
+                   help="simulate: a policy, repeatable. course:seats=15,months=2/5/8/11 | "
+                        "target:stop=1,margin=1,boost=0.05,penalty=0.1 | profile:1/1/1/1/1/1/1/1/1/1/1/3 | "
+                        "uncertainty:FILE.csv (columns scope,stage,param,distribution,a,b)")
+    f.add_argument("--no-progress", action="store_true", help="simulate: no progress bar")
     f.add_argument("--format", choices=("table", "csv", "json"), default="table",
                    help="table: a readable summary (default); csv/json: every node, for scripts")
     f.add_argument("--monthly", action="store_true",
@@ -102,10 +111,15 @@ def _scenario(args: argparse.Namespace) -> tuple[Scenario, str]:
 
 def _run_forecast(args: argparse.Namespace) -> int:
     scn, label = _scenario(args)
-    fc = forecast(scn, horizon=args.horizon, method=args.method)
+    if args.policy and args.method != "simulate":
+        raise ValueError("--policy needs --method simulate")
+    extra = {}
+    if args.method == "simulate":
+        extra = dict(paths=args.paths, seed=args.seed, progress=not args.no_progress, **_policies(args.policy))
+    fc = forecast(scn, horizon=args.horizon, method=args.method, threads=args.threads or None, **extra)
     if args.format == "table":
         text = _forecast_table(fc, label, args.level)
-        if args.method == "exact":
+        if args.method in ("exact", "simulate"):
             text += _risk_table(fc, args.level)
     elif args.monthly:
         frame = fc.to_frame()
@@ -177,6 +191,34 @@ def _forecast_table(fc: Forecast, label: str, level: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _policies(specs: list[str]) -> dict:
+    """--policy NAME:key=value,... (see --help) -> keyword arguments of forecast()."""
+    out: dict = {}
+    for spec in specs:
+        name, _, rest = spec.partition(":")
+        try:
+            if name == "profile":
+                out["inflow_profile"] = [float(f) for f in rest.split("/")]
+            elif name == "uncertainty":
+                out["uncertainty"] = pd.read_csv(rest)
+            elif name in ("course", "target"):
+                kv = dict(item.split("=", 1) for item in rest.split(",") if item)
+                if name == "course":
+                    out["course"] = {"seats": int(kv.pop("seats")), "months": [int(m) for m in kv.pop("months").split("/")]}
+                else:
+                    out["target_rule"] = {"stop_when_met": kv.pop("stop", "1") not in ("0", "false", "no"),
+                                          "margin": float(kv.pop("margin", 0)),
+                                          "advance_boost": float(kv.pop("boost", 0)),
+                                          "pass_penalty": float(kv.pop("penalty", 0))}
+                if kv:
+                    raise ValueError(f"unknown keys {sorted(kv)}")
+            else:
+                raise ValueError("unknown policy (course, target, profile, uncertainty)")
+        except (ValueError, KeyError) as e:
+            raise ValueError(f"--policy {spec!r}: {e}") from None
+    return out
+
+
 def _risk_table(fc, level: int) -> str:
     """The exact engine's answers: the chance of meeting the root's target, a central
     90% interval, and the units at `level` least likely to meet their own targets."""
@@ -184,11 +226,17 @@ def _risk_table(fc, level: int) -> str:
     table = fc.summary(window=(0, months))
     root = fc.org.root
     r = table.loc[root]
-    lines = ["", f"Exact distribution of admissions over months 0-{months - 1} (tail mass <= {fc.tolerance:g} per node)"]
+    if fc.method == "exact":
+        what = f"Exact distribution of admissions over months 0-{months - 1} (tail mass <= {fc.tolerance:g} per node)"
+        floor = fc.tolerance
+    else:
+        what = f"Simulated distribution of admissions over months 0-{months - 1} ({fc.paths} paths, seed {fc.seed})"
+        floor = 1.0 / fc.paths  # below one path in `paths` the estimate is 0
+    lines = ["", what]
     lines.append(f"  {root}: 90% central interval [{r['admissions_lower90']:.0f}, {r['admissions_upper90']:.0f}] "
                  f"around a mean of {r['admissions']:.1f}")
     if not pd.isna(r["target"]):
-        lines.append(f"  P(reaching the target of {r['target']:.0f}) = {_probability(r['p_target'], fc.tolerance)}")
+        lines.append(f"  P(reaching the target of {r['target']:.0f}) = {_probability(r['p_target'], floor)}")
     rows = table[(table["depth"] == level) & table["target"].notna()]
     if len(rows):
         risky = rows.sort_values("p_target").head(10)
@@ -196,7 +244,7 @@ def _risk_table(fc, level: int) -> str:
         shown = pd.DataFrame({"name": risky["name"].str.slice(0, 28), "target": risky["target"],
                               "mean": risky["admissions"], "lower90": risky["admissions_lower90"],
                               "upper90": risky["admissions_upper90"],
-                              "P(target)": [_probability(p, fc.tolerance) for p in risky["p_target"]]})
+                              "P(target)": [_probability(p, floor) for p in risky["p_target"]]})
         lines.append(shown.to_string(float_format=lambda v: f"{v:,.1f}"))
     return "\n".join(lines) + "\n"
 
