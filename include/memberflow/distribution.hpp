@@ -65,7 +65,16 @@ struct pmf {
     for (std::size_t j = 0; j < i; ++j) lower += p[j];
     return upper <= lower ? upper : 1.0 - lower;
   }
-  double cdf(long long k) const { return 1.0 - prob_at_least(k + 1); }
+  // P(X <= k), likewise summed from the smaller side.
+  double cdf(long long k) const {
+    if (k < offset) return 0.0;
+    if (k >= last()) return 1.0;
+    const auto i = static_cast<std::size_t>(k - offset);
+    double lower = 0, upper = 0;
+    for (std::size_t j = 0; j <= i; ++j) lower += p[j];
+    for (std::size_t j = i + 1; j < p.size(); ++j) upper += p[j];
+    return lower <= upper ? lower : 1.0 - upper;
+  }
   // The smallest k with P(X <= k) >= q, for q in [0, 1].
   long long quantile(double q) const {
     if (!(q >= 0 && q <= 1)) throw input_error("quantile: q must be in [0, 1]");

@@ -92,10 +92,19 @@ class Distributions:
         if not 0 <= q <= 1:
             raise InputError(f"quantile: q must be in [0, 1], got {q}")
         lengths = np.diff(self._starts)
-        base = np.repeat(np.concatenate(([0.0], np.cumsum(self._probs)))[self._starts[:-1]], lengths)
-        within = np.cumsum(self._probs) - base
-        below = self._segment_sum((within < q * (1 - 1e-15)).astype(np.int64))
+        below = self._segment_sum((self._node_cumsum() < q * (1 - 1e-15)).astype(np.int64))
         return self._series(self._offsets + np.minimum(below, lengths - 1), f"q{q:g}")
+
+    def _node_cumsum(self) -> np.ndarray:
+        """Each node's running sum of its own pmf, np.cumsum node by node (nodes grouped
+        by pmf length): a running sum over all nodes minus the previous nodes' total
+        would carry their rounding, ~1e-16 times the number of nodes, into every cdf."""
+        lengths = np.diff(self._starts)
+        out = np.empty_like(self._probs)
+        for n in np.unique(lengths):
+            idx = self._starts[:-1][lengths == n][:, None] + np.arange(n)
+            out[idx] = np.cumsum(self._probs[idx], axis=1)
+        return out
 
     def interval(self, level: float = 0.9) -> pd.DataFrame:
         """Central interval holding at least ``level`` of the mass: [q(a), q(1 - a)],
@@ -153,8 +162,9 @@ class DistributionMethods:
     def prob_at_least(self, quantity: str, k, unit: str | None = None, window: Window = None,
                       month: int | None = None):
         """P(count >= k): a number for one ``unit``, else a Series over every node."""
-        p = self.distribution(quantity, window, month).prob_at_least(k)
-        return float(p[unit]) if unit is not None else p
+        d = self.distribution(quantity, window, month)
+        p = d.prob_at_least(k)
+        return float(p.iloc[d._unit(unit)]) if unit is not None else p
 
     def quantile(self, quantity: str, q: float, window: Window = None, month: int | None = None) -> pd.Series:
         """The q-quantile of a count at every node."""
