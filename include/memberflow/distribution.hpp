@@ -103,30 +103,41 @@ inline void trim(pmf& f, double eps) {
 }
 
 // A pmf given by its value at the mode and the ratio f(k+1)/f(k), walked outwards
-// until the terms fall below eps (ratios are decreasing: Binomial and Poisson are
-// log-concave), then normalised so that kept mass + estimated tail = 1.
+// until the terms fall below eps / 1000. The ratios decrease (Binomial and Poisson are
+// log-concave), so beyond the last term walked each side's unvisited mass is at most
+// a geometric series, t / (1 - r) for the first unvisited term t and its ratio r onward;
+// that bound goes into `tail`. The kept entries are then scaled to sum to 1 - tail:
+// this removes the rounding of lgamma at the mode (about 1e-11 relative for means near
+// 1e4), and moves no entry by more than the tail bound's slack.
 template <class Ratio>
 pmf unimodal(long long lo, long long hi, long long mode, double log_at_mode, Ratio ratio, double eps) {
   std::vector<double> up{std::exp(log_at_mode)}, down;
+  double unvisited = 0;
   for (long long k = mode; k < hi; ++k) {
     const double next = up.back() * ratio(k);
-    if (next < eps * 1e-3 || next == 0) break;
+    if (next < eps * 1e-3 || next == 0) {
+      const double r = k + 1 < hi ? ratio(k + 1) : 0.0;  // < 1 past the mode
+      unvisited += r < 1 ? next / (1 - r) : next * static_cast<double>(hi - k);
+      break;
+    }
     up.push_back(next);
   }
   for (long long k = mode; k > lo; --k) {
     const double prev = (down.empty() ? up.front() : down.back()) / ratio(k - 1);
-    if (prev < eps * 1e-3 || prev == 0 || !std::isfinite(prev)) break;
+    if (prev < eps * 1e-3 || prev == 0 || !std::isfinite(prev)) {
+      const double r = k - 1 > lo ? 1.0 / ratio(k - 2) : 0.0;  // f(k-2)/f(k-1) < 1 below the mode
+      if (std::isfinite(prev)) unvisited += r < 1 ? prev / (1 - r) : prev * static_cast<double>(k - lo);
+      break;
+    }
     down.push_back(prev);
   }
   pmf f;
   f.offset = mode - static_cast<long long>(down.size());
   f.p.assign(down.rbegin(), down.rend());
   f.p.insert(f.p.end(), up.begin(), up.end());
-  // Terms walked past are below eps / 1000 and fall geometrically (log-concavity), so
-  // the unvisited tails together hold far less than eps; normalise the kept mass.
-  const double s = f.sum();
-  for (double& v : f.p) v /= s;
-  f.tail = 0;
+  f.tail = unvisited;
+  const double scale = (1 - unvisited) / f.sum();
+  for (double& v : f.p) v *= scale;
   trim(f, eps);
   return f;
 }
