@@ -220,7 +220,9 @@ class path_simulator {
             if (course && s == training && !session(t)) a = 0;
             const auto n = x[off];
             const auto adv = random::binomial(rs, n, a);
-            const auto ex = a < 1 ? random::binomial(rs, n - adv, e / (1 - a)) : 0;
+            // The chance of exit given no advance; a + e may exceed 1 by a rounding (0.9 + 0.1,
+            // or an advance capped at 1 - e), so the ratio may exceed 1 by an ulp.
+            const auto ex = a < 1 ? random::binomial(rs, n - adv, std::min(1.0, e / (1 - a))) : 0;
             ev[ev_exits] += ex;
             nx[off] += n - adv - ex;
             if (course && s == training) {

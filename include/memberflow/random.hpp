@@ -38,8 +38,11 @@ class stream {
     if (used_ == 4) refill();
     return block_[used_++];
   }
-  // A uniform in the open interval (0, 1): the top 53 bits, centred in their cell.
-  double uniform() { return (static_cast<double>(next_u64() >> 11) + 0.5) * 0x1.0p-53; }
+  // A uniform in the open interval (0, 1): the top 52 bits k, centred in their cell,
+  // (k + 1/2) / 2^52. Exact in a double, so never 0 or 1. (With 53 bits the centres of
+  // the upper half's cells are not doubles: they round to a cell edge, the last to 1.)
+  static double to_uniform(std::uint64_t bits) { return (static_cast<double>(bits >> 12) + 0.5) * 0x1.0p-52; }
+  double uniform() { return to_uniform(next_u64()); }
 
  private:
   void refill() {
@@ -66,6 +69,9 @@ long long mode_outward(double u, long long lo, long long hi, long long m, double
   for (;;) {
     const bool can_up = k_hi < hi, can_down = k_lo > lo;
     if (!can_up && !can_down) return m;  // U beyond the rounded total mass (~1e-16)
+    // The terms shrink outwards from the mode, so a round that leaves U unchanged means
+    // no later term can change it: U is beyond the rounded total mass (~1e-13).
+    const double before = u;
     if (can_up) {
       f_hi *= up(k_hi);
       ++k_hi;
@@ -78,6 +84,7 @@ long long mode_outward(double u, long long lo, long long hi, long long m, double
       u -= f_lo;
       if (u <= 0) return k_lo;
     }
+    if (u == before) return m;
   }
 }
 
@@ -95,9 +102,14 @@ long long binomial(Stream& s, long long n, double p) {
   if (dn * p < 10) {  // bottom-up inversion from f(0) = q^n
     double f = std::exp(dn * std::log1p(-p)), rest = u;
     for (long long k = 0;; ++k) {
+      const double before = rest;
       rest -= f;
       if (rest <= 0 || k == n) return k;
-      f *= (dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds;
+      const double next = f * ((dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds);
+      // Past the mode the terms only shrink: once one leaves the remainder unchanged, no
+      // later one changes it (U beyond the rounded total mass), so stop here.
+      if (rest == before && next <= f) return k;
+      f = next;
     }
   }
   const auto m = static_cast<long long>(std::floor((dn + 1) * p));
@@ -119,9 +131,12 @@ long long poisson(Stream& s, double mu, double exp_minus_mu = -1) {
   if (mu < 10) {
     double f = exp_minus_mu >= 0 ? exp_minus_mu : std::exp(-mu), rest = u;
     for (long long k = 0;; ++k) {
+      const double before = rest;
       rest -= f;
       if (rest <= 0 || k > 10000) return k;
-      f *= mu / static_cast<double>(k + 1);
+      const double next = f * (mu / static_cast<double>(k + 1));
+      if (rest == before && next <= f) return k;  // as in binomial: U beyond the total mass
+      f = next;
     }
   }
   const auto m = static_cast<long long>(std::floor(mu));

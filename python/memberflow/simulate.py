@@ -15,6 +15,11 @@ Policies (see ``include/memberflow/simulate.hpp`` for their exact semantics):
 - ``target_rule={"stop_when_met": True, "margin": 1, "advance_boost": 0.05,
   "pass_penalty": 0.1}``: units stop admitting once their node's yearly target is met,
   and lower the bar when behind at a quarter's end.
+
+``progress``: ``True`` for a tqdm bar, ``False`` for none, ``None`` (default) for a bar
+when interactive; or a callable ``progress(done, total)``, called about ten times a
+second with the paths done and once more with ``done == total`` at the end (an
+exception it raises stops the run, as Ctrl-C does).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -144,7 +149,9 @@ def _simulate(scenario: Scenario, horizon: int, *, paths: int = 1000, seed: int 
               keep_paths: bool = False, track: Sequence[tuple] | None = None,
               inflow_profile: Sequence[float] | None = None, uncertainty: Any = None,
               course: Mapping | None = None, target_rule: Mapping | None = None,
-              progress: bool | None = None) -> SimulationForecast:
+              progress: bool | Callable[[int, int], object] | None = None) -> SimulationForecast:
+    if not 0 <= int(seed) < 2**64:  # the engine's seed is a 64-bit unsigned integer
+        raise InputError(f"seed must be in [0, 2**64), got {seed}")
     tracked = []
     for t in track or []:
         if len(t) == 2:  # (stage, month)
@@ -162,11 +169,12 @@ def _simulate(scenario: Scenario, horizon: int, *, paths: int = 1000, seed: int 
             raise InputError(f"target_rule: unknown keys {sorted(unknown)}")
         rule_arg = (bool(rule["stop_when_met"]), float(rule["margin"]), float(rule["advance_boost"]),
                     float(rule["pass_penalty"]))
-    bar = _Bar(int(paths), _want_progress(progress))
+    bar = _Bar(int(paths), False if callable(progress) else _want_progress(progress))
+    report = progress if callable(progress) else bar
     try:
         result = _core.simulate(scenario._core, int(horizon), int(paths), int(seed), int(threads or 0),
                                 bool(keep_paths), tracked, [float(f) for f in inflow_profile or []],
-                                _uncertainty_rows(uncertainty), course_arg, rule_arg, bar)
+                                _uncertainty_rows(uncertainty), course_arg, rule_arg, report)
     finally:
         bar.close()
     return SimulationForecast(scenario, result, int(seed))

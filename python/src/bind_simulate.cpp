@@ -106,13 +106,18 @@ void register_simulate(py::module_& m) {
           }
           return true;
         };
+        std::shared_ptr<simulation_result> result;
         try {
           py::gil_scoped_release release;
-          return std::make_shared<simulation_result>(simulate(*s, horizon, o));
+          result = std::make_shared<simulation_result>(simulate(*s, horizon, o));
         } catch (const cancelled&) {
           if (interrupted && PyErr_Occurred()) throw py::error_already_set();
           throw;
         }
+        // The last progress call, made once every path is done, may also have met Ctrl-C
+        // or an exception from the callback: raise it rather than return with it set.
+        if (interrupted && PyErr_Occurred()) throw py::error_already_set();
+        return result;
       },
       "scenario"_a, "horizon"_a, "paths"_a, "seed"_a, "threads"_a, "keep_paths"_a, "track"_a, "profile"_a,
       "uncertainty"_a, "course"_a, "target_rule"_a, "progress"_a);
