@@ -477,8 +477,13 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
   for (int i = 0; i < threads; ++i) pool.emplace_back(work, i);
   // The calling thread reports progress and relays a request to stop.
   bool cancelled_by_caller = false;
+  // It wakes every 5 ms (so a short run is not held up) and reports every 100 ms.
+  auto last_report = std::chrono::steady_clock::now();
   while (done < opt.paths && !stop) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_report < std::chrono::milliseconds(100)) continue;
+    last_report = now;
     if (opt.progress && !opt.progress(done.load(), opt.paths)) {
       cancelled_by_caller = true;
       stop = true;

@@ -74,8 +74,8 @@ struct simulation_options {
   std::vector<parameter_draw> uncertainty;
   std::optional<course_policy> course;
   std::optional<target_policy> target_rule;
-  // Called on the calling thread about ten times a second with the paths done; return
-  // false to stop (simulate then throws `cancelled`).
+  // Called on the calling thread about ten times a second with the paths done, and once
+  // at the end; return false to stop (simulate then throws `cancelled`).
   std::function<bool(long long done, long long total)> progress;
 };
 
