@@ -36,34 +36,4 @@ void register_errors(py::module_& m) {
   });
 }
 
-text_table table_from_columns(const std::string& source, const std::vector<std::string>& names,
-                              const std::vector<std::vector<std::string>>& columns, long first_row) {
-  if (names.size() != columns.size()) throw input_error(source + ": one list of cells per column name");
-  text_table t;
-  t.source = source;
-  t.noun = "row";
-  t.columns = names;
-  const auto n = columns.empty() ? 0 : columns[0].size();
-  for (const auto& c : columns)
-    if (c.size() != n) throw input_error(source + ": columns of different lengths");
-  t.rows.resize(n);
-  t.lines.resize(n);
-  for (std::size_t r = 0; r < n; ++r) {
-    t.rows[r].reserve(columns.size());
-    for (const auto& c : columns) t.rows[r].push_back(c[r]);
-    t.lines[r] = first_row + static_cast<long>(r);
-  }
-  return t;
-}
-
-py::dict table_to_columns(const text_table& t) {
-  py::dict out;
-  for (std::size_t c = 0; c < t.columns.size(); ++c) {
-    py::list cells(t.rows.size());
-    for (std::size_t r = 0; r < t.rows.size(); ++r) cells[r] = py::str(t.rows[r][c]);
-    out[py::str(t.columns[c])] = cells;
-  }
-  return out;
-}
-
 }  // namespace memberflow::python

@@ -6,35 +6,6 @@
 
 namespace memberflow::python {
 
-namespace {
-
-py::dict flatten(const node_distributions& d) {
-  const auto n = static_cast<py::ssize_t>(d.nodes.size());
-  py::array_t<std::int64_t> offsets(n), starts(n + 1);
-  py::array_t<double> tails(n);
-  std::size_t total = 0;
-  for (const auto& f : d.nodes) total += f.p.size();
-  py::array_t<double> probs(static_cast<py::ssize_t>(total));
-  auto* out = probs.mutable_data();
-  std::size_t at = 0;
-  for (py::ssize_t u = 0; u < n; ++u) {
-    const auto& f = d.nodes[static_cast<std::size_t>(u)];
-    offsets.mutable_at(u) = f.offset;
-    starts.mutable_at(u) = static_cast<std::int64_t>(at);
-    tails.mutable_at(u) = f.tail;
-    std::copy(f.p.begin(), f.p.end(), out + at);
-    at += f.p.size();
-  }
-  starts.mutable_at(n) = static_cast<std::int64_t>(at);
-  py::dict result;
-  result["offsets"] = offsets;
-  result["starts"] = starts;
-  result["probs"] = probs;
-  result["tails"] = tails;
-  return result;
-}
-
-}  // namespace
 
 void register_exact(py::module_& m) {
   using namespace pybind11::literals;
@@ -52,7 +23,7 @@ void register_exact(py::module_& m) {
                py::gil_scoped_release release;  // C++ only: a national request takes about a second
                d = f.events(event, {first, last});
              }
-             return flatten(d);
+             return pmfs_to_python(d.nodes);
            },
            "event"_a, "first"_a, "last"_a)
       .def("stock",
@@ -62,7 +33,7 @@ void register_exact(py::module_& m) {
                py::gil_scoped_release release;
                d = f.stock(stage, month);
              }
-             return flatten(d);
+             return pmfs_to_python(d.nodes);
            },
            "stage"_a, "month"_a);
   m.def("binomial_pmf", [](long long n, double p, double eps) {

@@ -9,34 +9,6 @@
 
 namespace memberflow::python {
 
-namespace {
-
-py::dict flatten_pmfs(const std::vector<pmf>& nodes) {
-  const auto n = static_cast<py::ssize_t>(nodes.size());
-  py::array_t<std::int64_t> offsets(n), starts(n + 1);
-  py::array_t<double> tails(n);
-  std::size_t total = 0;
-  for (const auto& f : nodes) total += f.p.size();
-  py::array_t<double> probs(static_cast<py::ssize_t>(total));
-  std::size_t at = 0;
-  for (py::ssize_t u = 0; u < n; ++u) {
-    const auto& f = nodes[static_cast<std::size_t>(u)];
-    offsets.mutable_at(u) = f.offset;
-    starts.mutable_at(u) = static_cast<std::int64_t>(at);
-    tails.mutable_at(u) = f.tail;
-    std::copy(f.p.begin(), f.p.end(), probs.mutable_data() + at);
-    at += f.p.size();
-  }
-  starts.mutable_at(n) = static_cast<std::int64_t>(at);
-  py::dict d;
-  d["offsets"] = offsets;
-  d["starts"] = starts;
-  d["probs"] = probs;
-  d["tails"] = tails;
-  return d;
-}
-
-}  // namespace
 
 void register_simulate(py::module_& m) {
   using namespace pybind11::literals;
@@ -53,7 +25,7 @@ void register_simulate(py::module_& m) {
                                for (const auto& t : r.tracked) out.append(py::make_tuple(t.quantity, t.window.first, t.window.last));
                                return out;
                              })
-      .def("distribution", [](const simulation_result& r, std::size_t i) { return flatten_pmfs(r.distributions.at(i)); },
+      .def("distribution", [](const simulation_result& r, std::size_t i) { return pmfs_to_python(r.distributions.at(i)); },
            "index"_a)
       .def("paths",
            [](py::object self, std::size_t i) {

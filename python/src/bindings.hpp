@@ -8,6 +8,7 @@
 #include <Eigen/Core>
 #include <span>
 
+#include "memberflow/distribution.hpp"
 #include "memberflow/table.hpp"
 
 namespace memberflow::python {
@@ -51,5 +52,9 @@ py::array_t<double> view(const Eigen::DenseBase<Derived>& a, py::handle owner, b
 text_table table_from_columns(const std::string& source, const std::vector<std::string>& names,
                               const std::vector<std::vector<std::string>>& columns, long first_row = 1);
 py::dict table_to_columns(const text_table& t);
+
+// The pmfs of every node as flat numpy arrays: offsets, starts (n + 1), one concatenated
+// probability vector and tails; the Python layer slices them per node without copies.
+py::dict pmfs_to_python(const std::vector<pmf>& nodes);
 
 }  // namespace memberflow::python
