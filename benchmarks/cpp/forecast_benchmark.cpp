@@ -17,8 +17,17 @@
 // Two more benchmarks split the national cost: ExpectedMonth is one month of the model
 // on preallocated state (no result arrays), ResultWriteOnly allocates the result arrays
 // and writes every entry once (no model): the floor set by the output's size.
-// BlockedPrototype (bottom of this file) measures a suggested restructuring of the engine.
+// BlockedPrototype (bottom of this file) measures a suggested restructuring of the engine
+// (since fc562dc the engine itself runs blocks of 4,096 units, shared between threads).
+//
+// ForecastExpectedThreads times forecast_expected(sc, 60, threads) with threads = 1 and
+// 2 (BM_ForecastExpected uses the default, 0: one thread per core), after checking the
+// result bit for bit against the one-thread result; ThreadsPaired runs both thread counts
+// in every iteration (alternating which goes first) and reports the ratio of their best
+// times, which a shared machine's drifting load disturbs less than two separate runs.
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -127,6 +136,86 @@ void BM_ForecastExpected(benchmark::State& state, const scenario& (*make)()) {
 }
 BENCHMARK_CAPTURE(BM_ForecastExpected, province, &province)->Apply(add_statistics);
 BENCHMARK_CAPTURE(BM_ForecastExpected, national, &national)->Apply(add_statistics);
+
+// True if both results hold the same bits in every entry.
+bool bit_identical(const forecast_result& a, const forecast_result& b) {
+  for (const auto& q : a.quantities()) {
+    const auto& x = a.own(q);
+    const auto& y = b.own(q);
+    if (x.rows() != y.rows() || x.cols() != y.cols() ||
+        std::memcmp(x.data(), y.data(), static_cast<std::size_t>(x.size()) * sizeof(double)) != 0)
+      return false;
+  }
+  return true;
+}
+
+// forecast_expected with a given number of threads (argument), checked bit-identical to
+// the one-thread result before timing and then as BM_ForecastExpected.
+void BM_ForecastExpectedThreads(benchmark::State& state, const scenario& (*make)()) {
+  const scenario& sc = make();
+  const int threads = static_cast<int>(state.range(0));
+  if (!bit_identical(forecast_expected(sc, horizon, threads), forecast_expected(sc, horizon, 1))) {
+    memberflow::bench::fail(state, std::to_string(threads) + " threads: result not bit-identical to 1 thread");
+    return;
+  }
+  for (auto _ : state) {
+    std::optional<forecast_result> r;
+    r.emplace(forecast_expected(sc, horizon, threads));
+    benchmark::DoNotOptimize(r->own("admissions").data());
+    state.PauseTiming();
+    if (auto why = check(*r, sc); !why.empty()) {
+      memberflow::bench::fail(state, why);
+      break;
+    }
+    r.reset();
+    state.ResumeTiming();
+  }
+  const auto units = static_cast<double>(sc.units().size());
+  state.counters["threads"] = threads;
+  state.counters["unit_months/s"] = benchmark::Counter(units * horizon, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK_CAPTURE(BM_ForecastExpectedThreads, national, &national)
+    ->Apply(add_statistics)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2);
+
+// Both thread counts in every iteration (1 then 2 threads in odd iterations, 2 then 1 in
+// even ones); the iteration time is the sum. Counters: the best time of each and
+// speedup = best(1 thread) / best(2 threads). Every result is checked as above, and the
+// two results of an iteration must be bit-identical.
+void BM_ThreadsPaired(benchmark::State& state, const scenario& (*make)()) {
+  const scenario& sc = make();
+  double best1 = 1e300, best2 = 1e300;
+  bool first_one = true;
+  for (auto _ : state) {
+    std::optional<forecast_result> r1, r2;
+    double seconds = 0;
+    for (int k = 0; k < 2; ++k) {
+      const bool one = (k == 0) == first_one;
+      const auto t0 = std::chrono::steady_clock::now();
+      (one ? r1 : r2).emplace(forecast_expected(sc, horizon, one ? 1 : 2));
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      seconds += s;
+      (one ? best1 : best2) = std::min(one ? best1 : best2, s);
+    }
+    first_one = !first_one;
+    state.SetIterationTime(seconds);
+    std::string why = check(*r1, sc);
+    if (why.empty() && !bit_identical(*r1, *r2)) why = "1 and 2 threads: results not bit-identical";
+    if (!why.empty()) {
+      memberflow::bench::fail(state, why);
+      break;
+    }
+  }
+  state.counters["best_1_thread_s"] = best1;
+  state.counters["best_2_threads_s"] = best2;
+  state.counters["speedup"] = best1 / best2;
+}
+BENCHMARK_CAPTURE(BM_ThreadsPaired, national, &national)
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime()
+    ->Iterations(6);
 
 // One month of the model on preallocated arrays: the arithmetic without the result.
 void BM_ExpectedMonth(benchmark::State& state, const scenario& (*make)()) {

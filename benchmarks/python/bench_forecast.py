@@ -9,7 +9,8 @@ would: per month, with numpy vectors over units, arrays shaped (months, units).
 
 The script ASSERTS that both give the same root admissions (summed over the horizon)
 and the same root stocks of every stage at every month, to 1e-9 relative, then prints
-the numpy/memberflow time ratio. Times are best of --repeat (time.perf_counter); the
+the numpy/memberflow time ratio. memberflow is timed with its default threads (one per
+core) and with threads=1 (numpy uses one core); the two results must be bit-identical. Times are best of --repeat (time.perf_counter); the
 first call of each is reported apart because on this kind of machine the first touch of
 freshly allocated memory (the ~1.2 GB result at national scale) is much dearer than later
 calls that reuse memory the process just freed.
@@ -176,7 +177,13 @@ def main() -> None:
     mf_stock = {s: np.array([fc.mean(s, month=m)[root] for m in range(H + 1)]) for s in scn.pipeline.stages}
     mf_adm_unit = fc.own("admissions").sum(axis=1)
     mf_full_end = fc.own(scn.pipeline.stages[-1])[:, H].copy()
-    del fc
+    # One thread (the default above is one per core): same bits, and the speed-up.
+    one_first, one_best, fc1 = best_of(lambda: mf.forecast(scn, horizon=H, threads=1), args.repeat)
+    for q in fc.quantities:
+        a, b = fc.own(q), fc1.own(q)
+        assert a.shape == b.shape and np.array_equal(a.view(np.uint64), b.view(np.uint64)), \
+            f"mf.forecast: threads=1 and the default differ in {q}"
+    del fc, fc1
     gc.collect()
 
     # numpy: inputs (timed apart), the recursion with the same per-unit output, and with root totals only.
@@ -224,12 +231,15 @@ def main() -> None:
     print()
     print(f"{'implementation':<44} {'first call s':>12} {f'best of {args.repeat} s':>12} {'ratio vs mf (best)':>19}")
     rows = [("memberflow mf.forecast", mf_first, mf_best),
+            ("memberflow mf.forecast(threads=1)", one_first, one_best),
             ("numpy, per-unit history (same output)", np_first, np_best),
             ("numpy, root totals only (no history)", tot_first, tot_best)]
     for name, first, best in rows:
         print(f"{name:<44} {first:>12.3f} {best:>12.3f} {best / mf_best:>18.2f}x")
     print()
-    print(f"numpy/memberflow time ratio (same output, best of {args.repeat}): {np_best / mf_best:.2f}")
+    print(f"numpy/memberflow time ratio (same output, best of {args.repeat}): {np_best / mf_best:.2f} with the "
+          f"default threads ({os.cpu_count()} cores), {np_best / one_best:.2f} with threads=1")
+    print(f"memberflow threads=1 / default: {one_best / mf_best:.2f} (results bit-identical: checked)")
     print(f"numpy inputs from the Scenario (stocks pivot, parameters; not in the times above): {np_setup_s:.3f} s")
     print()
     print(f"memory: memberflow result arrays {mf_bytes / gib:.3f} GiB; ru_maxrss rose by {rss_delta / gib:.3f} GiB "
