@@ -98,11 +98,14 @@ node_distributions exact_forecast::events(std::string_view event, month_window w
   const Eigen::ArrayXXd d = detail::direct_event_chance(p, ps, event);
   // G(0) = 0; keep G(first), G(last) and the first slot's G(m) for the arrivals.
   Eigen::ArrayXXd g = Eigen::ArrayXXd::Zero(n, d.cols()), next(n, d.cols()), g_first = g;
-  std::vector<Eigen::ArrayXd> first_slot{g.col(0)};
+  // G(m) of the first slot and of the terminal slot, where arrivals land.
+  const auto term = static_cast<Eigen::Index>(p.offset(p.terminal()));
+  std::vector<Eigen::ArrayXd> first_slot{g.col(0)}, term_slot{g.col(term)};
   for (int m = 1; m <= w.last; ++m) {
     detail::backward_month(p, ps, g, d, next);
     g.swap(next);
     first_slot.push_back(g.col(0));
+    term_slot.push_back(g.col(term));
     if (m == w.first) g_first = g;
   }
   // Arrivals of month t land in the first slot at the start of month t + 1 and so have
@@ -113,21 +116,10 @@ node_distributions exact_forecast::events(std::string_view event, month_window w
                    first_slot[static_cast<std::size_t>(std::max(0, w.first - t - 1))];
   // Transfers in land in the terminal stage, which produces only `leavers`.
   Eigen::ArrayXd arrival_mean = ps.inflow * per_arrival;
-  if (event == "leavers") {
-    const auto term = static_cast<Eigen::Index>(p.offset(p.terminal()));
-    const double a = 0;
-    (void)a;
-    Eigen::ArrayXXd gt = Eigen::ArrayXXd::Zero(n, d.cols());
-    std::vector<Eigen::ArrayXd> term_slot{gt.col(term)};
-    for (int m = 1; m <= w.last; ++m) {
-      detail::backward_month(p, ps, gt, d, next);
-      gt.swap(next);
-      term_slot.push_back(gt.col(term));
-    }
+  if (event == "leavers")
     for (int t = 0; t + 1 < w.last; ++t)
       arrival_mean += ps.transfer_in * (term_slot[static_cast<std::size_t>(w.last - t - 1)] -
                                         term_slot[static_cast<std::size_t>(std::max(0, w.first - t - 1))]);
-  }
   return assemble(std::string(event), w, g - g_first, arrival_mean);
 }
 
