@@ -137,6 +137,9 @@ def main() -> None:
     assert all(set(m) == n and len(m) == len(n) for m, n in zip(mf_anc, nx_anc)), "ancestors differ"
     assert all(list(ids[r]) == m for r, m in zip(raw_anc, mf_anc)), "ancestors: _core and Org differ"
     rows.append((f"(b) ancestors of {len(sample_leaves):,} random leaves", t_nx, t_mf, t_raw))
+    t_batch, batch_anc = best_of(lambda: org.ancestors_of(sample_leaves), args.repeat)
+    assert [batch_anc[u] for u in sample_leaves] == mf_anc, "ancestors_of and ancestors differ"
+    rows.append((f"(b') the same, one call: Org.ancestors_of", t_nx, t_batch, None))
 
     # (c) descendants of every depth-1 unit
     t_nx, nx_desc = best_of(lambda: [nx.descendants(G, u) for u in depth1], args.repeat)
