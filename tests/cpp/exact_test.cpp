@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "statistics.hpp"
 #include "random_scenarios.hpp"
 #include "memberflow/exact.hpp"
 #include "memberflow/expected.hpp"
@@ -400,57 +401,14 @@ scenario tiny_trial() {
 // ------------------------------------------------------------------------------------------
 // Chi-square goodness of fit.
 
-// The standard normal quantile of probability 1 - alpha, by bisection on erfc.
-double normal_upper_quantile(double alpha) {
-  double lo = 0, hi = 40;
-  for (int i = 0; i < 200; ++i) {
-    const double mid = (lo + hi) / 2;
-    (0.5 * std::erfc(mid / std::sqrt(2.0)) > alpha ? lo : hi) = mid;
-  }
-  return (lo + hi) / 2;
-}
 
-// The chi-square quantile of probability 1 - alpha with df degrees of freedom
-// (Wilson-Hilferty: (X / df)^(1/3) is nearly normal with mean 1 - 2/(9 df) and variance
-// 2/(9 df); accurate to a fraction of a percent here, df >= 5).
-double chi_square_upper_quantile(int df, double alpha) {
-  const double z = normal_upper_quantile(alpha), v = 2.0 / (9.0 * df);
-  return df * std::pow(1 - v + z * std::sqrt(v), 3);
-}
 
-struct goodness_of_fit {
-  double statistic = 0;
-  int df = 0;
-  double threshold = 0;
-};
 
-// Pearson's statistic of the samples against the pmf: adjacent values merged into bins
-// with expected count >= 5, the first and last bins open-ended (they absorb the tails).
-goodness_of_fit chi_square(const pmf& f, const std::vector<long long>& samples, double alpha) {
-  const double n = static_cast<double>(samples.size());
-  std::vector<long long> upper;  // the bins' upper edges (inclusive)
-  std::vector<double> expected;
-  double acc = 0;
-  for (long long k = f.first(); k <= f.last(); ++k) {
-    acc += n * f.at(k);
-    if (acc >= 5) {
-      upper.push_back(k);
-      expected.push_back(acc);
-      acc = 0;
-    }
-  }
-  REQUIRE(!expected.empty());
-  expected.back() += acc;  // the remainder joins the last bin
-  upper.back() = std::numeric_limits<long long>::max();
-  std::vector<double> observed(expected.size(), 0.0);
-  for (long long x : samples)
-    observed[static_cast<std::size_t>(std::lower_bound(upper.begin(), upper.end(), x) - upper.begin())] += 1;
-  goodness_of_fit g;
-  for (std::size_t b = 0; b < expected.size(); ++b)
-    g.statistic += (observed[b] - expected[b]) * (observed[b] - expected[b]) / expected[b];
-  g.df = static_cast<int>(expected.size()) - 1;
-  g.threshold = chi_square_upper_quantile(g.df, alpha);
-  return g;
+// Samples against a pmf (see statistics.hpp); alpha is the test's false-alarm rate.
+mf_test::chi_square_result chi_square(const pmf& f, const std::vector<long long>& samples, double alpha) {
+  mf_test::counts observed;
+  for (auto x : samples) ++observed[x];
+  return mf_test::chi_square(observed, static_cast<long long>(samples.size()), f, alpha);
 }
 
 }  // namespace
@@ -461,12 +419,12 @@ TEST_CASE("the reference's chi-square quantiles are those of the tables", "[exac
   // Published values: z(0.999) = 3.0902; chi-square 0.999 quantiles 20.515 (df 5),
   // 29.588 (df 10), 45.315 (df 20), 59.703 (df 30). Wilson-Hilferty errs by 1.2% at df 5
   // and 0.6% at df 10 (on the high, conservative side), by less than 0.5% from df 20 on.
-  REQUIRE(normal_upper_quantile(0.001) == Catch::Approx(3.090232).epsilon(1e-6));
-  REQUIRE(chi_square_upper_quantile(5, 0.001) == Catch::Approx(20.515).epsilon(0.015));
-  REQUIRE(chi_square_upper_quantile(5, 0.001) > 20.515);
-  REQUIRE(chi_square_upper_quantile(10, 0.001) == Catch::Approx(29.588).epsilon(0.01));
-  REQUIRE(chi_square_upper_quantile(20, 0.001) == Catch::Approx(45.315).epsilon(0.005));
-  REQUIRE(chi_square_upper_quantile(30, 0.001) == Catch::Approx(59.703).epsilon(0.005));
+  REQUIRE(mf_test::normal_upper_quantile(0.001) == Catch::Approx(3.090232).epsilon(1e-6));
+  REQUIRE(mf_test::chi_square_quantile(5, 0.001) == Catch::Approx(20.515).epsilon(0.015));
+  REQUIRE(mf_test::chi_square_quantile(5, 0.001) > 20.515);
+  REQUIRE(mf_test::chi_square_quantile(10, 0.001) == Catch::Approx(29.588).epsilon(0.01));
+  REQUIRE(mf_test::chi_square_quantile(20, 0.001) == Catch::Approx(45.315).epsilon(0.005));
+  REQUIRE(mf_test::chi_square_quantile(30, 0.001) == Catch::Approx(59.703).epsilon(0.005));
 }
 
 TEST_CASE("the brute-force reference follows the spec's timing on hand-checked paths", "[exact][reference]") {
@@ -746,10 +704,10 @@ TEST_CASE("exact pmfs agree with a Monte Carlo of individual people (chi-square,
        root_probation}};
   for (const auto& c : cases) {
     const auto g = chi_square(c.f, c.samples, alpha);
-    INFO(c.label << ": chi-square " << g.statistic << " on " << g.df << " df, 0.999 quantile " << g.threshold
+    INFO(c.label << ": chi-square " << g.statistic << " on " << g.dof << " df, 0.999 quantile " << g.threshold
                  << "; exact mean " << c.f.mean());
     // Enough bins for the test to see the shape, not just the mean.
-    REQUIRE(g.df >= 8);
+    REQUIRE(g.dof >= 8);
     CHECK(g.statistic < g.threshold);
   }
 }

@@ -20,12 +20,18 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "statistics.hpp"
 #include "memberflow/random.hpp"
 
 using namespace memberflow;
 using random::stream;
 
 namespace {
+
+using mf_test::chi_square_quantile;
+using mf_test::chi_square_result;
+using mf_test::counts;
+using mf_test::normal_upper_quantile;
 
 using words = std::array<std::uint64_t, 4>;
 
@@ -35,67 +41,13 @@ words philox(words ctr, std::array<std::uint64_t, 2> key) {
   return {r[0], r[1], r[2], r[3]};
 }
 
-// Upper quantile of the standard normal: Phi(z) = 1 - tail, by bisection on erfc.
-double normal_upper_quantile(double tail) {
-  double lo = 0, hi = 40;
-  for (int i = 0; i < 200; ++i) {
-    const double mid = (lo + hi) / 2;
-    (0.5 * std::erfc(mid / std::sqrt(2.0)) > tail ? lo : hi) = mid;
-  }
-  return (lo + hi) / 2;
-}
 
-// The (1 - tail) quantile of chi-square with `dof` degrees of freedom, by Wilson &
-// Hilferty (1931): (X/k)^(1/3) is close to normal with mean 1 - 2/(9k), variance 2/(9k).
-double chi_square_quantile(int dof, double tail = 1e-3) {
-  const double k = dof, h = 2.0 / (9.0 * k), z = normal_upper_quantile(tail);
-  return k * std::pow(1 - h + z * std::sqrt(h), 3);
-}
 
-struct chi_square_result {
-  double statistic = 0;
-  int dof = 0;
-  double threshold = 0;
-  std::string describe() const {
-    return "chi-square " + std::to_string(statistic) + " on " + std::to_string(dof) + " dof, 0.999 quantile " +
-           std::to_string(threshold);
-  }
-};
 
-// Pearson's statistic of observed counts (value -> count, `n` in all) against a pmf
-// given on [lo, hi] (the mass outside is negligible). Adjacent values are merged from
-// the left until each bin expects at least 5; a short last bin joins the one before;
-// observations below lo or above hi count in the first or last bin.
-chi_square_result chi_square(const std::map<long long, long long>& observed, long long n, long long lo, long long hi,
+// Observed counts against a pmf given on [lo, hi] by a function (see statistics.hpp).
+chi_square_result chi_square(const counts& observed, long long n, long long lo, long long hi,
                              const std::function<double(long long)>& pmf) {
-  std::vector<double> expected, seen;
-  double e = 0, o = 0;
-  for (long long k = lo; k <= hi; ++k) {
-    e += static_cast<double>(n) * pmf(k);
-    if (auto it = observed.find(k); it != observed.end()) o += static_cast<double>(it->second);
-    if (e >= 5) {
-      expected.push_back(e);
-      seen.push_back(o);
-      e = o = 0;
-    }
-  }
-  if (expected.empty()) {
-    expected.push_back(e);
-    seen.push_back(o);
-  } else {
-    expected.back() += e;
-    seen.back() += o;
-  }
-  for (const auto& [k, c] : observed) {
-    if (k < lo) seen.front() += static_cast<double>(c);
-    if (k > hi) seen.back() += static_cast<double>(c);
-  }
-  chi_square_result r;
-  for (std::size_t i = 0; i < expected.size(); ++i)
-    r.statistic += (seen[i] - expected[i]) * (seen[i] - expected[i]) / expected[i];
-  r.dof = static_cast<int>(expected.size()) - 1;
-  r.threshold = chi_square_quantile(std::max(r.dof, 1));
-  return r;
+  return mf_test::chi_square(observed, n, mf_test::tabulate(lo, hi, pmf));
 }
 
 // Reference pmfs written here from their formulas (log-space, lgamma).
