@@ -47,9 +47,6 @@ from __future__ import annotations
 import argparse
 import gc
 import math
-import os
-import platform
-import resource
 import sys
 import time
 import tracemalloc
@@ -57,38 +54,17 @@ import tracemalloc
 import numpy as np
 
 import memberflow as mf
+from bench_common import best_of, machine, maxrss_bytes
 
 MONTHS = 12
 WINDOW = (0, MONTHS)
 MAX_SE = 5.0
 
 
-def maxrss_bytes() -> int:
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-    return r if sys.platform == "darwin" else r * 1024
 
 
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return (f"{platform.platform()}; CPU: {cpu or 'unknown'}; os.cpu_count() = {os.cpu_count()}; "
-            f"Python {platform.python_version()}, numpy {np.__version__}, memberflow {mf.__version__}")
 
 
-def best_of(fn, repeat: int):
-    """(first call's seconds, best seconds over `repeat` calls, last result)."""
-    times, result = [], None
-    for _ in range(repeat):
-        result = None
-        gc.collect()
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return times[0], min(times), result
 
 
 # -- the exact side ---------------------------------------------------------------------------

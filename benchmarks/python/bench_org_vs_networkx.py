@@ -32,9 +32,6 @@ numbers) before the table is printed. Ratios are networkx time / memberflow time
 from __future__ import annotations
 
 import argparse
-import gc
-import os
-import platform
 import time
 
 import networkx as nx
@@ -42,30 +39,17 @@ import numpy as np
 import pandas as pd
 
 import memberflow as mf
-
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return (f"{platform.platform()}; CPU: {cpu or 'unknown'}; os.cpu_count() = {os.cpu_count()}; "
-            f"Python {platform.python_version()}, networkx {nx.__version__}, numpy {np.__version__}, "
-            f"pandas {pd.__version__}, memberflow {mf.__version__}")
+from bench_common import best_of as timed
+from bench_common import machine
 
 
 def best_of(fn, repeat: int):
     """(best seconds over `repeat` calls, last result)."""
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        result = None
-        gc.collect()
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
+    return timed(fn, repeat)[1:]
+
+
+
+
 
 
 # -- networkx, the way an analyst would ----------------------------------------------------
