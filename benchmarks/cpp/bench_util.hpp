@@ -3,6 +3,7 @@
 // for --benchmark_repetitions (the least disturbed run on a shared, noisy machine) and a
 // main() that returns non-zero when any benchmark failed its sanity check.
 #include <benchmark/benchmark.h>
+#include <memberflow/datasets.hpp>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -45,6 +46,19 @@ inline bool reset_peak_rss() {
   if (!f) return false;
   f << "5" << std::flush;
   return static_cast<bool>(f);
+}
+
+// The synthetic organisations the benchmarks share, built once per program: national
+// (~302,000 units) and a province (~4,750 units).
+inline const scenario& national() {
+  static const scenario sc = datasets::synthetic({});
+  return sc;
+}
+
+inline const scenario& province() {
+  static const scenario sc =
+      datasets::synthetic({.fanout = {11, 74.3, 4.8}, .kinds = {"province", "district", "base", "cell"}});
+  return sc;
 }
 
 inline double min_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); }

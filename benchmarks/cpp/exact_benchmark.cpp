@@ -36,20 +36,11 @@
 namespace {
 
 using namespace memberflow;
+using memberflow::bench::national;
+using memberflow::bench::province;
 constexpr int horizon = 12;
 constexpr month_window window{0, 12};
 constexpr double tolerance = 1e-12;  // exact_forecast's default
-
-const scenario& national() {
-  static const scenario sc = datasets::synthetic({});
-  return sc;
-}
-
-const scenario& province() {
-  static const scenario sc =
-      datasets::synthetic({.fanout = {11, 74.3, 4.8}, .kinds = {"province", "district", "base", "cell"}});
-  return sc;
-}
 
 struct sizes {
   double entries = 0, heap_bytes = 0;

@@ -40,18 +40,9 @@
 namespace {
 
 using namespace memberflow;
+using memberflow::bench::national;
+using memberflow::bench::province;
 constexpr int horizon = 60;
-
-const scenario& national() {
-  static const scenario sc = datasets::synthetic({});
-  return sc;
-}
-
-const scenario& province() {
-  static const scenario sc =
-      datasets::synthetic({.fanout = {11, 74.3, 4.8}, .kinds = {"province", "district", "base", "cell"}});
-  return sc;
-}
 
 double result_bytes(const forecast_result& r) {
   double bytes = 0;

@@ -8,16 +8,8 @@
 namespace {
 
 using namespace memberflow;
+using memberflow::bench::province;
 
-const scenario& province() {
-  static const scenario sc = [] {
-    datasets::synthetic_options o;
-    o.fanout = {11, 74.3, 4.8};
-    o.kinds = {"province", "district", "base", "cell"};
-    return datasets::synthetic(o);
-  }();
-  return sc;
-}
 
 // One Philox call: four 64-bit numbers.
 void BM_PhiloxNumber(benchmark::State& state) {

@@ -10,10 +10,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from builders import scenario_of
 from model_reference import Model
 
 import memberflow as mf
-from memberflow import stage
 from memberflow.cli import main
 
 EVENTS = ("admissions", "confirmations", "arrivals", "exits", "leavers")
@@ -27,18 +27,6 @@ def district_exact() -> mf.ExactForecast:
 
 def tree(parents: dict[str, str | None]) -> mf.Org:
     return mf.Org.from_frame(pd.DataFrame({"unit_id": list(parents), "parent_id": list(parents.values())}))
-
-
-def pipeline_of(stages, admission: int) -> mf.Pipeline:
-    made = []
-    for name, kind, months in stages:
-        if kind == "markov":
-            made.append(stage.markov(name, 0.0, 0.0))
-        elif kind == "fixed":
-            made.append(stage.fixed(name, months, 0.0, 1.0))
-        else:
-            made.append(stage.terminal(name, 0.0))
-    return mf.Pipeline(made, admission=stages[admission][0])
 
 
 def random_model(rng: np.random.Generator, units: list[str], stages, admission: int) -> Model:
@@ -56,11 +44,6 @@ def random_model(rng: np.random.Generator, units: list[str], stages, admission: 
                            "inflow": float(rng.uniform(0, 2)), "transfer_in": float(rng.uniform(0, 0.5))}
         model.stocks[u] = {slot: int(rng.integers(0, 8)) for slot in model.slots() if rng.random() < 0.7}
     return model
-
-
-def scenario_of(model: Model, org: mf.Org, targets=None) -> mf.Scenario:
-    return mf.Scenario(org, pipeline_of(model.stages, model.admission), params=model.params_frame(),
-                       stocks=model.stocks_frame(), targets=targets)
 
 
 # -- references written here -----------------------------------------------------------------------------

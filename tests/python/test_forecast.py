@@ -9,31 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import nx_tree, random_tree_frame
+from builders import scenario_of
 from model_reference import EVENTS, Model, expected_reference, simulate
 
 import memberflow as mf
-from memberflow import stage
 
 PARTY_STAGES = [("source", "markov", 1), ("training", "markov", 1), ("probation", "fixed", 12), ("full", "terminal", 1)]
 SHORT_STAGES = [("lead", "markov", 1), ("course", "markov", 1), ("trial", "fixed", 4), ("member", "terminal", 1)]
-
-
-def pipeline_of(stages, admission: int) -> mf.Pipeline:
-    """A memberflow.Pipeline for a Model's stage list (the rates come from the scenario)."""
-    made = []
-    for name, kind, months in stages:
-        if kind == "markov":
-            made.append(stage.markov(name, 0.0, 0.0))
-        elif kind == "fixed":
-            made.append(stage.fixed(name, months, 0.0, 1.0))
-        else:
-            made.append(stage.terminal(name, 0.0))
-    return mf.Pipeline(made, admission=stages[admission][0])
-
-
-def scenario_of(model: Model, org: mf.Org) -> mf.Scenario:
-    return mf.Scenario(org, pipeline_of(model.stages, model.admission), params=model.params_frame(),
-                       stocks=model.stocks_frame())
 
 
 def random_model(rng: np.random.Generator, units: list[str], stages, admission: int) -> Model:
