@@ -1,5 +1,5 @@
 """Helpers shared by the Python benchmark scripts: the machine line, peak memory and a
-best-of-N timer (garbage collected before every call, so runs start alike)."""
+best-of-N timer (the garbage collector off during each call, as `timeit` does)."""
 
 from __future__ import annotations
 
@@ -32,13 +32,23 @@ def machine() -> str:
             f"Python {platform.python_version()}, numpy {np.__version__}, memberflow {mf.__version__}")
 
 
-def best_of(fn, repeat: int):
-    """(first call's seconds, best seconds over `repeat` calls, last result)."""
+def best_of(fn, repeat: int, cold: bool = False):
+    """(first call's seconds, best seconds over `repeat` calls, last result).
+
+    The collector is off during each call, as in `timeit`, so no collection of other
+    objects lands in a timing. With cold=True a full collection runs before each call:
+    it walks the whole heap and so evicts the CPU caches, which shows the cost of a call
+    that finds nothing cached (for per-call lookups this is mostly memory latency)."""
     times, result = [], None
     for _ in range(repeat):
         result = None
-        gc.collect()
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
+        if cold:
+            gc.collect()
+        gc.disable()
+        try:
+            t0 = time.perf_counter()
+            result = fn()
+            times.append(time.perf_counter() - t0)
+        finally:
+            gc.enable()
     return times[0], min(times), result

@@ -43,9 +43,9 @@ from bench_common import best_of as timed
 from bench_common import machine
 
 
-def best_of(fn, repeat: int):
+def best_of(fn, repeat: int, cold: bool = False):
     """(best seconds over `repeat` calls, last result)."""
-    return timed(fn, repeat)[1:]
+    return timed(fn, repeat, cold)[1:]
 
 
 
@@ -114,16 +114,22 @@ def main() -> None:
     assert nx_total[root] == own_values.sum()
     rows.append(("(a) roll-up, one value per unit", t_nx, t_mf, t_raw))
 
-    # (b) ancestors of random leaves
+    # (b) ancestors of random leaves; the first call fills Org's table of ancestor tuples
+    t0 = time.perf_counter()
+    org.ancestors(sample_leaves[0])
+    t_table = time.perf_counter() - t0
     t_nx, nx_anc = best_of(lambda: [nx.ancestors(G, u) for u in sample_leaves], args.repeat)
     t_mf, mf_anc = best_of(lambda: [org.ancestors(u) for u in sample_leaves], args.repeat)
     t_raw, raw_anc = best_of(lambda: [core.ancestors(i) for i in leaf_idx], args.repeat)
     assert all(set(m) == n and len(m) == len(n) for m, n in zip(mf_anc, nx_anc)), "ancestors differ"
-    assert all(list(ids[r]) == m for r, m in zip(raw_anc, mf_anc)), "ancestors: _core and Org differ"
+    assert all(tuple(ids[r]) == m for r, m in zip(raw_anc, mf_anc)), "ancestors: _core and Org differ"
     rows.append((f"(b) ancestors of {len(sample_leaves):,} random leaves", t_nx, t_mf, t_raw))
     t_batch, batch_anc = best_of(lambda: org.ancestors_of(sample_leaves), args.repeat)
     assert [batch_anc[u] for u in sample_leaves] == mf_anc, "ancestors_of and ancestors differ"
     rows.append((f"(b') the same, one call: Org.ancestors_of", t_nx, t_batch, None))
+    t_nx_one = t_nx / len(sample_leaves)
+    t_nx_cold, _ = best_of(lambda: [nx.ancestors(G, u) for u in sample_leaves], args.repeat, cold=True)
+    t_mf_cold, _ = best_of(lambda: [org.ancestors(u) for u in sample_leaves], args.repeat, cold=True)
 
     # (c) descendants of every depth-1 unit
     t_nx, nx_desc = best_of(lambda: [nx.descendants(G, u) for u in depth1], args.repeat)
@@ -180,6 +186,10 @@ def main() -> None:
         print(f"    nx.lowest_common_ancestor, one pair per call: {t_one:.4f} s a pair (mean of "
               f"{args.nx_lca_sample}), i.e. ~{t_one * len(pairs):.1f} s for {len(pairs):,} pairs "
               f"(extrapolated; {t_one * len(pairs) / rows[3][2]:,.0f}x memberflow)")
+    print(f"(b) cold caches (a full gc.collect() before each timed call): networkx {t_nx_cold:.5f} s, "
+          f"memberflow {t_mf_cold:.5f} s, {t_nx_cold / t_mf_cold:.1f}x")
+    print(f"(b) Org's table of ancestor tuples, filled by its first ancestors() call (once per Org; not in "
+          f"the table): {t_table:.3f} s, the cost of {t_table / t_nx_one:,.0f} nx.ancestors calls")
     print(f"(c) memberflow raw: the table times reading every value of the views (.sum()); getting the "
           f"views alone (no copy) takes {t_raw_view:.5f} s")
     print("raw = memberflow._core with integer indices and numpy arrays (no unit-id mapping); "

@@ -94,18 +94,6 @@ void register_org(py::module_& m) {
       .def("parent", &org::parent, "unit"_a)
       .def("children", &org::children, "unit"_a)
       .def("ancestors", &org::ancestors, "unit"_a)
-      .def("ancestor_lists",
-           [](const org& o, const std::vector<std::string>& ids) {
-             // Many units in one call: the per-call cost is paid once.
-             py::list out(ids.size());
-             for (std::size_t i = 0; i < ids.size(); ++i) {
-               py::list chain;
-               for (auto a : o.ancestors(o.index(ids[i]))) chain.append(py::str(o.id(a)));
-               out[i] = chain;
-             }
-             return out;
-           },
-           "unit_ids"_a)
       .def("children_ids",
            [](const org& o, const std::string& id) {
              std::vector<std::string> out;
