@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "memberflow/random.hpp"
@@ -14,8 +15,9 @@ namespace memberflow {
 
 namespace {
 
-// Stream domains: independent uses of the same (path, unit, month) counters.
-constexpr std::uint64_t moves_domain = 0, course_domain = 1, uncertainty_domain = 2;
+// Stream domains: independent uses of the same counters. The quiet stream gives each
+// (path, unit) one uniform a month, four months to a Philox call.
+constexpr std::uint64_t moves_domain = 0, course_domain = 1, uncertainty_domain = 2, quiet_domain = 3;
 constexpr std::size_t n_events = event_names.size();
 enum { ev_admissions, ev_confirmations, ev_arrivals, ev_exits, ev_leavers };
 
@@ -39,16 +41,85 @@ struct histogram {
     if (i >= counts.size()) counts.resize(i + 1, 0);
     counts[i] += times;
   }
-  void merge(const histogram& other) {
-    for (std::size_t i = 0; i < other.counts.size(); ++i)
-      if (other.counts[i]) add(other.offset + static_cast<long long>(i), other.counts[i]);
+};
+
+// The histograms of one tracked count at every node. Most nodes' counts stay within a
+// few values of the first one seen: they are counted in a window of `width` cells per
+// node, laid out node after node, so that counting one path's values for every node
+// walks memory in order (one heap histogram per node made this a cache miss a node).
+// Values outside a node's window go to a growing histogram of its own.
+class node_histograms {
+ public:
+  static constexpr long long width = 8;
+  explicit node_histograms(std::size_t nodes) : lo_(nodes, unset), window_(nodes * width, 0), wide_(nodes) {}
+
+  void add(std::size_t u, long long k, std::int64_t times = 1) {
+    if (lo_[u] == unset) lo_[u] = std::max(0LL, k - width / 2);
+    const long long i = k - lo_[u];
+    if (i >= 0 && i < width) window_[u * width + static_cast<std::size_t>(i)] += times;
+    else wide_[u].add(k, times);
   }
+
+  void merge(const node_histograms& other) {
+    for (std::size_t u = 0; u < lo_.size(); ++u) {
+      for (long long i = 0; i < width; ++i)
+        if (const auto c = other.window_[u * width + static_cast<std::size_t>(i)]) add(u, other.lo_[u] + i, c);
+      const auto& w = other.wide_[u];
+      for (std::size_t i = 0; i < w.counts.size(); ++i)
+        if (w.counts[i]) add(u, w.offset + static_cast<long long>(i), w.counts[i]);
+    }
+  }
+
+  // Node u's counts divided by `paths`.
+  pmf to_pmf(std::size_t u, double paths) const {
+    histogram all = wide_[u];
+    for (long long i = 0; i < width; ++i)
+      if (const auto c = window_[u * width + static_cast<std::size_t>(i)]) all.add(lo_[u] + i, c);
+    pmf out;
+    out.offset = all.offset;
+    out.p.resize(all.counts.size());
+    for (std::size_t k = 0; k < all.counts.size(); ++k) out.p[k] = static_cast<double>(all.counts[k]) / paths;
+    return out;
+  }
+
+ private:
+  static constexpr long long unset = -1;
+  std::vector<long long> lo_;         // per node: the value of the window's first cell
+  std::vector<std::int64_t> window_;  // nodes x width
+  std::vector<histogram> wide_;       // per node: the values outside the window
 };
 
 // What one worker accumulates; merged by integer addition, so order does not matter.
 struct accumulator {
-  std::vector<std::vector<std::int64_t>> sums;  // per quantity (stages, then events): units x months
-  std::vector<std::vector<histogram>> hist;     // per tracked quantity: per node
+  // Per quantity, months x units: for stages the net change of the stock in each month,
+  // for events their count.
+  std::vector<std::vector<std::int64_t>> sums;
+  std::vector<node_histograms> hist;  // per tracked quantity
+};
+
+// A person's chances in one stage. Each stage's random outcomes are drawn as binomials
+// whose default outcome (nothing happens) is 0:
+//   markov    advance ~ Bin(n, p1 = advance), then exit ~ Bin(n - advance, p2 = exit / (1 - advance));
+//   fixed     exit ~ Bin(cohort, p1 = exit) at every age, then at the last age
+//             fail ~ Bin(survivors, p2 = 1 - pass_rate);
+//   terminal  leave ~ Bin(n, p1 = attrition).
+// log_q = log1p(-p): the log-chance that one person takes the default.
+struct chances {
+  double p1 = 0, p2 = 0, log_q1 = 0, log_q2 = 0;
+  static chances of(double p1, double p2) { return {p1, p2, std::log1p(-p1), std::log1p(-p2)}; }
+  // a + e may exceed 1 by a rounding (0.9 + 0.1, or an advance capped at 1 - e), so the
+  // ratio may exceed 1 by an ulp.
+  static chances markov(double advance, double exit) {
+    return of(advance, advance < 1 ? std::min(1.0, exit / (1 - advance)) : 0.0);
+  }
+};
+
+// The chances of every unit and stage, and the arrival rates, for one set of parameters.
+struct unit_chances {
+  std::vector<chances> stage;             // units x stages
+  std::vector<chances> low;               // units: the target rule's lowered-bar cohort
+  std::vector<double> inflow, exp_inflow;  // exp(-rate): the Poisson draws reuse them
+  std::vector<double> transfer, exp_transfer;
 };
 
 struct setup {
@@ -63,12 +134,44 @@ struct setup {
   std::vector<param> draw_param;
   std::vector<unit_index> target_nodes;
   bool low_class = false;  // the target rule's lowered-bar cohort in the admission stage
+  // Filled after the checks:
+  unit_chances chances;                  // without uncertainty: the same for every path
+  std::vector<std::int64_t> x0, total0;  // the state at month 0 (see path_simulator), stage totals
+  std::vector<std::vector<std::vector<std::size_t>>> tracked_at;  // [event][month]: tracked windows holding it
   std::size_t n_quantities() const { return sc.model().size() + n_events; }
 };
 
-struct path_state {
-  std::vector<std::int64_t> x, low;  // units x slots; units x admission-stage width
-};
+unit_chances make_chances(const setup& su, const parameter_set& ps) {
+  const auto& p = su.sc.model();
+  const auto n = su.sc.units().size();
+  unit_chances c;
+  c.stage.resize(n * p.size());
+  for (std::size_t u = 0; u < n; ++u) {
+    const auto ui = static_cast<Eigen::Index>(u);
+    for (std::size_t s = 0; s < p.size(); ++s) {
+      const auto si = static_cast<Eigen::Index>(s);
+      auto& ch = c.stage[u * p.size() + s];
+      switch (p.stages()[s].kind) {
+        case stage_kind::markov: ch = chances::markov(ps.advance(ui, si), ps.exit(ui, si)); break;
+        case stage_kind::fixed: ch = chances::of(ps.exit(ui, si), 1 - ps.pass_rate(ui, si)); break;
+        case stage_kind::terminal: ch = chances::of(ps.attrition(ui, si), 0); break;
+      }
+    }
+    if (su.low_class) {
+      const auto a = static_cast<Eigen::Index>(p.admission());
+      c.low.push_back(
+          chances::of(ps.exit(ui, a), 1 - std::max(0.0, ps.pass_rate(ui, a) - su.opt.target_rule->pass_penalty)));
+    }
+  }
+  for (std::size_t u = 0; u < n; ++u) {
+    const auto ui = static_cast<Eigen::Index>(u);
+    c.inflow.push_back(ps.inflow(ui));
+    c.exp_inflow.push_back(std::exp(-ps.inflow(ui)));
+    c.transfer.push_back(ps.transfer_in(ui));
+    c.exp_transfer.push_back(std::exp(-ps.transfer_in(ui)));
+  }
+  return c;
+}
 
 void apply_draws(const setup& su, std::uint64_t path, parameter_set& ps) {
   for (std::size_t i = 0; i < su.opt.uncertainty.size(); ++i) {
@@ -79,104 +182,320 @@ void apply_draws(const setup& su, std::uint64_t path, parameter_set& ps) {
   }
 }
 
+// The draws of one busy unit-month (see path_simulator). The month's first uniform v has
+// already shown that not everything takes its default (v >= P(all defaults)); it is
+// spent component by component, in a fixed order: a component whose default has chance
+// d takes it when v <= d, and then v / d is again uniform for the rest; the first
+// component that does not take its default draws its outcome given that from v (see
+// random::binomial_positive), and every later draw takes fresh uniforms from the
+// unit-month's stream. Together this is exact sampling of the unit-month's outcomes.
+class unit_month_draws {
+ public:
+  unit_month_draws(random::stream s, double v) : s_(s), v_(v) {}
+
+  long long binomial(long long n, double p, double log_q) {
+    if (n == 0 || p == 0) return 0;
+    if (!shared_) return random::binomial(s_, n, p, log_q);
+    const double d = std::exp(static_cast<double>(n) * log_q);
+    if (v_ <= d) {
+      v_ /= d;
+      return 0;
+    }
+    shared_ = false;
+    return random::binomial_positive(s_, v_, n, p, d);
+  }
+
+  long long poisson(double mu, double exp_minus_mu) {
+    if (mu == 0) return 0;
+    if (!shared_) return random::poisson(s_, mu, exp_minus_mu);
+    if (v_ <= exp_minus_mu) {
+      v_ /= exp_minus_mu;
+      return 0;
+    }
+    shared_ = false;
+    return random::poisson_positive(s_, v_, mu, exp_minus_mu);
+  }
+
+ private:
+  random::stream s_;
+  double v_;
+  bool shared_ = true;
+};
+
+// One path at a time, month by month, unit by unit.
+//
+// State: per unit, one count per markov or terminal stage, and per fixed stage of D
+// months a ring of D cohorts: the cohort that entered at the start of month m sits in
+// slot m mod D, so ageing moves no one; at month t the cohort of age a is in slot
+// (t - a) mod D, and the last age's slot (t + 1) mod D is, once its cohort has left,
+// where the month's entrants land. Stages are updated in place from the last to the
+// first, so each stage draws on its start-of-month count before its entrants arrive.
+//
+// Quiet months: most units, most months, see nothing happen (everyone stays, ages, and
+// passes at the end of a fixed stage; no arrivals). The chance of that, P0 = exp(-H)
+// with H = sum over people of -log(chance of their default) + the arrival rates, is
+// kept per unit and recomputed only when the unit's state or chances change. One
+// uniform v decides: v < P0 is a quiet month (the default moves only); otherwise the
+// month is drawn in full, spending v first (unit_month_draws).
 class path_simulator {
  public:
   path_simulator(const setup& su, accumulator& acc, std::vector<std::vector<std::int64_t>>* kept)
-      : su_(su), acc_(acc), kept_(kept), p_(su.sc.model()), o_(su.sc.units()), n_(o_.size()) {}
+      : su_(su), acc_(acc), kept_(kept), p_(su.sc.model()), o_(su.sc.units()), n_(o_.size()), slots_(p_.state_size()),
+        adm_(p_.admission()), terminal_(p_.terminal()), adm_width_(p_.width(adm_)), course_(su.opt.course.has_value()),
+        adjusts_entry_(course_ || su.opt.target_rule.has_value()),
+        month_varies_(course_ || su.opt.target_rule.has_value() || !su.opt.inflow_profile.empty()) {
+    for (std::size_t s = p_.size(); s-- > 0;)
+      if (p_.stages()[s].kind == stage_kind::fixed) fixed_stages_.push_back(s);
+    quiet_u_.resize(n_ * 4);
+    p0_.resize(n_);
+  }
 
   void run(std::uint64_t path) {
-    const parameter_set* ps = &su_.sc.params;
-    parameter_set drawn;
-    if (!su_.opt.uncertainty.empty()) {
-      drawn = su_.sc.params;
-      apply_draws(su_, path, drawn);
-      drawn.validate(o_, p_);
-      ps = &drawn;
-    }
-    const auto slots = p_.state_size();
-    const auto adm_width = p_.width(p_.admission());
-    state_.x.assign(n_ * slots, 0);
-    for (std::size_t u = 0; u < n_; ++u)
-      for (std::size_t j = 0; j < slots; ++j)
-        state_.x[u * slots + j] = static_cast<std::int64_t>(su_.sc.stocks(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(j)));
-    state_.low.assign(su_.low_class ? n_ * adm_width : 0, 0);
-    exp_inflow_.resize(n_);
-    exp_transfer_.resize(n_);
-    for (std::size_t u = 0; u < n_; ++u) {
-      exp_inflow_[u] = std::exp(-ps->inflow(static_cast<Eigen::Index>(u)));
-      exp_transfer_[u] = std::exp(-ps->transfer_in(static_cast<Eigen::Index>(u)));
+    path_ = path;
+    if (su_.opt.uncertainty.empty()) {
+      ps_ = &su_.sc.params;
+      ch_ = &su_.chances;
+    } else {
+      drawn_params_ = su_.sc.params;
+      apply_draws(su_, path, drawn_params_);
+      drawn_params_.validate(o_, p_);
+      drawn_chances_ = make_chances(su_, drawn_params_);
+      ps_ = &drawn_params_;
+      ch_ = &drawn_chances_;
     }
     // Buffers are sized once per simulator and refilled: allocating them per path would
     // make every path page-fault fresh memory, which serialises threads in the kernel.
+    x_ = su_.x0;
+    low_.assign(su_.low_class ? n_ * adm_width_ : 0, 0);
+    total_ = su_.total0;
     tracked_counts_.resize(su_.tracked.size());
     for (auto& c : tracked_counts_) c.assign(n_, 0);
+    month_admissions_.assign(su_.opt.target_rule ? n_ : 0, 0);
     year_admissions_.assign(n_, 0);
     stopped_.assign(n_, 0);
     boosted_.assign(n_, 0);
-    next_ = state_;
-    events_.assign(n_ * n_events, 0);
-    path_events_.resize(n_events);
-    for (auto& e : path_events_) e.assign(n_ * static_cast<std::size_t>(su_.horizon), 0);
+    ready_.assign(course_ ? n_ : 0, 0);
+    dirty_.assign(n_, 1);
     for (int t = 0; t <= su_.horizon; ++t) {
       record_stocks(t);
       if (t == su_.horizon) break;
-      month(path, t, *ps);
-      record_events(t);
+      month(t);
       target_rule_after(t);
-      std::swap(state_, next_);
     }
-    sum_tracked_events();
     finish_path(path);
   }
 
  private:
-  std::int64_t stage_stock(std::size_t u, std::size_t s) const {
-    std::int64_t total = 0;
-    const auto slots = p_.state_size();
-    for (std::size_t a = 0; a < p_.width(s); ++a) total += state_.x[u * slots + p_.offset(s) + a];
-    if (su_.low_class && s == p_.admission())
-      for (std::size_t a = 0; a < p_.width(s); ++a) total += state_.low[u * p_.width(s) + a];
-    return total;
+  // k people more (or fewer) in stage s of unit u from month t + 1 on. Sums keep the net
+  // change per month: stocks are the month-0 stocks plus their cumulated changes, which
+  // costs nothing in quiet months.
+  void restock(std::size_t s, std::size_t u, int t, std::int64_t k) {
+    if (k == 0) return;
+    total_[s * n_ + u] += k;
+    acc_.sums[s][static_cast<std::size_t>(t) * n_ + u] += k;
+  }
+  static std::size_t ring_slot(int t, int age, int months) {
+    return static_cast<std::size_t>(((t - age) % months + months) % months);
+  }
+  static std::size_t entry_slot(int t, int months) { return static_cast<std::size_t>((t + 1) % months); }
+
+  void month(int t) {
+    const auto k = static_cast<std::size_t>(t % 4);
+    if (k == 0) draw_quiet_uniforms(t);
+    if (month_varies_) std::fill(dirty_.begin(), dirty_.end(), 1);
+    if (course_) std::fill(ready_.begin(), ready_.end(), 0);
+    profile_ = su_.opt.inflow_profile.empty()
+                   ? 1.0
+                   : su_.opt.inflow_profile[static_cast<std::size_t>(t) % su_.opt.inflow_profile.size()];
+    for (std::size_t u = 0; u < n_; ++u) {
+      if (dirty_[u]) {
+        p0_[u] = std::exp(-hazard(u, t));
+        dirty_[u] = 0;
+      }
+      const double v = quiet_u_[u * 4 + k];
+      if (v < p0_[u]) {
+        quiet(u, t);
+      } else {
+        busy(u, t, v);
+        dirty_[u] = 1;
+      }
+    }
+    if (course_ && session(t)) seat_the_ready(t);
+  }
+
+  void draw_quiet_uniforms(int t) {
+    for (std::size_t u = 0; u < n_; ++u) {
+      random::stream rs(su_.opt.seed, path_, u, static_cast<std::uint64_t>(t / 4), quiet_domain);
+      for (std::size_t k = 0; k < 4; ++k) quiet_u_[u * 4 + k] = rs.uniform();
+    }
+  }
+
+  // The chances of unit u in stage s in month t: the path's, with the policies' changes to
+  // the advance into admission.
+  chances stage_chances(std::size_t u, std::size_t s, int t) const {
+    if (adjusts_entry_ && s + 1 == adm_) {
+      const auto ui = static_cast<Eigen::Index>(u), si = static_cast<Eigen::Index>(s);
+      double a = ps_->advance(ui, si);
+      const double e = ps_->exit(ui, si);
+      if (stopped_[u]) a = 0;
+      else if (boosted_[u]) a = std::min(a + su_.opt.target_rule->advance_boost, 1 - e);
+      if (course_ && !session(t)) a = 0;
+      return chances::markov(a, e);
+    }
+    return ch_->stage[u * p_.size() + s];
+  }
+
+  double inflow_rate(std::size_t u) const { return ch_->inflow[u] * profile_; }
+  double exp_minus_inflow(std::size_t u) const {
+    return su_.opt.inflow_profile.empty() ? ch_->exp_inflow[u] : std::exp(-inflow_rate(u));
+  }
+
+  // H: minus the log of the chance that nothing happens in unit u in month t.
+  double hazard(std::size_t u, int t) const {
+    const std::int64_t* x = &x_[u * slots_];
+    double h = inflow_rate(u) + ch_->transfer[u];
+    auto add = [&h](std::int64_t n, double log_q) {
+      if (n) h -= static_cast<double>(n) * log_q;
+    };
+    auto add_cohorts = [&](const std::int64_t* ring, int months, const chances& c) {
+      std::int64_t all = 0;
+      for (int a = 0; a < months; ++a) all += ring[a];
+      add(all, c.log_q1);
+      add(ring[entry_slot(t, months)], c.log_q2);
+    };
+    for (std::size_t s = 0; s < p_.size(); ++s) {
+      const auto& st = p_.stages()[s];
+      const auto c = stage_chances(u, s, t);
+      const auto off = p_.offset(s);
+      switch (st.kind) {
+        case stage_kind::markov: add(x[off], c.log_q1 + c.log_q2); break;
+        case stage_kind::terminal: add(x[off], c.log_q1); break;
+        case stage_kind::fixed:
+          add_cohorts(x + off, st.months, c);
+          if (su_.low_class && s == adm_) add_cohorts(&low_[u * adm_width_], st.months, ch_->low[u]);
+          break;
+      }
+    }
+    return h;
+  }
+
+  // A quiet month: only the default moves, i.e. the last age of each fixed stage passes on.
+  void quiet(std::size_t u, int t) {
+    std::int64_t* x = &x_[u * slots_];
+    for (auto s : fixed_stages_) {
+      const int months = p_.stages()[s].months;
+      graduate(u, s, t, x + p_.offset(s), months);
+      if (su_.low_class && s == adm_) graduate(u, s, t, &low_[u * adm_width_], months);
+    }
+  }
+
+  void graduate(std::size_t u, std::size_t s, int t, std::int64_t* ring, int months) {
+    auto& last = ring[entry_slot(t, months)];
+    if (last) {
+      const auto k = last;
+      last = 0;
+      restock(s, u, t, -k);
+      enter(u, s + 1, k, t);
+      dirty_[u] = 1;
+    }
+    if (ring[entry_slot(t + 1, months)]) dirty_[u] = 1;  // next month's last age: its chances differ
+  }
+
+  // A month in full: every stage's draws, from the last stage to the first, then arrivals.
+  void busy(std::size_t u, int t, double v) {
+    unit_month_draws d(random::stream(su_.opt.seed, path_, u, static_cast<std::uint64_t>(t), moves_domain), v);
+    std::int64_t* x = &x_[u * slots_];
+    for (std::size_t s = p_.size(); s-- > 0;) {
+      const auto& st = p_.stages()[s];
+      const auto c = stage_chances(u, s, t);
+      const auto off = p_.offset(s);
+      switch (st.kind) {
+        case stage_kind::terminal: {
+          const auto leave = d.binomial(x[off], c.p1, c.log_q1);
+          x[off] -= leave;
+          restock(s, u, t, -leave);
+          count(u, t, ev_leavers, leave);
+          break;
+        }
+        case stage_kind::fixed:
+          step_cohorts(d, u, s, t, x + off, st.months, c);
+          if (su_.low_class && s == adm_) step_cohorts(d, u, s, t, &low_[u * adm_width_], st.months, ch_->low[u]);
+          break;
+        case stage_kind::markov: {
+          const auto n = x[off];
+          const auto advance = d.binomial(n, c.p1, c.log_q1);
+          const auto exit = d.binomial(n - advance, c.p2, c.log_q2);
+          x[off] -= exit;
+          restock(s, u, t, -exit);
+          count(u, t, ev_exits, exit);
+          if (course_ && s + 1 == adm_) {
+            ready_[u] = advance;  // they wait in training until the seats are allocated
+          } else {
+            x[off] -= advance;
+            restock(s, u, t, -advance);
+            enter(u, s + 1, advance, t);
+          }
+          break;
+        }
+      }
+    }
+    const auto in = d.poisson(inflow_rate(u), exp_minus_inflow(u));
+    enter(u, 0, in, t);
+    const auto transfer = d.poisson(ch_->transfer[u], ch_->exp_transfer[u]);
+    x[p_.offset(terminal_)] += transfer;
+    restock(terminal_, u, t, transfer);
+    count(u, t, ev_arrivals, in + transfer);
+  }
+
+  // A fixed stage's cohorts: exits at every age (youngest first), then at the last age
+  // the survivors pass on or fail.
+  void step_cohorts(unit_month_draws& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, int months,
+                    const chances& c) {
+    std::int64_t exits = 0;
+    for (int a = 0; a < months; ++a) {
+      auto& cohort = ring[ring_slot(t, a, months)];
+      const auto ex = d.binomial(cohort, c.p1, c.log_q1);
+      cohort -= ex;
+      exits += ex;
+    }
+    auto& last = ring[entry_slot(t, months)];
+    const auto fail = d.binomial(last, c.p2, c.log_q2);
+    const auto passed = last - fail;
+    exits += fail;
+    last = 0;
+    restock(s, u, t, -(exits + passed));
+    count(u, t, ev_exits, exits);
+    enter(u, s + 1, passed, t);
+  }
+
+  // k people of unit u enter stage s in month t (they are there at the start of t + 1).
+  void enter(std::size_t u, std::size_t s, std::int64_t k, int t) {
+    if (k == 0) return;
+    restock(s, u, t, k);
+    if (s == terminal_) count(u, t, ev_confirmations, k);
+    if (s == adm_) {
+      count(u, t, ev_admissions, k);
+      if (su_.low_class && boosted_[u]) {
+        low_[u * adm_width_ + entry_slot(t, static_cast<int>(adm_width_))] += k;
+        return;
+      }
+    }
+    const auto& st = p_.stages()[s];
+    x_[u * slots_ + p_.offset(s) + (st.kind == stage_kind::fixed ? entry_slot(t, st.months) : 0)] += k;
+  }
+
+  void count(std::size_t u, int t, std::size_t e, std::int64_t k) {
+    if (k == 0) return;
+    const auto month = static_cast<std::size_t>(t);
+    acc_.sums[p_.size() + e][month * n_ + u] += k;
+    for (auto i : su_.tracked_at[e][month]) tracked_counts_[i][u] += k;
+    if (e == ev_admissions && su_.opt.target_rule) month_admissions_[u] += k;
   }
 
   void record_stocks(int t) {
-    const auto months = static_cast<std::size_t>(su_.horizon + 1);
-    for (std::size_t s = 0; s < p_.size(); ++s) {
-      auto& sums = acc_.sums[s];
-      for (std::size_t u = 0; u < n_; ++u) sums[u * months + static_cast<std::size_t>(t)] += stage_stock(u, s);
-    }
     for (std::size_t i = 0; i < su_.tracked.size(); ++i)
       if (su_.tracked_event[i] == n_events && su_.tracked[i].window.first == t)
-        for (std::size_t u = 0; u < n_; ++u) tracked_counts_[i][u] = stage_stock(u, su_.tracked_stage[i]);
-  }
-
-  void record_events(int t) {
-    const auto h = static_cast<std::size_t>(su_.horizon);
-    for (std::size_t e = 0; e < n_events; ++e) {
-      auto& sums = acc_.sums[p_.size() + e];
-      auto& mine = path_events_[e];
-      for (std::size_t u = 0; u < n_; ++u) {
-        const auto v = events_[u * n_events + e];
-        sums[u * h + static_cast<std::size_t>(t)] += v;
-        mine[u * h + static_cast<std::size_t>(t)] = v;
-      }
-    }
-  }
-
-  // Tracked events: each unit's sum over the window, from this path's monthly events.
-  void sum_tracked_events() {
-    const auto h = static_cast<std::size_t>(su_.horizon);
-    for (std::size_t i = 0; i < su_.tracked.size(); ++i) {
-      const auto e = su_.tracked_event[i];
-      if (e == n_events) continue;
-      const auto& w = su_.tracked[i].window;
-      const auto& mine = path_events_[e];
-      for (std::size_t u = 0; u < n_; ++u) {
-        std::int64_t sum = 0;
-        for (auto t = static_cast<std::size_t>(w.first); t < static_cast<std::size_t>(w.last); ++t) sum += mine[u * h + t];
-        tracked_counts_[i][u] = sum;
-      }
-    }
+        std::copy_n(&total_[su_.tracked_stage[i] * n_], n_, tracked_counts_[i].begin());
   }
 
   // The course policy: is month t a session, and how many of each unit's ready trainees
@@ -186,114 +505,15 @@ class path_simulator {
     return c && std::find(c->session_months.begin(), c->session_months.end(), t) != c->session_months.end();
   }
 
-  void month(std::uint64_t path, int t, const parameter_set& ps) {
-    const auto slots = p_.state_size();
-    std::fill(next_.x.begin(), next_.x.end(), 0);
-    std::fill(next_.low.begin(), next_.low.end(), 0);
-    std::fill(events_.begin(), events_.end(), 0);
-    const std::size_t training = p_.admission() - 1;
-    const bool course = su_.opt.course.has_value();
-    ready_.assign(course ? n_ : 0, 0);
-    const double profile = su_.opt.inflow_profile.empty()
-                               ? 1.0
-                               : su_.opt.inflow_profile[static_cast<std::size_t>(t) % su_.opt.inflow_profile.size()];
-    for (std::size_t u = 0; u < n_; ++u) {
-      random::stream rs(su_.opt.seed, path, u, static_cast<std::uint64_t>(t), moves_domain);
-      const auto ui = static_cast<Eigen::Index>(u);
-      std::int64_t* x = &state_.x[u * slots];
-      std::int64_t* nx = &next_.x[u * slots];
-      std::int64_t* ev = &events_[u * n_events];
-      std::int64_t entering = 0, entering_low = 0;
-      for (std::size_t s = 0; s < p_.size(); ++s) {
-        const auto& st = p_.stages()[s];
-        const auto si = static_cast<Eigen::Index>(s);
-        const auto off = p_.offset(s);
-        std::int64_t moving = 0, moving_low = 0;
-        switch (st.kind) {
-          case stage_kind::markov: {
-            double a = ps.advance(ui, si);
-            const double e = ps.exit(ui, si);
-            if (s + 1 == p_.admission()) {
-              if (stopped_[u]) a = 0;
-              else if (boosted_[u]) a = std::min(a + su_.opt.target_rule->advance_boost, 1 - e);
-            }
-            if (course && s == training && !session(t)) a = 0;
-            const auto n = x[off];
-            const auto adv = random::binomial(rs, n, a);
-            // The chance of exit given no advance; a + e may exceed 1 by a rounding (0.9 + 0.1,
-            // or an advance capped at 1 - e), so the ratio may exceed 1 by an ulp.
-            const auto ex = a < 1 ? random::binomial(rs, n - adv, std::min(1.0, e / (1 - a))) : 0;
-            ev[ev_exits] += ex;
-            nx[off] += n - adv - ex;
-            if (course && s == training) {
-              ready_[u] = adv;  // seats are allocated after every unit has drawn
-              nx[off] += adv;   // provisionally waiting; winners move on below
-            } else {
-              moving = adv;
-            }
-            break;
-          }
-          case stage_kind::fixed: {
-            const double e = ps.exit(ui, si), pass = ps.pass_rate(ui, si);
-            auto step = [&](std::int64_t* ages, std::int64_t* next_ages, double pass_rate, std::int64_t& out) {
-              for (int a = 0; a + 1 < st.months; ++a) {
-                const auto ex = random::binomial(rs, ages[a], e);
-                ev[ev_exits] += ex;
-                next_ages[a + 1] += ages[a] - ex;
-              }
-              const auto last = ages[st.months - 1];
-              const auto ex = random::binomial(rs, last, e);
-              const auto passed = random::binomial(rs, last - ex, pass_rate);
-              ev[ev_exits] += last - passed;
-              out = passed;
-            };
-            step(x + off, nx + off, pass, moving);
-            if (su_.low_class && s == p_.admission()) {
-              const auto w = p_.width(s);
-              step(&state_.low[u * w], &next_.low[u * w], std::max(0.0, pass - su_.opt.target_rule->pass_penalty),
-                   moving_low);
-            }
-            break;
-          }
-          case stage_kind::terminal: {
-            const auto n = x[off];
-            const auto leave = random::binomial(rs, n, ps.attrition(ui, si));
-            ev[ev_leavers] += leave;
-            nx[off] += n - leave;
-            break;
-          }
-        }
-        if (s > 0) {  // people entering stage s this month (from s - 1)
-          if (su_.low_class && s == p_.admission() && boosted_[u]) next_.low[u * p_.width(s)] += entering;
-          else nx[off] += entering;
-          nx[off] += entering_low;
-          if (s == p_.admission()) ev[ev_admissions] += entering;
-          if (s == p_.terminal()) ev[ev_confirmations] += entering + entering_low;
-        }
-        entering = moving;
-        entering_low = moving_low;
-      }
-      const auto in = random::poisson(rs, ps.inflow(ui) * profile,
-                                      su_.opt.inflow_profile.empty() ? exp_inflow_[u] : -1.0);
-      const auto transfer = random::poisson(rs, ps.transfer_in(ui), exp_transfer_[u]);
-      nx[0] += in;
-      nx[p_.offset(p_.terminal())] += transfer;
-      ev[ev_arrivals] += in + transfer;
-    }
-    if (course && session(t)) seat_the_ready(path, t);
-  }
-
   // Seats go to a uniformly random subset of the ready trainees: each gets a uniform
   // key from the month's course stream, in unit order; the `seats` smallest keys win.
-  void seat_the_ready(std::uint64_t path, int t) {
-    const auto slots = p_.state_size();
-    const std::size_t training = p_.admission() - 1;
-    const auto total = std::accumulate(ready_.begin(), ready_.end(), std::int64_t{0});
+  void seat_the_ready(int t) {
+    const auto total_ready = std::accumulate(ready_.begin(), ready_.end(), std::int64_t{0});
     std::vector<std::int64_t> winners(ready_);
-    if (total > su_.opt.course->seats) {
-      random::stream rs(su_.opt.seed, path, static_cast<std::uint64_t>(-1), static_cast<std::uint64_t>(t), course_domain);
+    if (total_ready > su_.opt.course->seats) {
+      random::stream rs(su_.opt.seed, path_, static_cast<std::uint64_t>(-1), static_cast<std::uint64_t>(t), course_domain);
       std::vector<std::pair<double, std::size_t>> keys;
-      keys.reserve(static_cast<std::size_t>(total));
+      keys.reserve(static_cast<std::size_t>(total_ready));
       for (std::size_t u = 0; u < n_; ++u)
         for (std::int64_t k = 0; k < ready_[u]; ++k) keys.emplace_back(rs.uniform(), u);
       const auto seats = static_cast<std::size_t>(su_.opt.course->seats);
@@ -301,14 +521,12 @@ class path_simulator {
       std::fill(winners.begin(), winners.end(), 0);
       for (std::size_t i = 0; i < seats; ++i) ++winners[keys[i].second];
     }
+    const std::size_t training = adm_ - 1;
     for (std::size_t u = 0; u < n_; ++u) {
-      const auto w = winners[u];
-      next_.x[u * slots + p_.offset(training)] -= w;
-      const auto adm = p_.offset(p_.admission());
-      if (su_.low_class && boosted_[u]) next_.low[u * p_.width(p_.admission())] += w;
-      else next_.x[u * slots + adm] += w;
-      events_[u * n_events + ev_admissions] += w;
-      if (p_.admission() == p_.terminal()) events_[u * n_events + ev_confirmations] += w;
+      if (!winners[u]) continue;
+      x_[u * slots_ + p_.offset(training)] -= winners[u];
+      restock(training, u, t, -winners[u]);
+      enter(u, adm_, winners[u], t);
     }
   }
 
@@ -317,7 +535,8 @@ class path_simulator {
   void target_rule_after(int t) {
     if (!su_.opt.target_rule) return;
     const auto& rule = *su_.opt.target_rule;
-    for (std::size_t u = 0; u < n_; ++u) year_admissions_[u] += events_[u * n_events + ev_admissions];
+    for (std::size_t u = 0; u < n_; ++u) year_admissions_[u] += month_admissions_[u];
+    std::fill(month_admissions_.begin(), month_admissions_.end(), 0);
     const auto subtree = o_.rollup(std::span<const std::int64_t>(year_admissions_));
     const bool year_end = (t + 1) % 12 == 0, quarter_end = (t + 1) % 3 == 0;
     if (quarter_end) std::fill(boosted_.begin(), boosted_.end(), 0);
@@ -341,7 +560,7 @@ class path_simulator {
   void finish_path(std::uint64_t path) {
     for (std::size_t i = 0; i < su_.tracked.size(); ++i) {
       const auto totals = o_.rollup(std::span<const std::int64_t>(tracked_counts_[i]));
-      for (std::size_t u = 0; u < n_; ++u) acc_.hist[i][u].add(totals[u]);
+      for (std::size_t u = 0; u < n_; ++u) acc_.hist[i].add(u, totals[u]);
       if (kept_) std::copy(totals.begin(), totals.end(), (*kept_)[i].begin() + static_cast<std::ptrdiff_t>(path * n_));
     }
   }
@@ -351,13 +570,39 @@ class path_simulator {
   std::vector<std::vector<std::int64_t>>* kept_;
   const pipeline& p_;
   const org& o_;
-  std::size_t n_;
-  path_state state_, next_;
-  std::vector<std::int64_t> events_, ready_, year_admissions_;
-  std::vector<std::vector<std::int64_t>> tracked_counts_, path_events_;
+  const std::size_t n_, slots_, adm_, terminal_, adm_width_;
+  const bool course_, adjusts_entry_, month_varies_;
+  std::vector<std::size_t> fixed_stages_;  // last first, the order in which months update them
+  std::uint64_t path_ = 0;
+  const parameter_set* ps_ = nullptr;
+  const unit_chances* ch_ = nullptr;
+  parameter_set drawn_params_;  // with uncertainty: this path's parameters
+  unit_chances drawn_chances_;
+  double profile_ = 1;
+  std::vector<std::int64_t> x_, low_, total_;  // units x slots; units x admission width; stages x units
+  std::vector<double> quiet_u_, p0_;          // units x 4 months; units
+  std::vector<char> dirty_;                   // p0 must be recomputed
+  std::vector<std::int64_t> ready_, month_admissions_, year_admissions_;
+  std::vector<std::vector<std::int64_t>> tracked_counts_;
   std::vector<char> stopped_, boosted_;
-  std::vector<double> exp_inflow_, exp_transfer_;  // exp(-rate): the path's Poisson draws reuse them
 };
+
+// The stocks in path_simulator's layout (a fixed stage's age a at month 0 in slot -a mod D),
+// and each stage's total per unit.
+void set_initial_state(setup& su) {
+  const auto& p = su.sc.model();
+  const auto n = su.sc.units().size(), slots = p.state_size();
+  su.x0.assign(n * slots, 0);
+  su.total0.assign(p.size() * n, 0);
+  for (std::size_t u = 0; u < n; ++u)
+    for (std::size_t s = 0; s < p.size(); ++s)
+      for (std::size_t a = 0; a < p.width(s); ++a) {
+        const auto count = static_cast<std::int64_t>(
+            su.sc.stocks(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(p.offset(s) + a)));
+        su.x0[u * slots + p.offset(s) + (p.width(s) - a) % p.width(s)] = count;
+        su.total0[s * n + u] += count;
+      }
+}
 
 setup make_setup(const scenario& sc, int horizon, const simulation_options& opt) {
   sc.validate();
@@ -365,7 +610,7 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt)
   if (opt.paths < 1) throw input_error("paths must be at least 1, got " + std::to_string(opt.paths));
   const auto& p = sc.model();
   const auto& o = sc.units();
-  setup su{sc, horizon, opt, opt.track.empty() ? default_tracking(p, horizon) : opt.track, {}, {}, {}, {}, {}, {}, false};
+  setup su{sc, horizon, opt, opt.track.empty() ? default_tracking(p, horizon) : opt.track, {}, {}, {}, {}, {}, {}, false, {}, {}, {}, {}};
   for (const auto& t : su.tracked) {
     const auto e = event_index(t.quantity);
     if (e < n_events) {
@@ -422,16 +667,21 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt)
     if (su.low_class && p.stages()[p.admission()].kind != stage_kind::fixed)
       throw parameter_error("target rule: pass_penalty needs a fixed-duration admission stage");
   }
+  if (opt.uncertainty.empty()) su.chances = make_chances(su, sc.params);
+  set_initial_state(su);
+  su.tracked_at.assign(n_events, std::vector<std::vector<std::size_t>>(static_cast<std::size_t>(horizon)));
+  for (std::size_t i = 0; i < su.tracked.size(); ++i)
+    if (const auto e = su.tracked_event[i]; e < n_events)
+      for (int t = su.tracked[i].window.first; t < su.tracked[i].window.last; ++t)
+        su.tracked_at[e][static_cast<std::size_t>(t)].push_back(i);
   return su;
 }
 
 accumulator make_accumulator(const setup& su) {
   accumulator acc;
   const auto n = su.sc.units().size();
-  for (std::size_t s = 0; s < su.sc.model().size(); ++s)
-    acc.sums.emplace_back(n * static_cast<std::size_t>(su.horizon + 1), 0);
-  for (std::size_t e = 0; e < n_events; ++e) acc.sums.emplace_back(n * static_cast<std::size_t>(su.horizon), 0);
-  acc.hist.assign(su.tracked.size(), std::vector<histogram>(n));
+  for (std::size_t q = 0; q < su.n_quantities(); ++q) acc.sums.emplace_back(n * static_cast<std::size_t>(su.horizon), 0);
+  acc.hist.assign(su.tracked.size(), node_histograms(n));
   return acc;
 }
 
@@ -499,28 +749,32 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
   for (std::size_t i = 1; i < accs.size(); ++i) {
     for (std::size_t q = 0; q < total.sums.size(); ++q)
       for (std::size_t k = 0; k < total.sums[q].size(); ++k) total.sums[q][k] += accs[i].sums[q][k];
-    for (std::size_t t = 0; t < total.hist.size(); ++t)
-      for (std::size_t u = 0; u < n; ++u) total.hist[t][u].merge(accs[i].hist[t][u]);
+    for (std::size_t t = 0; t < total.hist.size(); ++t) total.hist[t].merge(accs[i].hist[t]);
   }
   simulation_result result{forecast_result(sc.organisation, sc.stages, horizon), su.tracked, {}, std::move(kept), opt.paths};
   const auto quantities = result.means.quantities();
   const double paths = static_cast<double>(opt.paths);
+  const auto stages = sc.model().size();
   for (std::size_t q = 0; q < quantities.size(); ++q) {
     auto& m = result.means.own(quantities[q]);
-    const auto months = static_cast<std::size_t>(m.cols());
-    for (std::size_t u = 0; u < n; ++u)
-      for (std::size_t t = 0; t < months; ++t)
-        m(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(t)) =
-            static_cast<double>(total.sums[q][u * months + t]) / paths;
+    const auto& sums = total.sums[q];
+    for (std::size_t u = 0; u < n; ++u) {
+      if (q < stages) {  // stocks: month 0's, then cumulated changes (in integers: exact)
+        auto stock = opt.paths * su.total0[q * n + u];
+        m(static_cast<Eigen::Index>(u), 0) = static_cast<double>(su.total0[q * n + u]);
+        for (std::size_t t = 0; t < static_cast<std::size_t>(horizon); ++t) {
+          stock += sums[t * n + u];
+          m(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(t + 1)) = static_cast<double>(stock) / paths;
+        }
+      } else {
+        for (std::size_t t = 0; t < static_cast<std::size_t>(horizon); ++t)
+          m(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(t)) = static_cast<double>(sums[t * n + u]) / paths;
+      }
+    }
   }
   for (std::size_t t = 0; t < total.hist.size(); ++t) {
     std::vector<pmf> nodes(n);
-    for (std::size_t u = 0; u < n; ++u) {
-      nodes[u].offset = total.hist[t][u].offset;
-      nodes[u].p.resize(total.hist[t][u].counts.size());
-      for (std::size_t k = 0; k < nodes[u].p.size(); ++k)
-        nodes[u].p[k] = static_cast<double>(total.hist[t][u].counts[k]) / paths;
-    }
+    for (std::size_t u = 0; u < n; ++u) nodes[u] = total.hist[t].to_pmf(u, paths);
     result.distributions.push_back(std::move(nodes));
   }
   return result;

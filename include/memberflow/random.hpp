@@ -9,7 +9,7 @@
 //
 // Samplers: our own, not the standard library's (whose algorithms differ between
 // implementations and whose binomial is slow). Both are inversion methods, exact up to
-// floating-point rounding:
+// floating-point rounding (detail::small_mean = 10):
 //   mean < 10   bottom-up inversion: one uniform, walk the pmf from 0;
 //   mean >= 10  mode-outward inversion: one uniform, walk the pmf in the fixed order
 //               m, m+1, m-1, m+2, m-2, ... from the mode m. Inversion is valid for any
@@ -88,30 +88,51 @@ long long mode_outward(double u, long long lo, long long hi, long long m, double
   }
 }
 
+// Bottom-up inversion: the smallest k with u <= f(0) + ... + f(k), walking the pmf from
+// f(0) = f0 with the ratio f(k+1)/f(k) = ratio(k); hi caps k.
+template <class Ratio>
+long long bottom_up(double u, long long hi, double f0, Ratio ratio) {
+  double f = f0, rest = u;
+  for (long long k = 0;; ++k) {
+    const double before = rest;
+    rest -= f;
+    if (rest <= 0 || k == hi) return k;
+    const double next = f * ratio(k);
+    // Past the mode the terms only shrink: once one leaves the remainder unchanged, no
+    // later one changes it (U beyond the rounded total mass), so stop here.
+    if (rest == before && next <= f) return k;
+    f = next;
+  }
+}
+
+inline long long binomial_bottom_up(double u, long long n, double p, double f0) {
+  const double dn = static_cast<double>(n), odds = p / (1 - p);
+  return bottom_up(u, n, f0, [&](long long k) { return (dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds; });
+}
+
+inline long long poisson_bottom_up(double u, double mu, double f0) {
+  return bottom_up(u, 10000, f0, [&](long long k) { return mu / static_cast<double>(k + 1); });
+}
+
+// Bottom-up inversion is used where the mean is below this; mode-outward above.
+inline constexpr double small_mean = 10;
+
+inline bool binomial_is_small(long long n, double p) { return p <= 0.5 && static_cast<double>(n) * p < small_mean; }
+
 }  // namespace detail
 
-// Binomial(n, p).
+// Binomial(n, p). `log1p_minus_p` may pass a precomputed log1p(-p) (the same number:
+// this only saves the logarithm when one p is drawn from many times).
 template <class Stream>
-long long binomial(Stream& s, long long n, double p) {
+long long binomial(Stream& s, long long n, double p, double log1p_minus_p = std::numeric_limits<double>::quiet_NaN()) {
   if (n < 0 || !(p >= 0 && p <= 1)) throw parameter_error("binomial: need n >= 0 and p in [0, 1]");
   if (n == 0 || p == 0) return 0;
   if (p == 1) return n;
   if (p > 0.5) return n - binomial(s, n, 1 - p);
-  const double q = 1 - p, odds = p / q, dn = static_cast<double>(n);
+  const double dn = static_cast<double>(n), odds = p / (1 - p);
   const double u = s.uniform();
-  if (dn * p < 10) {  // bottom-up inversion from f(0) = q^n
-    double f = std::exp(dn * std::log1p(-p)), rest = u;
-    for (long long k = 0;; ++k) {
-      const double before = rest;
-      rest -= f;
-      if (rest <= 0 || k == n) return k;
-      const double next = f * ((dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds);
-      // Past the mode the terms only shrink: once one leaves the remainder unchanged, no
-      // later one changes it (U beyond the rounded total mass), so stop here.
-      if (rest == before && next <= f) return k;
-      f = next;
-    }
-  }
+  if (detail::binomial_is_small(n, p))
+    return detail::binomial_bottom_up(u, n, p, std::exp(dn * (std::isnan(log1p_minus_p) ? std::log1p(-p) : log1p_minus_p)));
   const auto m = static_cast<long long>(std::floor((dn + 1) * p));
   const double dm = static_cast<double>(m);
   const double fm = std::exp(std::lgamma(dn + 1) - std::lgamma(dm + 1) - std::lgamma(dn - dm + 1) + dm * std::log(p) +
@@ -128,23 +149,32 @@ long long poisson(Stream& s, double mu, double exp_minus_mu = -1) {
   if (!(mu >= 0) || !std::isfinite(mu)) throw parameter_error("poisson: need a finite mean >= 0");
   if (mu == 0) return 0;
   const double u = s.uniform();
-  if (mu < 10) {
-    double f = exp_minus_mu >= 0 ? exp_minus_mu : std::exp(-mu), rest = u;
-    for (long long k = 0;; ++k) {
-      const double before = rest;
-      rest -= f;
-      if (rest <= 0 || k > 10000) return k;
-      const double next = f * (mu / static_cast<double>(k + 1));
-      if (rest == before && next <= f) return k;  // as in binomial: U beyond the total mass
-      f = next;
-    }
-  }
+  if (mu < detail::small_mean) return detail::poisson_bottom_up(u, mu, exp_minus_mu >= 0 ? exp_minus_mu : std::exp(-mu));
   const auto m = static_cast<long long>(std::floor(mu));
   const double fm = std::exp(static_cast<double>(m) * std::log(mu) - mu - std::lgamma(static_cast<double>(m) + 1));
   return detail::mode_outward(
       u, 0, std::numeric_limits<long long>::max() / 2, m, fm,
       [&](long long k) { return mu / static_cast<double>(k + 1); },
       [&](long long k) { return static_cast<double>(k) / mu; });
+}
+
+// Draws given that the outcome is not 0, for a caller that has already spent a uniform
+// u in (f0, 1) on deciding "not 0", where f0 = P(0) as the caller computed it (the same
+// number the sampler would). Small means continue the bottom-up inversion with that u,
+// which is exactly inversion of the conditional law; otherwise (where P(0) < e^-10, or
+// the binomial's p > 1/2) fresh draws from `s` are rejected while 0.
+template <class Stream>
+long long binomial_positive(Stream& s, double u, long long n, double p, double f0) {
+  if (detail::binomial_is_small(n, p)) return detail::binomial_bottom_up(u, n, p, f0);
+  for (;;)
+    if (const auto k = binomial(s, n, p); k > 0) return k;
+}
+
+template <class Stream>
+long long poisson_positive(Stream& s, double u, double mu, double f0) {
+  if (mu < detail::small_mean) return detail::poisson_bottom_up(u, mu, f0);
+  for (;;)
+    if (const auto k = poisson(s, mu); k > 0) return k;
 }
 
 // Standard normal by the Box-Muller transform (one value per two uniforms).
