@@ -91,7 +91,7 @@ class node_histograms {
 
 // What one worker accumulates; merged by integer addition, so order does not matter.
 struct accumulator {
-  // Per quantity, months x units: for stages the net change of the stock in each month,
+  // Per quantity, units x months: for stages the net change of the stock in each month,
   // for events their count.
   std::vector<std::vector<std::int64_t>> sums;
   std::vector<node_histograms> hist;  // per tracked quantity
@@ -138,6 +138,7 @@ struct setup {
   unit_chances chances;                  // without uncertainty: the same for every path
   std::vector<std::int64_t> x0, total0;  // the state at month 0 (see path_simulator), stage totals
   std::vector<std::vector<std::vector<std::size_t>>> tracked_at;  // [event][month]: tracked windows holding it
+  std::vector<std::vector<std::size_t>> stocks_tracked_at;         // [month 0..horizon]: tracked stocks
   std::size_t n_quantities() const { return sc.model().size() + n_events; }
 };
 
@@ -243,14 +244,45 @@ class path_simulator {
       : su_(su), acc_(acc), kept_(kept), p_(su.sc.model()), o_(su.sc.units()), n_(o_.size()), slots_(p_.state_size()),
         adm_(p_.admission()), terminal_(p_.terminal()), adm_width_(p_.width(adm_)), course_(su.opt.course.has_value()),
         adjusts_entry_(course_ || su.opt.target_rule.has_value()),
-        month_varies_(course_ || su.opt.target_rule.has_value() || !su.opt.inflow_profile.empty()) {
+        month_varies_(course_ || su.opt.target_rule.has_value() || !su.opt.inflow_profile.empty()),
+        coupled_(course_ || su.opt.target_rule.has_value()), horizon_(static_cast<std::size_t>(su.horizon)),
+        tracked_col_(su.tracked.size()) {
+    for (std::size_t s = 0; s < p_.size(); ++s) {
+      const auto& st = p_.stages()[s];
+      stage_plan plan{st.kind, p_.offset(s), static_cast<int>(p_.width(s)), {}};
+      for (int t = 0; t <= su.horizon + 1; ++t) plan.mod.push_back(static_cast<std::size_t>(t % plan.months));
+      plan_.push_back(std::move(plan));
+    }
     for (std::size_t s = p_.size(); s-- > 0;)
-      if (p_.stages()[s].kind == stage_kind::fixed) fixed_stages_.push_back(s);
+      if (plan_[s].kind == stage_kind::fixed) fixed_stages_.push_back(s);
     quiet_u_.resize(n_ * 4);
     p0_.resize(n_);
   }
 
-  void run(std::uint64_t path) {
+  // Paths first .. first + count - 1 (count <= batch_paths(...)): their tracked counts
+  // are kept side by side, rolled up the tree and tallied together.
+  void run_batch(std::uint64_t first, std::size_t count) {
+    const auto T = su_.tracked.size();
+    batch_.resize(static_cast<Eigen::Index>(n_), static_cast<Eigen::Index>(count * T));
+    batch_.setZero();
+    for (std::size_t b = 0; b < count; ++b) {
+      for (std::size_t i = 0; i < T; ++i) tracked_col_[i] = batch_.col(static_cast<Eigen::Index>(b * T + i)).data();
+      run_path(first + b);
+    }
+    o_.rollup_inplace(batch_);
+    for (std::size_t i = 0; i < T; ++i)
+      for (std::size_t u = 0; u < n_; ++u)
+        for (std::size_t b = 0; b < count; ++b)
+          acc_.hist[i].add(u, batch_(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(b * T + i)));
+    if (kept_)
+      for (std::size_t b = 0; b < count; ++b)
+        for (std::size_t i = 0; i < T; ++i)
+          std::copy_n(batch_.col(static_cast<Eigen::Index>(b * T + i)).data(), n_,
+                      (*kept_)[i].begin() + static_cast<std::ptrdiff_t>((first + b) * n_));
+  }
+
+ private:
+  void run_path(std::uint64_t path) {
     path_ = path;
     if (su_.opt.uncertainty.empty()) {
       ps_ = &su_.sc.params;
@@ -268,65 +300,71 @@ class path_simulator {
     x_ = su_.x0;
     low_.assign(su_.low_class ? n_ * adm_width_ : 0, 0);
     total_ = su_.total0;
-    tracked_counts_.resize(su_.tracked.size());
-    for (auto& c : tracked_counts_) c.assign(n_, 0);
     month_admissions_.assign(su_.opt.target_rule ? n_ : 0, 0);
     year_admissions_.assign(n_, 0);
     stopped_.assign(n_, 0);
     boosted_.assign(n_, 0);
     ready_.assign(course_ ? n_ : 0, 0);
     dirty_.assign(n_, 1);
-    for (int t = 0; t <= su_.horizon; ++t) {
-      record_stocks(t);
-      if (t == su_.horizon) break;
-      month(t);
-      target_rule_after(t);
+    const int horizon = su_.horizon;
+    if (coupled_) {  // the policies act across units at each month's end
+      for (int t = 0; t < horizon; ++t) {
+        for (std::size_t u = 0; u < n_; ++u) unit_month(u, t);
+        if (course_ && session(t)) seat_the_ready(t);
+        target_rule_after(t);
+      }
+    } else {  // units are independent: each unit's months in a row, its data in cache
+      for (std::size_t u = 0; u < n_; ++u) {
+        prefetch_sums(u + 8);
+        for (int t = 0; t < horizon; ++t) unit_month(u, t);
+      }
     }
-    finish_path(path);
+    for (auto i : su_.stocks_tracked_at[static_cast<std::size_t>(horizon)])
+      std::copy_n(&total_[su_.tracked_stage[i] * n_], n_, tracked_col_[i]);
   }
 
- private:
+  // The per-unit sums and tracked counts are written sparsely (only busy months write),
+  // too sparsely for the hardware to see a stream: ask for unit u's lines ahead of use.
+  void prefetch_sums(std::size_t u) const {
+    if (u >= n_) return;
+    for (const auto& q : acc_.sums) {
+      __builtin_prefetch(&q[u * horizon_], 1);
+      __builtin_prefetch(&q[u * horizon_ + horizon_ - 1], 1);
+    }
+    if (u % 8 == 0)
+      for (auto* c : tracked_col_) __builtin_prefetch(c + u, 1);
+  }
+
   // k people more (or fewer) in stage s of unit u from month t + 1 on. Sums keep the net
   // change per month: stocks are the month-0 stocks plus their cumulated changes, which
   // costs nothing in quiet months.
   void restock(std::size_t s, std::size_t u, int t, std::int64_t k) {
     if (k == 0) return;
     total_[s * n_ + u] += k;
-    acc_.sums[s][static_cast<std::size_t>(t) * n_ + u] += k;
+    acc_.sums[s][u * horizon_ + static_cast<std::size_t>(t)] += k;
   }
-  static std::size_t ring_slot(int t, int age, int months) {
-    return static_cast<std::size_t>(((t - age) % months + months) % months);
-  }
-  static std::size_t entry_slot(int t, int months) { return static_cast<std::size_t>((t + 1) % months); }
+  // A fixed stage's slot of the last age in month t, where the month's entrants land.
+  std::size_t entry_slot(std::size_t s, int t) const { return plan_[s].mod[static_cast<std::size_t>(t) + 1]; }
 
-  void month(int t) {
+  void unit_month(std::size_t u, int t) {
+    for (auto i : su_.stocks_tracked_at[static_cast<std::size_t>(t)])
+      tracked_col_[i][u] = total_[su_.tracked_stage[i] * n_ + u];
     const auto k = static_cast<std::size_t>(t % 4);
-    if (k == 0) draw_quiet_uniforms(t);
-    if (month_varies_) std::fill(dirty_.begin(), dirty_.end(), 1);
-    if (course_) std::fill(ready_.begin(), ready_.end(), 0);
-    profile_ = su_.opt.inflow_profile.empty()
-                   ? 1.0
-                   : su_.opt.inflow_profile[static_cast<std::size_t>(t) % su_.opt.inflow_profile.size()];
-    for (std::size_t u = 0; u < n_; ++u) {
-      if (dirty_[u]) {
-        p0_[u] = std::exp(-hazard(u, t));
-        dirty_[u] = 0;
-      }
-      const double v = quiet_u_[u * 4 + k];
-      if (v < p0_[u]) {
-        quiet(u, t);
-      } else {
-        busy(u, t, v);
-        dirty_[u] = 1;
-      }
-    }
-    if (course_ && session(t)) seat_the_ready(t);
-  }
-
-  void draw_quiet_uniforms(int t) {
-    for (std::size_t u = 0; u < n_; ++u) {
+    if (k == 0) {  // the quiet stream: one Philox call for four months
       random::stream rs(su_.opt.seed, path_, u, static_cast<std::uint64_t>(t / 4), quiet_domain);
-      for (std::size_t k = 0; k < 4; ++k) quiet_u_[u * 4 + k] = rs.uniform();
+      for (std::size_t j = 0; j < 4; ++j) quiet_u_[u * 4 + j] = rs.uniform();
+    }
+    if (course_) ready_[u] = 0;
+    if (dirty_[u] || month_varies_) {
+      p0_[u] = std::exp(-hazard(u, t));
+      dirty_[u] = 0;
+    }
+    const double v = quiet_u_[u * 4 + k];
+    if (v < p0_[u]) {
+      quiet(u, t);
+    } else {
+      busy(u, t, v);
+      dirty_[u] = 1;
     }
   }
 
@@ -342,38 +380,44 @@ class path_simulator {
       if (course_ && !session(t)) a = 0;
       return chances::markov(a, e);
     }
-    return ch_->stage[u * p_.size() + s];
+    return ch_->stage[u * plan_.size() + s];
   }
 
-  double inflow_rate(std::size_t u) const { return ch_->inflow[u] * profile_; }
-  double exp_minus_inflow(std::size_t u) const {
-    return su_.opt.inflow_profile.empty() ? ch_->exp_inflow[u] : std::exp(-inflow_rate(u));
+  double inflow_rate(std::size_t u, int t) const {
+    const auto& f = su_.opt.inflow_profile;
+    return f.empty() ? ch_->inflow[u] : ch_->inflow[u] * f[static_cast<std::size_t>(t) % f.size()];
+  }
+  double exp_minus_inflow(std::size_t u, int t) const {
+    return su_.opt.inflow_profile.empty() ? ch_->exp_inflow[u] : std::exp(-inflow_rate(u, t));
   }
 
   // H: minus the log of the chance that nothing happens in unit u in month t.
   double hazard(std::size_t u, int t) const {
     const std::int64_t* x = &x_[u * slots_];
-    double h = inflow_rate(u) + ch_->transfer[u];
+    double h = inflow_rate(u, t) + ch_->transfer[u];
     auto add = [&h](std::int64_t n, double log_q) {
       if (n) h -= static_cast<double>(n) * log_q;
     };
-    auto add_cohorts = [&](const std::int64_t* ring, int months, const chances& c) {
-      std::int64_t all = 0;
-      for (int a = 0; a < months; ++a) all += ring[a];
-      add(all, c.log_q1);
-      add(ring[entry_slot(t, months)], c.log_q2);
-    };
-    for (std::size_t s = 0; s < p_.size(); ++s) {
-      const auto& st = p_.stages()[s];
+    for (std::size_t s = 0; s < plan_.size(); ++s) {
+      const auto& st = plan_[s];
       const auto c = stage_chances(u, s, t);
-      const auto off = p_.offset(s);
       switch (st.kind) {
-        case stage_kind::markov: add(x[off], c.log_q1 + c.log_q2); break;
-        case stage_kind::terminal: add(x[off], c.log_q1); break;
-        case stage_kind::fixed:
-          add_cohorts(x + off, st.months, c);
-          if (su_.low_class && s == adm_) add_cohorts(&low_[u * adm_width_], st.months, ch_->low[u]);
+        case stage_kind::markov: add(x[st.offset], c.log_q1 + c.log_q2); break;
+        case stage_kind::terminal: add(x[st.offset], c.log_q1); break;
+        case stage_kind::fixed: {
+          const auto last = entry_slot(s, t);
+          std::int64_t in_ring = total_[s * n_ + u];
+          if (su_.low_class && s == adm_) {
+            const std::int64_t* low = &low_[u * adm_width_];
+            const auto in_low = std::accumulate(low, low + adm_width_, std::int64_t{0});
+            in_ring -= in_low;
+            add(in_low, ch_->low[u].log_q1);
+            add(low[last], ch_->low[u].log_q2);
+          }
+          add(in_ring, c.log_q1);
+          add(x[st.offset + last], c.log_q2);
           break;
+        }
       }
     }
     return h;
@@ -383,14 +427,13 @@ class path_simulator {
   void quiet(std::size_t u, int t) {
     std::int64_t* x = &x_[u * slots_];
     for (auto s : fixed_stages_) {
-      const int months = p_.stages()[s].months;
-      graduate(u, s, t, x + p_.offset(s), months);
-      if (su_.low_class && s == adm_) graduate(u, s, t, &low_[u * adm_width_], months);
+      graduate(u, s, t, x + plan_[s].offset);
+      if (su_.low_class && s == adm_) graduate(u, s, t, &low_[u * adm_width_]);
     }
   }
 
-  void graduate(std::size_t u, std::size_t s, int t, std::int64_t* ring, int months) {
-    auto& last = ring[entry_slot(t, months)];
+  void graduate(std::size_t u, std::size_t s, int t, std::int64_t* ring) {
+    auto& last = ring[entry_slot(s, t)];
     if (last) {
       const auto k = last;
       last = 0;
@@ -398,17 +441,17 @@ class path_simulator {
       enter(u, s + 1, k, t);
       dirty_[u] = 1;
     }
-    if (ring[entry_slot(t + 1, months)]) dirty_[u] = 1;  // next month's last age: its chances differ
+    if (ring[entry_slot(s, t + 1)]) dirty_[u] = 1;  // next month's last age: its chances differ
   }
 
   // A month in full: every stage's draws, from the last stage to the first, then arrivals.
   void busy(std::size_t u, int t, double v) {
     unit_month_draws d(random::stream(su_.opt.seed, path_, u, static_cast<std::uint64_t>(t), moves_domain), v);
     std::int64_t* x = &x_[u * slots_];
-    for (std::size_t s = p_.size(); s-- > 0;) {
-      const auto& st = p_.stages()[s];
+    for (std::size_t s = plan_.size(); s-- > 0;) {
+      const auto& st = plan_[s];
       const auto c = stage_chances(u, s, t);
-      const auto off = p_.offset(s);
+      const auto off = st.offset;
       switch (st.kind) {
         case stage_kind::terminal: {
           const auto leave = d.binomial(x[off], c.p1, c.log_q1);
@@ -418,8 +461,8 @@ class path_simulator {
           break;
         }
         case stage_kind::fixed:
-          step_cohorts(d, u, s, t, x + off, st.months, c);
-          if (su_.low_class && s == adm_) step_cohorts(d, u, s, t, &low_[u * adm_width_], st.months, ch_->low[u]);
+          step_cohorts(d, u, s, t, x + off, c);
+          if (su_.low_class && s == adm_) step_cohorts(d, u, s, t, &low_[u * adm_width_], ch_->low[u]);
           break;
         case stage_kind::markov: {
           const auto n = x[off];
@@ -439,26 +482,29 @@ class path_simulator {
         }
       }
     }
-    const auto in = d.poisson(inflow_rate(u), exp_minus_inflow(u));
+    const auto in = d.poisson(inflow_rate(u, t), exp_minus_inflow(u, t));
     enter(u, 0, in, t);
     const auto transfer = d.poisson(ch_->transfer[u], ch_->exp_transfer[u]);
-    x[p_.offset(terminal_)] += transfer;
+    x[plan_[terminal_].offset] += transfer;
     restock(terminal_, u, t, transfer);
     count(u, t, ev_arrivals, in + transfer);
   }
 
   // A fixed stage's cohorts: exits at every age (youngest first), then at the last age
   // the survivors pass on or fail.
-  void step_cohorts(unit_month_draws& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, int months,
-                    const chances& c) {
+  void step_cohorts(unit_month_draws& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, const chances& c) {
+    const auto months = static_cast<std::size_t>(plan_[s].months);
     std::int64_t exits = 0;
-    for (int a = 0; a < months; ++a) {
-      auto& cohort = ring[ring_slot(t, a, months)];
-      const auto ex = d.binomial(cohort, c.p1, c.log_q1);
-      cohort -= ex;
-      exits += ex;
+    // Age a is in slot (t - a) mod D: from slot t mod D downwards, wrapping.
+    for (std::size_t a = 0, slot = plan_[s].mod[static_cast<std::size_t>(t)]; a < months; ++a) {
+      if (auto& cohort = ring[slot]; cohort) {
+        const auto ex = d.binomial(cohort, c.p1, c.log_q1);
+        cohort -= ex;
+        exits += ex;
+      }
+      slot = slot == 0 ? months - 1 : slot - 1;
     }
-    auto& last = ring[entry_slot(t, months)];
+    auto& last = ring[entry_slot(s, t)];
     const auto fail = d.binomial(last, c.p2, c.log_q2);
     const auto passed = last - fail;
     exits += fail;
@@ -476,26 +522,19 @@ class path_simulator {
     if (s == adm_) {
       count(u, t, ev_admissions, k);
       if (su_.low_class && boosted_[u]) {
-        low_[u * adm_width_ + entry_slot(t, static_cast<int>(adm_width_))] += k;
+        low_[u * adm_width_ + entry_slot(s, t)] += k;
         return;
       }
     }
-    const auto& st = p_.stages()[s];
-    x_[u * slots_ + p_.offset(s) + (st.kind == stage_kind::fixed ? entry_slot(t, st.months) : 0)] += k;
+    x_[u * slots_ + plan_[s].offset + entry_slot(s, t)] += k;
   }
 
   void count(std::size_t u, int t, std::size_t e, std::int64_t k) {
     if (k == 0) return;
     const auto month = static_cast<std::size_t>(t);
-    acc_.sums[p_.size() + e][month * n_ + u] += k;
-    for (auto i : su_.tracked_at[e][month]) tracked_counts_[i][u] += k;
+    acc_.sums[plan_.size() + e][u * horizon_ + month] += k;
+    for (auto i : su_.tracked_at[e][month]) tracked_col_[i][u] += k;
     if (e == ev_admissions && su_.opt.target_rule) month_admissions_[u] += k;
-  }
-
-  void record_stocks(int t) {
-    for (std::size_t i = 0; i < su_.tracked.size(); ++i)
-      if (su_.tracked_event[i] == n_events && su_.tracked[i].window.first == t)
-        std::copy_n(&total_[su_.tracked_stage[i] * n_], n_, tracked_counts_[i].begin());
   }
 
   // The course policy: is month t a session, and how many of each unit's ready trainees
@@ -524,7 +563,7 @@ class path_simulator {
     const std::size_t training = adm_ - 1;
     for (std::size_t u = 0; u < n_; ++u) {
       if (!winners[u]) continue;
-      x_[u * slots_ + p_.offset(training)] -= winners[u];
+      x_[u * slots_ + plan_[training].offset] -= winners[u];
       restock(training, u, t, -winners[u]);
       enter(u, adm_, winners[u], t);
     }
@@ -557,33 +596,35 @@ class path_simulator {
     }
   }
 
-  void finish_path(std::uint64_t path) {
-    for (std::size_t i = 0; i < su_.tracked.size(); ++i) {
-      const auto totals = o_.rollup(std::span<const std::int64_t>(tracked_counts_[i]));
-      for (std::size_t u = 0; u < n_; ++u) acc_.hist[i].add(u, totals[u]);
-      if (kept_) std::copy(totals.begin(), totals.end(), (*kept_)[i].begin() + static_cast<std::ptrdiff_t>(path * n_));
-    }
-  }
-
   const setup& su_;
   accumulator& acc_;
   std::vector<std::vector<std::int64_t>>* kept_;
   const pipeline& p_;
   const org& o_;
   const std::size_t n_, slots_, adm_, terminal_, adm_width_;
-  const bool course_, adjusts_entry_, month_varies_;
+  const bool course_, adjusts_entry_, month_varies_, coupled_;
+  const std::size_t horizon_;
+  // Per stage: kind, first slot, width (a fixed stage's months, else 1), t mod width for
+  // t = 0 .. horizon + 1.
+  struct stage_plan {
+    stage_kind kind;
+    std::size_t offset;
+    int months;
+    std::vector<std::size_t> mod;
+  };
+  std::vector<stage_plan> plan_;
   std::vector<std::size_t> fixed_stages_;  // last first, the order in which months update them
   std::uint64_t path_ = 0;
   const parameter_set* ps_ = nullptr;
   const unit_chances* ch_ = nullptr;
   parameter_set drawn_params_;  // with uncertainty: this path's parameters
   unit_chances drawn_chances_;
-  double profile_ = 1;
   std::vector<std::int64_t> x_, low_, total_;  // units x slots; units x admission width; stages x units
   std::vector<double> quiet_u_, p0_;          // units x 4 months; units
   std::vector<char> dirty_;                   // p0 must be recomputed
   std::vector<std::int64_t> ready_, month_admissions_, year_admissions_;
-  std::vector<std::vector<std::int64_t>> tracked_counts_;
+  Eigen::Matrix<std::int64_t, Eigen::Dynamic, Eigen::Dynamic> batch_;  // units x (paths x tracked)
+  std::vector<std::int64_t*> tracked_col_;  // this path's column of each tracked count
   std::vector<char> stopped_, boosted_;
 };
 
@@ -610,7 +651,7 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt)
   if (opt.paths < 1) throw input_error("paths must be at least 1, got " + std::to_string(opt.paths));
   const auto& p = sc.model();
   const auto& o = sc.units();
-  setup su{sc, horizon, opt, opt.track.empty() ? default_tracking(p, horizon) : opt.track, {}, {}, {}, {}, {}, {}, false, {}, {}, {}, {}};
+  setup su{sc, horizon, opt, opt.track.empty() ? default_tracking(p, horizon) : opt.track, {}, {}, {}, {}, {}, {}, false, {}, {}, {}, {}, {}};
   for (const auto& t : su.tracked) {
     const auto e = event_index(t.quantity);
     if (e < n_events) {
@@ -674,6 +715,9 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt)
     if (const auto e = su.tracked_event[i]; e < n_events)
       for (int t = su.tracked[i].window.first; t < su.tracked[i].window.last; ++t)
         su.tracked_at[e][static_cast<std::size_t>(t)].push_back(i);
+  su.stocks_tracked_at.resize(static_cast<std::size_t>(horizon) + 1);
+  for (std::size_t i = 0; i < su.tracked.size(); ++i)
+    if (su.tracked_event[i] == n_events) su.stocks_tracked_at[static_cast<std::size_t>(su.tracked[i].window.first)].push_back(i);
   return su;
 }
 
@@ -712,11 +756,21 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
   std::atomic<bool> stop{false};
   std::exception_ptr failure;
   std::mutex failure_mutex;
+  // Paths go to the workers in batches (see path_simulator::run_batch) of about a million
+  // unit-months, so that a stop request is seen within tens of milliseconds; at least
+  // four batches a worker keep the workers evenly loaded. The batches do not change
+  // the results: every path's draws are its own, and the tallies are integer sums.
+  const long long unit_months = static_cast<long long>(n) * horizon;
+  const long long batch = std::max(1LL, std::min({32LL, (1LL << 20) / std::max(1LL, unit_months),
+                                                   (opt.paths + 4LL * threads - 1) / (4LL * threads)}));
   auto work = [&](int id) {
     try {
       path_simulator sim(su, accs[static_cast<std::size_t>(id)], opt.keep_paths ? &kept : nullptr);
-      for (long long path; !stop && (path = next_path.fetch_add(1)) < opt.paths; ++done)
-        sim.run(static_cast<std::uint64_t>(path));
+      for (long long first; !stop && (first = next_path.fetch_add(batch)) < opt.paths;) {
+        const auto count = std::min(batch, opt.paths - first);
+        sim.run_batch(static_cast<std::uint64_t>(first), static_cast<std::size_t>(count));
+        done += count;
+      }
     } catch (...) {
       std::lock_guard<std::mutex> lock(failure_mutex);
       if (!failure) failure = std::current_exception();
@@ -763,12 +817,13 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
         auto stock = opt.paths * su.total0[q * n + u];
         m(static_cast<Eigen::Index>(u), 0) = static_cast<double>(su.total0[q * n + u]);
         for (std::size_t t = 0; t < static_cast<std::size_t>(horizon); ++t) {
-          stock += sums[t * n + u];
+          stock += sums[u * static_cast<std::size_t>(horizon) + t];
           m(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(t + 1)) = static_cast<double>(stock) / paths;
         }
       } else {
         for (std::size_t t = 0; t < static_cast<std::size_t>(horizon); ++t)
-          m(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(t)) = static_cast<double>(sums[t * n + u]) / paths;
+          m(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(t)) =
+              static_cast<double>(sums[u * static_cast<std::size_t>(horizon) + t]) / paths;
       }
     }
   }
