@@ -233,11 +233,15 @@ class unit_month_draws {
 // first, so each stage draws on its start-of-month count before its entrants arrive.
 //
 // Quiet months: most units, most months, see nothing happen (everyone stays, ages, and
-// passes at the end of a fixed stage; no arrivals). The chance of that, P0 = exp(-H)
-// with H = sum over people of -log(chance of their default) + the arrival rates, is
-// kept per unit and recomputed only when the unit's state or chances change. One
-// uniform v decides: v < P0 is a quiet month (the default moves only); otherwise the
-// month is drawn in full, spending v first (unit_month_draws).
+// passes at the end of a fixed stage; no arrivals). The chance of that is P0 = exp(-H),
+// H = the sum over the unit's people of -log(the chance of their default outcome) plus
+// the arrival rates; H is kept per unit and recomputed only when the unit's state or
+// chances change. The first busy month is found as in a Poisson process in "hazard
+// time": draw E ~ Exp(1) and subtract each month's H while E >= H (quiet months:
+// P(E >= H1 + ... + Hk) = P0,1 x ... x P0,k). In the month where E < H, v = exp(-E) is
+// uniform on (P0, 1]: that month is drawn in full, spending v first (unit_month_draws),
+// and the next busy month needs a fresh E. So a quiet month costs a subtraction, and
+// the random numbers go where something happens.
 class path_simulator {
  public:
   path_simulator(const setup& su, accumulator& acc, std::vector<std::vector<std::int64_t>>* kept)
@@ -255,8 +259,8 @@ class path_simulator {
     }
     for (std::size_t s = p_.size(); s-- > 0;)
       if (plan_[s].kind == stage_kind::fixed) fixed_stages_.push_back(s);
-    quiet_u_.resize(n_ * 4);
-    p0_.resize(n_);
+    quiet_block_.resize(n_ * 4);
+    hazard_.resize(n_);
   }
 
   // Paths first .. first + count - 1 (count <= batch_paths(...)): their tracked counts
@@ -306,6 +310,8 @@ class path_simulator {
     boosted_.assign(n_, 0);
     ready_.assign(course_ ? n_ : 0, 0);
     dirty_.assign(n_, 1);
+    budget_.assign(n_, -1);
+    quiet_used_.assign(n_, 0);
     const int horizon = su_.horizon;
     if (coupled_) {  // the policies act across units at each month's end
       for (int t = 0; t < horizon; ++t) {
@@ -349,23 +355,34 @@ class path_simulator {
   void unit_month(std::size_t u, int t) {
     for (auto i : su_.stocks_tracked_at[static_cast<std::size_t>(t)])
       tracked_col_[i][u] = total_[su_.tracked_stage[i] * n_ + u];
-    const auto k = static_cast<std::size_t>(t % 4);
-    if (k == 0) {  // the quiet stream: one Philox call for four months
-      random::stream rs(su_.opt.seed, path_, u, static_cast<std::uint64_t>(t / 4), quiet_domain);
-      for (std::size_t j = 0; j < 4; ++j) quiet_u_[u * 4 + j] = rs.uniform();
-    }
     if (course_) ready_[u] = 0;
     if (dirty_[u] || month_varies_) {
-      p0_[u] = std::exp(-hazard(u, t));
+      hazard_[u] = hazard(u, t);
       dirty_[u] = 0;
     }
-    const double v = quiet_u_[u * 4 + k];
-    if (v < p0_[u]) {
+    double& budget = budget_[u];
+    if (budget < 0) budget = -std::log(quiet_uniform(u));
+    if (budget >= hazard_[u]) {
+      budget -= hazard_[u];
       quiet(u, t);
     } else {
+      const double v = std::exp(-budget);  // uniform on (P0, 1], P0 = exp(-hazard)
+      budget = -1;
       busy(u, t, v);
       dirty_[u] = 1;
     }
+  }
+
+  // The unit's quiet stream: its k-th uniform is word k mod 4 of the Philox block with
+  // counters (path, unit, k / 4).
+  double quiet_uniform(std::size_t u) {
+    auto& used = quiet_used_[u];
+    double* block = &quiet_block_[u * 4];
+    if (used % 4 == 0) {
+      random::stream rs(su_.opt.seed, path_, u, used / 4, quiet_domain);
+      for (std::size_t j = 0; j < 4; ++j) block[j] = rs.uniform();
+    }
+    return block[used++ % 4];
   }
 
   // The chances of unit u in stage s in month t: the path's, with the policies' changes to
@@ -620,8 +637,10 @@ class path_simulator {
   parameter_set drawn_params_;  // with uncertainty: this path's parameters
   unit_chances drawn_chances_;
   std::vector<std::int64_t> x_, low_, total_;  // units x slots; units x admission width; stages x units
-  std::vector<double> quiet_u_, p0_;          // units x 4 months; units
-  std::vector<char> dirty_;                   // p0 must be recomputed
+  std::vector<double> hazard_, budget_;       // per unit: H this month; what is left of E (< 0: draw one)
+  std::vector<double> quiet_block_;           // units x 4: the quiet stream's current block
+  std::vector<std::uint64_t> quiet_used_;     // per unit: uniforms taken from the quiet stream
+  std::vector<char> dirty_;                   // hazard_ must be recomputed
   std::vector<std::int64_t> ready_, month_admissions_, year_admissions_;
   Eigen::Matrix<std::int64_t, Eigen::Dynamic, Eigen::Dynamic> batch_;  // units x (paths x tracked)
   std::vector<std::int64_t*> tracked_col_;  // this path's column of each tracked count
