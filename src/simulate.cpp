@@ -15,9 +15,8 @@ namespace memberflow {
 
 namespace {
 
-// Stream domains: independent uses of the same counters. The quiet stream gives each
-// (path, unit) one uniform a month, four months to a Philox call.
-constexpr std::uint64_t moves_domain = 0, course_domain = 1, uncertainty_domain = 2, quiet_domain = 3;
+// Stream domains: independent uses of the same counters.
+constexpr std::uint64_t unit_domain = 0, course_domain = 1, uncertainty_domain = 2;
 constexpr std::size_t n_events = event_names.size();
 enum { ev_admissions, ev_confirmations, ev_arrivals, ev_exits, ev_leavers };
 
@@ -183,44 +182,44 @@ void apply_draws(const setup& su, std::uint64_t path, parameter_set& ps) {
   }
 }
 
-// The draws of one busy unit-month (see path_simulator). The month's first uniform v has
-// already shown that not everything takes its default (v >= P(all defaults)); it is
-// spent component by component, in a fixed order: a component whose default has chance
-// d takes it when v <= d, and then v / d is again uniform for the rest; the first
-// component that does not take its default draws its outcome given that from v (see
-// random::binomial_positive), and every later draw takes fresh uniforms from the
-// unit-month's stream. Together this is exact sampling of the unit-month's outcomes.
-class unit_month_draws {
+// A unit's draws, as a race in "hazard time". Every random outcome of the model is a
+// component whose default (nothing happens) has a chance d = exp(-h): h = -n log(1 - p)
+// for a binomial, h = the mean for a Poisson. The unit keeps a budget r ~ Exp(1) and
+// walks its components in a fixed order: a component with r >= h takes its default and
+// r -= h (by memorylessness the rest is again Exp(1)); one with r < h does not, and
+// v = exp(-r), uniform on (d, 1], draws its outcome given that (random::*_positive);
+// then a fresh r = -log(U) is drawn. Whole quiet months are the same walk over the sum
+// of their components' h. So a default costs a subtraction and each event one uniform.
+class race {
  public:
-  unit_month_draws(random::stream s, double v) : s_(s), v_(v) {}
+  race(random::stream& s, double& budget) : s_(s), r_(budget) {}
 
   long long binomial(long long n, double p, double log_q) {
     if (n == 0 || p == 0) return 0;
-    if (!shared_) return random::binomial(s_, n, p, log_q);
-    const double d = std::exp(static_cast<double>(n) * log_q);
-    if (v_ <= d) {
-      v_ /= d;
+    const double h = -static_cast<double>(n) * log_q;
+    if (r_ >= h) {
+      r_ -= h;
       return 0;
     }
-    shared_ = false;
-    return random::binomial_positive(s_, v_, n, p, d);
+    const auto k = random::binomial_positive(s_, std::exp(-r_), n, p, std::exp(-h));
+    r_ = -std::log(s_.uniform());
+    return k;
   }
 
   long long poisson(double mu, double exp_minus_mu) {
     if (mu == 0) return 0;
-    if (!shared_) return random::poisson(s_, mu, exp_minus_mu);
-    if (v_ <= exp_minus_mu) {
-      v_ /= exp_minus_mu;
+    if (r_ >= mu) {
+      r_ -= mu;
       return 0;
     }
-    shared_ = false;
-    return random::poisson_positive(s_, v_, mu, exp_minus_mu);
+    const auto k = random::poisson_positive(s_, std::exp(-r_), mu, exp_minus_mu);
+    r_ = -std::log(s_.uniform());
+    return k;
   }
 
  private:
-  random::stream s_;
-  double v_;
-  bool shared_ = true;
+  random::stream& s_;
+  double& r_;
 };
 
 // One path at a time, month by month, unit by unit.
@@ -233,15 +232,11 @@ class unit_month_draws {
 // first, so each stage draws on its start-of-month count before its entrants arrive.
 //
 // Quiet months: most units, most months, see nothing happen (everyone stays, ages, and
-// passes at the end of a fixed stage; no arrivals). The chance of that is P0 = exp(-H),
-// H = the sum over the unit's people of -log(the chance of their default outcome) plus
-// the arrival rates; H is kept per unit and recomputed only when the unit's state or
-// chances change. The first busy month is found as in a Poisson process in "hazard
-// time": draw E ~ Exp(1) and subtract each month's H while E >= H (quiet months:
-// P(E >= H1 + ... + Hk) = P0,1 x ... x P0,k). In the month where E < H, v = exp(-E) is
-// uniform on (P0, 1]: that month is drawn in full, spending v first (unit_month_draws),
-// and the next busy month needs a fresh E. So a quiet month costs a subtraction, and
-// the random numbers go where something happens.
+// passes at the end of a fixed stage; no arrivals). Each unit's outcomes are drawn as a
+// race in hazard time (see `race`) from its own stream (seed, path, unit); H, the sum of
+// the h of a month's components, is kept per unit and recomputed only when the unit's
+// state or chances change, so a month with budget >= H is skipped with one subtraction
+// and the default moves (the last age of each fixed stage passes on).
 class path_simulator {
  public:
   path_simulator(const setup& su, accumulator& acc, std::vector<std::vector<std::int64_t>>* kept)
@@ -259,8 +254,8 @@ class path_simulator {
     }
     for (std::size_t s = p_.size(); s-- > 0;)
       if (plan_[s].kind == stage_kind::fixed) fixed_stages_.push_back(s);
-    quiet_block_.resize(n_ * 4);
     hazard_.resize(n_);
+    streams_.reserve(n_);
   }
 
   // Paths first .. first + count - 1 (count <= batch_paths(...)): their tracked counts
@@ -310,8 +305,12 @@ class path_simulator {
     boosted_.assign(n_, 0);
     ready_.assign(course_ ? n_ : 0, 0);
     dirty_.assign(n_, 1);
-    budget_.assign(n_, -1);
-    quiet_used_.assign(n_, 0);
+    streams_.clear();
+    budget_.resize(n_);
+    for (std::size_t u = 0; u < n_; ++u) {
+      streams_.emplace_back(su_.opt.seed, path, u, 0, unit_domain);
+      budget_[u] = -std::log(streams_[u].uniform());
+    }
     const int horizon = su_.horizon;
     if (coupled_) {  // the policies act across units at each month's end
       for (int t = 0; t < horizon; ++t) {
@@ -360,29 +359,13 @@ class path_simulator {
       hazard_[u] = hazard(u, t);
       dirty_[u] = 0;
     }
-    double& budget = budget_[u];
-    if (budget < 0) budget = -std::log(quiet_uniform(u));
-    if (budget >= hazard_[u]) {
-      budget -= hazard_[u];
+    if (budget_[u] >= hazard_[u]) {
+      budget_[u] -= hazard_[u];
       quiet(u, t);
     } else {
-      const double v = std::exp(-budget);  // uniform on (P0, 1], P0 = exp(-hazard)
-      budget = -1;
-      busy(u, t, v);
+      busy(u, t);
       dirty_[u] = 1;
     }
-  }
-
-  // The unit's quiet stream: its k-th uniform is word k mod 4 of the Philox block with
-  // counters (path, unit, k / 4).
-  double quiet_uniform(std::size_t u) {
-    auto& used = quiet_used_[u];
-    double* block = &quiet_block_[u * 4];
-    if (used % 4 == 0) {
-      random::stream rs(su_.opt.seed, path_, u, used / 4, quiet_domain);
-      for (std::size_t j = 0; j < 4; ++j) block[j] = rs.uniform();
-    }
-    return block[used++ % 4];
   }
 
   // The chances of unit u in stage s in month t: the path's, with the policies' changes to
@@ -462,8 +445,8 @@ class path_simulator {
   }
 
   // A month in full: every stage's draws, from the last stage to the first, then arrivals.
-  void busy(std::size_t u, int t, double v) {
-    unit_month_draws d(random::stream(su_.opt.seed, path_, u, static_cast<std::uint64_t>(t), moves_domain), v);
+  void busy(std::size_t u, int t) {
+    race d(streams_[u], budget_[u]);
     std::int64_t* x = &x_[u * slots_];
     for (std::size_t s = plan_.size(); s-- > 0;) {
       const auto& st = plan_[s];
@@ -509,7 +492,7 @@ class path_simulator {
 
   // A fixed stage's cohorts: exits at every age (youngest first), then at the last age
   // the survivors pass on or fail.
-  void step_cohorts(unit_month_draws& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, const chances& c) {
+  void step_cohorts(race& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, const chances& c) {
     const auto months = static_cast<std::size_t>(plan_[s].months);
     std::int64_t exits = 0;
     // Age a is in slot (t - a) mod D: from slot t mod D downwards, wrapping.
@@ -637,9 +620,8 @@ class path_simulator {
   parameter_set drawn_params_;  // with uncertainty: this path's parameters
   unit_chances drawn_chances_;
   std::vector<std::int64_t> x_, low_, total_;  // units x slots; units x admission width; stages x units
-  std::vector<double> hazard_, budget_;       // per unit: H this month; what is left of E (< 0: draw one)
-  std::vector<double> quiet_block_;           // units x 4: the quiet stream's current block
-  std::vector<std::uint64_t> quiet_used_;     // per unit: uniforms taken from the quiet stream
+  std::vector<random::stream> streams_;       // per unit
+  std::vector<double> hazard_, budget_;       // per unit: H this month; the race's budget
   std::vector<char> dirty_;                   // hazard_ must be recomputed
   std::vector<std::int64_t> ready_, month_admissions_, year_admissions_;
   Eigen::Matrix<std::int64_t, Eigen::Dynamic, Eigen::Dynamic> batch_;  // units x (paths x tracked)
