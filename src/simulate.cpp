@@ -90,9 +90,10 @@ class node_histograms {
 
 // What one worker accumulates; merged by integer addition, so order does not matter.
 struct accumulator {
-  // Per quantity, units x months: for stages the net change of the stock in each month,
-  // for events their count.
-  std::vector<std::vector<std::int64_t>> sums;
+  // Units x quantities (stages, then events) x months, unit-major so that simulating
+  // unit after unit writes it in order: for stages the net change of the stock in each
+  // month, for events their count.
+  std::vector<std::int64_t> sums;
   std::vector<node_histograms> hist;  // per tracked quantity
 };
 
@@ -245,7 +246,7 @@ class path_simulator {
         adjusts_entry_(course_ || su.opt.target_rule.has_value()),
         month_varies_(course_ || su.opt.target_rule.has_value() || !su.opt.inflow_profile.empty()),
         coupled_(course_ || su.opt.target_rule.has_value()), horizon_(static_cast<std::size_t>(su.horizon)),
-        tracked_col_(su.tracked.size()) {
+        quantities_(su.n_quantities()) {
     for (std::size_t s = 0; s < p_.size(); ++s) {
       const auto& st = p_.stages()[s];
       stage_plan plan{st.kind, p_.offset(s), static_cast<int>(p_.width(s)), {}};
@@ -255,32 +256,54 @@ class path_simulator {
     for (std::size_t s = p_.size(); s-- > 0;)
       if (plan_[s].kind == stage_kind::fixed) fixed_stages_.push_back(s);
     hazard_.resize(n_);
-    streams_.reserve(n_);
+    budget_.resize(n_);
+    dirty_.resize(n_);
+    x_.resize(n_ * slots_);
+    total_.resize(plan_.size() * n_);
+    streams_.assign(n_, random::stream(0, 0, 0, 0));
   }
 
   // Paths first .. first + count - 1 (count <= batch_paths(...)): their tracked counts
   // are kept side by side, rolled up the tree and tallied together.
   void run_batch(std::uint64_t first, std::size_t count) {
     const auto T = su_.tracked.size();
-    batch_.resize(static_cast<Eigen::Index>(n_), static_cast<Eigen::Index>(count * T));
-    batch_.setZero();
-    for (std::size_t b = 0; b < count; ++b) {
-      for (std::size_t i = 0; i < T; ++i) tracked_col_[i] = batch_.col(static_cast<Eigen::Index>(b * T + i)).data();
-      run_path(first + b);
+    width_ = count * T;
+    batch_.assign(n_ * width_, 0);
+    if (coupled_ || !su_.opt.uncertainty.empty()) {
+      for (std::size_t b = 0; b < count; ++b) {
+        column_ = b * T;
+        run_path(first + b);
+      }
+    } else {
+      run_batch_by_unit_blocks(first, count);
     }
-    o_.rollup_inplace(batch_);
-    for (std::size_t i = 0; i < T; ++i)
+    rollup_batch();
+    for (std::size_t u = 0; u < n_; ++u)
+      for (std::size_t b = 0; b < count; ++b)
+        for (std::size_t i = 0; i < T; ++i) acc_.hist[i].add(u, batch_[u * width_ + b * T + i]);
+    if (kept_)
       for (std::size_t u = 0; u < n_; ++u)
         for (std::size_t b = 0; b < count; ++b)
-          acc_.hist[i].add(u, batch_(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(b * T + i)));
-    if (kept_)
-      for (std::size_t b = 0; b < count; ++b)
-        for (std::size_t i = 0; i < T; ++i)
-          std::copy_n(batch_.col(static_cast<Eigen::Index>(b * T + i)).data(), n_,
-                      (*kept_)[i].begin() + static_cast<std::ptrdiff_t>((first + b) * n_));
+          for (std::size_t i = 0; i < T; ++i) (*kept_)[i][(first + b) * n_ + u] = batch_[u * width_ + b * T + i];
   }
 
  private:
+  // Every node's row of the batch becomes its subtree's total (children before parents).
+  void rollup_batch() {
+    const auto parents = o_.parents();
+    const auto order = o_.preorder();
+    for (auto it = order.rbegin(); it != order.rend(); ++it)
+      if (const auto p = parents[static_cast<std::size_t>(*it)]; p != no_unit) {
+        std::int64_t* to = &batch_[static_cast<std::size_t>(p) * width_];
+        const std::int64_t* from = &batch_[static_cast<std::size_t>(*it) * width_];
+        for (std::size_t c = 0; c < width_; ++c) to[c] += from[c];
+      }
+  }
+
+  // The current path's tracked count i of unit u.
+  std::int64_t& tracked(std::size_t u, std::size_t i) { return batch_[u * width_ + column_ + i]; }
+
+  // Paths with policies or drawn parameters: one path at a time.
   void run_path(std::uint64_t path) {
     path_ = path;
     if (su_.opt.uncertainty.empty()) {
@@ -294,23 +317,13 @@ class path_simulator {
       ps_ = &drawn_params_;
       ch_ = &drawn_chances_;
     }
-    // Buffers are sized once per simulator and refilled: allocating them per path would
-    // make every path page-fault fresh memory, which serialises threads in the kernel.
-    x_ = su_.x0;
     low_.assign(su_.low_class ? n_ * adm_width_ : 0, 0);
-    total_ = su_.total0;
     month_admissions_.assign(su_.opt.target_rule ? n_ : 0, 0);
     year_admissions_.assign(n_, 0);
     stopped_.assign(n_, 0);
     boosted_.assign(n_, 0);
     ready_.assign(course_ ? n_ : 0, 0);
-    dirty_.assign(n_, 1);
-    streams_.clear();
-    budget_.resize(n_);
-    for (std::size_t u = 0; u < n_; ++u) {
-      streams_.emplace_back(su_.opt.seed, path, u, 0, unit_domain);
-      budget_[u] = -std::log(streams_[u].uniform());
-    }
+    for (std::size_t u = 0; u < n_; ++u) start_unit(u);
     const int horizon = su_.horizon;
     if (coupled_) {  // the policies act across units at each month's end
       for (int t = 0; t < horizon; ++t) {
@@ -318,26 +331,49 @@ class path_simulator {
         if (course_ && session(t)) seat_the_ready(t);
         target_rule_after(t);
       }
-    } else {  // units are independent: each unit's months in a row, its data in cache
-      for (std::size_t u = 0; u < n_; ++u) {
-        prefetch_sums(u + 8);
+    } else {
+      for (std::size_t u = 0; u < n_; ++u)
         for (int t = 0; t < horizon; ++t) unit_month(u, t);
-      }
     }
-    for (auto i : su_.stocks_tracked_at[static_cast<std::size_t>(horizon)])
-      std::copy_n(&total_[su_.tracked_stage[i] * n_], n_, tracked_col_[i]);
+    for (std::size_t u = 0; u < n_; ++u) end_unit(u);
   }
 
-  // The per-unit sums and tracked counts are written sparsely (only busy months write),
-  // too sparsely for the hardware to see a stream: ask for unit u's lines ahead of use.
-  void prefetch_sums(std::size_t u) const {
-    if (u >= n_) return;
-    for (const auto& q : acc_.sums) {
-      __builtin_prefetch(&q[u * horizon_], 1);
-      __builtin_prefetch(&q[u * horizon_ + horizon_ - 1], 1);
+  // Without policies or drawn parameters units are independent: a block of units runs
+  // through every path of the batch before the next block, so that the block's state,
+  // sums and tracked counts stay in cache.
+  void run_batch_by_unit_blocks(std::uint64_t first, std::size_t count) {
+    ps_ = &su_.sc.params;
+    ch_ = &su_.chances;
+    constexpr std::size_t block = 64;
+    for (std::size_t u0 = 0; u0 < n_; u0 += block) {
+      const auto u1 = std::min(n_, u0 + block);
+      for (std::size_t b = 0; b < count; ++b) {
+        column_ = b * su_.tracked.size();
+        path_ = first + b;
+        for (std::size_t u = u0; u < u1; ++u) {
+          start_unit(u);
+          for (int t = 0; t < su_.horizon; ++t) unit_month(u, t);
+          end_unit(u);
+        }
+      }
     }
-    if (u % 8 == 0)
-      for (auto* c : tracked_col_) __builtin_prefetch(c + u, 1);
+  }
+
+  // Unit u at month 0 of path path_: its stocks, its stream and a first budget.
+  void start_unit(std::size_t u) {
+    std::copy_n(&su_.x0[u * slots_], slots_, &x_[u * slots_]);
+    for (std::size_t s = 0; s < plan_.size(); ++s) total_[s * n_ + u] = su_.total0[s * n_ + u];
+    dirty_[u] = 1;
+    streams_[u] = random::stream(su_.opt.seed, path_, u, 0, unit_domain);
+    budget_[u] = -std::log(streams_[u].uniform());
+  }
+
+  void end_unit(std::size_t u) {
+    for (auto i : su_.stocks_tracked_at[horizon_]) tracked(u, i) = total_[su_.tracked_stage[i] * n_ + u];
+  }
+
+  std::int64_t& sum(std::size_t u, std::size_t q, int t) {
+    return acc_.sums[(u * quantities_ + q) * horizon_ + static_cast<std::size_t>(t)];
   }
 
   // k people more (or fewer) in stage s of unit u from month t + 1 on. Sums keep the net
@@ -346,14 +382,14 @@ class path_simulator {
   void restock(std::size_t s, std::size_t u, int t, std::int64_t k) {
     if (k == 0) return;
     total_[s * n_ + u] += k;
-    acc_.sums[s][u * horizon_ + static_cast<std::size_t>(t)] += k;
+    sum(u, s, t) += k;
   }
   // A fixed stage's slot of the last age in month t, where the month's entrants land.
   std::size_t entry_slot(std::size_t s, int t) const { return plan_[s].mod[static_cast<std::size_t>(t) + 1]; }
 
   void unit_month(std::size_t u, int t) {
     for (auto i : su_.stocks_tracked_at[static_cast<std::size_t>(t)])
-      tracked_col_[i][u] = total_[su_.tracked_stage[i] * n_ + u];
+      tracked(u, i) = total_[su_.tracked_stage[i] * n_ + u];
     if (course_) ready_[u] = 0;
     if (dirty_[u] || month_varies_) {
       hazard_[u] = hazard(u, t);
@@ -532,8 +568,8 @@ class path_simulator {
   void count(std::size_t u, int t, std::size_t e, std::int64_t k) {
     if (k == 0) return;
     const auto month = static_cast<std::size_t>(t);
-    acc_.sums[plan_.size() + e][u * horizon_ + month] += k;
-    for (auto i : su_.tracked_at[e][month]) tracked_col_[i][u] += k;
+    sum(u, plan_.size() + e, t) += k;
+    for (auto i : su_.tracked_at[e][month]) tracked(u, i) += k;
     if (e == ev_admissions && su_.opt.target_rule) month_admissions_[u] += k;
   }
 
@@ -603,7 +639,7 @@ class path_simulator {
   const org& o_;
   const std::size_t n_, slots_, adm_, terminal_, adm_width_;
   const bool course_, adjusts_entry_, month_varies_, coupled_;
-  const std::size_t horizon_;
+  const std::size_t horizon_, quantities_;
   // Per stage: kind, first slot, width (a fixed stage's months, else 1), t mod width for
   // t = 0 .. horizon + 1.
   struct stage_plan {
@@ -624,8 +660,8 @@ class path_simulator {
   std::vector<double> hazard_, budget_;       // per unit: H this month; the race's budget
   std::vector<char> dirty_;                   // hazard_ must be recomputed
   std::vector<std::int64_t> ready_, month_admissions_, year_admissions_;
-  Eigen::Matrix<std::int64_t, Eigen::Dynamic, Eigen::Dynamic> batch_;  // units x (paths x tracked)
-  std::vector<std::int64_t*> tracked_col_;  // this path's column of each tracked count
+  std::vector<std::int64_t> batch_;  // units x (paths of the batch x tracked counts)
+  std::size_t width_ = 0, column_ = 0;  // of a row of batch_; the current path's first column
   std::vector<char> stopped_, boosted_;
 };
 
@@ -725,7 +761,7 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt)
 accumulator make_accumulator(const setup& su) {
   accumulator acc;
   const auto n = su.sc.units().size();
-  for (std::size_t q = 0; q < su.n_quantities(); ++q) acc.sums.emplace_back(n * static_cast<std::size_t>(su.horizon), 0);
+  acc.sums.assign(n * su.n_quantities() * static_cast<std::size_t>(su.horizon), 0);
   acc.hist.assign(su.tracked.size(), node_histograms(n));
   return acc;
 }
@@ -802,8 +838,7 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
   // Merge (integer sums: the order of the workers does not matter).
   accumulator& total = accs[0];
   for (std::size_t i = 1; i < accs.size(); ++i) {
-    for (std::size_t q = 0; q < total.sums.size(); ++q)
-      for (std::size_t k = 0; k < total.sums[q].size(); ++k) total.sums[q][k] += accs[i].sums[q][k];
+    for (std::size_t k = 0; k < total.sums.size(); ++k) total.sums[k] += accs[i].sums[k];
     for (std::size_t t = 0; t < total.hist.size(); ++t) total.hist[t].merge(accs[i].hist[t]);
   }
   simulation_result result{forecast_result(sc.organisation, sc.stages, horizon), su.tracked, {}, std::move(kept), opt.paths};
@@ -812,19 +847,19 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
   const auto stages = sc.model().size();
   for (std::size_t q = 0; q < quantities.size(); ++q) {
     auto& m = result.means.own(quantities[q]);
-    const auto& sums = total.sums[q];
     for (std::size_t u = 0; u < n; ++u) {
+      const std::int64_t* sums = &total.sums[(u * quantities.size() + q) * static_cast<std::size_t>(horizon)];
       if (q < stages) {  // stocks: month 0's, then cumulated changes (in integers: exact)
         auto stock = opt.paths * su.total0[q * n + u];
         m(static_cast<Eigen::Index>(u), 0) = static_cast<double>(su.total0[q * n + u]);
         for (std::size_t t = 0; t < static_cast<std::size_t>(horizon); ++t) {
-          stock += sums[u * static_cast<std::size_t>(horizon) + t];
+          stock += sums[t];
           m(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(t + 1)) = static_cast<double>(stock) / paths;
         }
       } else {
         for (std::size_t t = 0; t < static_cast<std::size_t>(horizon); ++t)
           m(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(t)) =
-              static_cast<double>(sums[u * static_cast<std::size_t>(horizon) + t]) / paths;
+              static_cast<double>(sums[t]) / paths;
       }
     }
   }
