@@ -332,8 +332,7 @@ class path_simulator {
         target_rule_after(t);
       }
     } else {
-      for (std::size_t u = 0; u < n_; ++u)
-        for (int t = 0; t < horizon; ++t) unit_month(u, t);
+      for (std::size_t u = 0; u < n_; ++u) unit_months(u);
     }
     for (std::size_t u = 0; u < n_; ++u) end_unit(u);
   }
@@ -352,7 +351,7 @@ class path_simulator {
         path_ = first + b;
         for (std::size_t u = u0; u < u1; ++u) {
           start_unit(u);
-          for (int t = 0; t < su_.horizon; ++t) unit_month(u, t);
+          unit_months(u);
           end_unit(u);
         }
       }
@@ -387,9 +386,62 @@ class path_simulator {
   // A fixed stage's slot of the last age in month t, where the month's entrants land.
   std::size_t entry_slot(std::size_t s, int t) const { return plan_[s].mod[static_cast<std::size_t>(t) + 1]; }
 
-  void unit_month(std::size_t u, int t) {
+  // Unit u's whole horizon, when its chances do not change from month to month (no
+  // policy, no inflow profile). The months up to the next change of its state (a cohort
+  // that reaches the last age of a fixed stage, or leaves it) share one H: the quiet
+  // ones among them are skipped together. With budget E, the first k = floor(E / H)
+  // months are quiet and month k is busy with E - kH left, exactly as month by month.
+  void unit_months(std::size_t u) {
+    if (month_varies_) {
+      for (int t = 0; t < su_.horizon; ++t) unit_month(u, t);
+      return;
+    }
+    double& budget = budget_[u];
+    for (int t = 0; t < su_.horizon;) {
+      snapshot(u, t);
+      const double h = hazard(u, t);
+      const int last = same_hazard_until(u, t);
+      const int months = last - t + 1;
+      if (budget >= h * months) {
+        budget -= h * months;
+        quiet(u, last);
+        t = last + 1;
+        continue;
+      }
+      int k = static_cast<int>(std::floor(budget / h));  // < months; h > 0 since budget >= 0
+      if (k > 0) {
+        double rest = budget - k * h;
+        if (rest < 0) rest += h, --k;  // a rounding of the division
+        budget = rest;
+      }
+      busy(u, t + k);
+      t += k + 1;
+    }
+  }
+
+  // The last month from t on whose H is month t's, and before which no one moves by
+  // default: the month before a tracked stock's month, or one in which a fixed stage's
+  // last age is occupied or will be the next month.
+  int same_hazard_until(std::size_t u, int t) const {
+    const std::int64_t* x = &x_[u * slots_];
+    for (int m = t;; ++m) {
+      if (m + 1 >= su_.horizon || !su_.stocks_tracked_at[static_cast<std::size_t>(m) + 1].empty()) return m;
+      for (auto s : fixed_stages_) {
+        const auto& mod = plan_[s].mod;
+        if (x[plan_[s].offset + mod[static_cast<std::size_t>(m) + 1]] ||
+            x[plan_[s].offset + mod[static_cast<std::size_t>(m) + 2]])
+          return m;
+      }
+    }
+  }
+
+  void snapshot(std::size_t u, int t) {
     for (auto i : su_.stocks_tracked_at[static_cast<std::size_t>(t)])
       tracked(u, i) = total_[su_.tracked_stage[i] * n_ + u];
+  }
+
+  void unit_month(std::size_t u, int t) {
+    snapshot(u, t);
     if (course_) ready_[u] = 0;
     if (dirty_[u] || month_varies_) {
       hazard_[u] = hazard(u, t);
