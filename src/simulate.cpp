@@ -118,6 +118,8 @@ struct chances {
 struct unit_chances {
   std::vector<chances> stage;             // units x stages
   std::vector<chances> low;               // units: the target rule's lowered-bar cohort
+  std::vector<double> person_h;           // units x stages: -log(chance of a person's default), but
+                                          // at the last age of a fixed stage (see hazard)
   std::vector<double> inflow, exp_inflow;  // exp(-rate): the Poisson draws reuse them
   std::vector<double> transfer, exp_transfer;
 };
@@ -157,6 +159,10 @@ unit_chances make_chances(const setup& su, const parameter_set& ps) {
         case stage_kind::fixed: ch = chances::of(ps.exit(ui, si), 1 - ps.pass_rate(ui, si)); break;
         case stage_kind::terminal: ch = chances::of(ps.attrition(ui, si), 0); break;
       }
+    }
+    for (std::size_t s = 0; s < p.size(); ++s) {
+      const auto& ch = c.stage[u * p.size() + s];
+      c.person_h.push_back(p.stages()[s].kind == stage_kind::markov ? -(ch.log_q1 + ch.log_q2) : -ch.log_q1);
     }
     if (su.low_class) {
       const auto a = static_cast<Eigen::Index>(p.admission());
@@ -202,9 +208,7 @@ class race {
       r_ -= h;
       return 0;
     }
-    const auto k = random::binomial_positive(s_, std::exp(-r_), n, p, std::exp(-h));
-    r_ = -std::log(s_.uniform());
-    return k;
+    return binomial_event(n, p, h);
   }
 
   long long poisson(double mu, double exp_minus_mu) {
@@ -213,6 +217,17 @@ class race {
       r_ -= mu;
       return 0;
     }
+    return poisson_event(mu, exp_minus_mu);
+  }
+
+ private:
+  [[gnu::noinline]] long long binomial_event(long long n, double p, double h) {
+    const auto k = random::binomial_positive(s_, std::exp(-r_), n, p, std::exp(-h));
+    r_ = -std::log(s_.uniform());
+    return k;
+  }
+
+  [[gnu::noinline]] long long poisson_event(double mu, double exp_minus_mu) {
     const auto k = random::poisson_positive(s_, std::exp(-r_), mu, exp_minus_mu);
     r_ = -std::log(s_.uniform());
     return k;
@@ -458,7 +473,7 @@ class path_simulator {
 
   // The chances of unit u in stage s in month t: the path's, with the policies' changes to
   // the advance into admission.
-  chances stage_chances(std::size_t u, std::size_t s, int t) const {
+  const chances& stage_chances(std::size_t u, std::size_t s, int t) {
     if (adjusts_entry_ && s + 1 == adm_) {
       const auto ui = static_cast<Eigen::Index>(u), si = static_cast<Eigen::Index>(s);
       double a = ps_->advance(ui, si);
@@ -466,7 +481,7 @@ class path_simulator {
       if (stopped_[u]) a = 0;
       else if (boosted_[u]) a = std::min(a + su_.opt.target_rule->advance_boost, 1 - e);
       if (course_ && !session(t)) a = 0;
-      return chances::markov(a, e);
+      return adjusted_ = chances::markov(a, e);
     }
     return ch_->stage[u * plan_.size() + s];
   }
@@ -480,12 +495,19 @@ class path_simulator {
   }
 
   // H: minus the log of the chance that nothing happens in unit u in month t.
-  double hazard(std::size_t u, int t) const {
+  double hazard(std::size_t u, int t) {
     const std::int64_t* x = &x_[u * slots_];
     double h = inflow_rate(u, t) + ch_->transfer[u];
     auto add = [&h](std::int64_t n, double log_q) {
       if (n) h -= static_cast<double>(n) * log_q;
     };
+    if (!adjusts_entry_ && !su_.low_class) {  // a person's h per stage, precomputed
+      const double* person = &ch_->person_h[u * plan_.size()];
+      for (std::size_t s = 0; s < plan_.size(); ++s)
+        if (const auto n = total_[s * n_ + u]) h += static_cast<double>(n) * person[s];
+      for (auto s : fixed_stages_) add(x[plan_[s].offset + entry_slot(s, t)], ch_->stage[u * plan_.size() + s].log_q2);
+      return h;
+    }
     for (std::size_t s = 0; s < plan_.size(); ++s) {
       const auto& st = plan_[s];
       const auto c = stage_chances(u, s, t);
@@ -538,7 +560,8 @@ class path_simulator {
     std::int64_t* x = &x_[u * slots_];
     for (std::size_t s = plan_.size(); s-- > 0;) {
       const auto& st = plan_[s];
-      const auto c = stage_chances(u, s, t);
+      if (total_[s * n_ + u] == 0) continue;  // no one to draw for
+      const auto& c = stage_chances(u, s, t);
       const auto off = st.offset;
       switch (st.kind) {
         case stage_kind::terminal: {
@@ -705,6 +728,7 @@ class path_simulator {
   std::uint64_t path_ = 0;
   const parameter_set* ps_ = nullptr;
   const unit_chances* ch_ = nullptr;
+  chances adjusted_;  // stage_chances' answer where a policy adjusts the path's chances
   parameter_set drawn_params_;  // with uncertainty: this path's parameters
   unit_chances drawn_chances_;
   std::vector<std::int64_t> x_, low_, total_;  // units x slots; units x admission width; stages x units
