@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -53,10 +54,9 @@ class node_histograms {
   explicit node_histograms(std::size_t nodes) : lo_(nodes, unset), window_(nodes * width, 0), wide_(nodes) {}
 
   void add(std::size_t u, long long k, std::int64_t times = 1) {
-    if (lo_[u] == unset) lo_[u] = std::max(0LL, k - width / 2);
-    const long long i = k - lo_[u];
-    if (i >= 0 && i < width) window_[u * width + static_cast<std::size_t>(i)] += times;
-    else wide_[u].add(k, times);
+    const auto i = static_cast<unsigned long long>(k - lo_[u]);  // past the window: huge
+    if (i < static_cast<unsigned long long>(width)) window_[u * width + i] += times;
+    else add_outside(u, k, times);
   }
 
   void merge(const node_histograms& other) {
@@ -66,6 +66,15 @@ class node_histograms {
       const auto& w = other.wide_[u];
       for (std::size_t i = 0; i < w.counts.size(); ++i)
         if (w.counts[i]) add(u, w.offset + static_cast<long long>(i), w.counts[i]);
+    }
+  }
+
+  [[gnu::noinline]] void add_outside(std::size_t u, long long k, std::int64_t times) {
+    if (lo_[u] == unset) {
+      lo_[u] = std::max(0LL, k - width / 2);
+      add(u, k, times);
+    } else {
+      wide_[u].add(k, times);
     }
   }
 
@@ -82,7 +91,7 @@ class node_histograms {
   }
 
  private:
-  static constexpr long long unset = -1;
+  static constexpr long long unset = std::numeric_limits<long long>::min() / 2;  // no value yet
   std::vector<long long> lo_;         // per node: the value of the window's first cell
   std::vector<std::int64_t> window_;  // nodes x width
   std::vector<histogram> wide_;       // per node: the values outside the window
@@ -270,6 +279,11 @@ class path_simulator {
     }
     for (std::size_t s = p_.size(); s-- > 0;)
       if (plan_[s].kind == stage_kind::fixed) fixed_stages_.push_back(s);
+    for (int t = 0; t < su.horizon; ++t) {  // the first month m >= t before a tracked stock's month or the horizon
+      int m = t;
+      while (m + 1 < su.horizon && su.stocks_tracked_at[static_cast<std::size_t>(m) + 1].empty()) ++m;
+      next_boundary_.push_back(m);
+    }
     hazard_.resize(n_);
     budget_.resize(n_);
     dirty_.resize(n_);
@@ -376,14 +390,14 @@ class path_simulator {
   // Unit u at month 0 of path path_: its stocks, its stream and a first budget.
   void start_unit(std::size_t u) {
     std::copy_n(&su_.x0[u * slots_], slots_, &x_[u * slots_]);
-    for (std::size_t s = 0; s < plan_.size(); ++s) total_[s * n_ + u] = su_.total0[s * n_ + u];
+    std::copy_n(&su_.total0[u * plan_.size()], plan_.size(), &total_[u * plan_.size()]);
     dirty_[u] = 1;
     streams_[u] = random::stream(su_.opt.seed, path_, u, 0, unit_domain);
     budget_[u] = -std::log(streams_[u].uniform());
   }
 
   void end_unit(std::size_t u) {
-    for (auto i : su_.stocks_tracked_at[horizon_]) tracked(u, i) = total_[su_.tracked_stage[i] * n_ + u];
+    for (auto i : su_.stocks_tracked_at[horizon_]) tracked(u, i) = total_[u * plan_.size() + su_.tracked_stage[i]];
   }
 
   std::int64_t& sum(std::size_t u, std::size_t q, int t) {
@@ -395,7 +409,7 @@ class path_simulator {
   // costs nothing in quiet months.
   void restock(std::size_t s, std::size_t u, int t, std::int64_t k) {
     if (k == 0) return;
-    total_[s * n_ + u] += k;
+    total_[u * plan_.size() + s] += k;
     sum(u, s, t) += k;
   }
   // A fixed stage's slot of the last age in month t, where the month's entrants land.
@@ -438,21 +452,23 @@ class path_simulator {
   // default: the month before a tracked stock's month, or one in which a fixed stage's
   // last age is occupied or will be the next month.
   int same_hazard_until(std::size_t u, int t) const {
-    const std::int64_t* x = &x_[u * slots_];
-    for (int m = t;; ++m) {
-      if (m + 1 >= su_.horizon || !su_.stocks_tracked_at[static_cast<std::size_t>(m) + 1].empty()) return m;
-      for (auto s : fixed_stages_) {
-        const auto& mod = plan_[s].mod;
-        if (x[plan_[s].offset + mod[static_cast<std::size_t>(m) + 1]] ||
-            x[plan_[s].offset + mod[static_cast<std::size_t>(m) + 2]])
-          return m;
-      }
+    int end = next_boundary_[static_cast<std::size_t>(t)];
+    for (auto s : fixed_stages_) {
+      if (total_[u * plan_.size() + s] == 0) continue;
+      const std::int64_t* ring = &x_[u * slots_ + plan_[s].offset];
+      const std::size_t* mod = plan_[s].mod.data();
+      for (int m = t; m < end; ++m)
+        if (ring[mod[m + 1]] || ring[mod[m + 2]]) {
+          end = m;
+          break;
+        }
     }
+    return end;
   }
 
   void snapshot(std::size_t u, int t) {
     for (auto i : su_.stocks_tracked_at[static_cast<std::size_t>(t)])
-      tracked(u, i) = total_[su_.tracked_stage[i] * n_ + u];
+      tracked(u, i) = total_[u * plan_.size() + su_.tracked_stage[i]];
   }
 
   void unit_month(std::size_t u, int t) {
@@ -504,7 +520,7 @@ class path_simulator {
     if (!adjusts_entry_ && !su_.low_class) {  // a person's h per stage, precomputed
       const double* person = &ch_->person_h[u * plan_.size()];
       for (std::size_t s = 0; s < plan_.size(); ++s)
-        if (const auto n = total_[s * n_ + u]) h += static_cast<double>(n) * person[s];
+        if (const auto n = total_[u * plan_.size() + s]) h += static_cast<double>(n) * person[s];
       for (auto s : fixed_stages_) add(x[plan_[s].offset + entry_slot(s, t)], ch_->stage[u * plan_.size() + s].log_q2);
       return h;
     }
@@ -516,7 +532,7 @@ class path_simulator {
         case stage_kind::terminal: add(x[st.offset], c.log_q1); break;
         case stage_kind::fixed: {
           const auto last = entry_slot(s, t);
-          std::int64_t in_ring = total_[s * n_ + u];
+          std::int64_t in_ring = total_[u * plan_.size() + s];
           if (su_.low_class && s == adm_) {
             const std::int64_t* low = &low_[u * adm_width_];
             const auto in_low = std::accumulate(low, low + adm_width_, std::int64_t{0});
@@ -560,7 +576,7 @@ class path_simulator {
     std::int64_t* x = &x_[u * slots_];
     for (std::size_t s = plan_.size(); s-- > 0;) {
       const auto& st = plan_[s];
-      if (total_[s * n_ + u] == 0) continue;  // no one to draw for
+      if (total_[u * plan_.size() + s] == 0) continue;  // no one to draw for
       const auto& c = stage_chances(u, s, t);
       const auto off = st.offset;
       switch (st.kind) {
@@ -725,13 +741,14 @@ class path_simulator {
   };
   std::vector<stage_plan> plan_;
   std::vector<std::size_t> fixed_stages_;  // last first, the order in which months update them
+  std::vector<int> next_boundary_;         // per month t: see same_hazard_until
   std::uint64_t path_ = 0;
   const parameter_set* ps_ = nullptr;
   const unit_chances* ch_ = nullptr;
   chances adjusted_;  // stage_chances' answer where a policy adjusts the path's chances
   parameter_set drawn_params_;  // with uncertainty: this path's parameters
   unit_chances drawn_chances_;
-  std::vector<std::int64_t> x_, low_, total_;  // units x slots; units x admission width; stages x units
+  std::vector<std::int64_t> x_, low_, total_;  // units x slots; units x admission width; units x stages
   std::vector<random::stream> streams_;       // per unit
   std::vector<double> hazard_, budget_;       // per unit: H this month; the race's budget
   std::vector<char> dirty_;                   // hazard_ must be recomputed
@@ -754,7 +771,7 @@ void set_initial_state(setup& su) {
         const auto count = static_cast<std::int64_t>(
             su.sc.stocks(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(p.offset(s) + a)));
         su.x0[u * slots + p.offset(s) + (p.width(s) - a) % p.width(s)] = count;
-        su.total0[s * n + u] += count;
+        su.total0[u * p.size() + s] += count;
       }
 }
 
@@ -926,8 +943,8 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
     for (std::size_t u = 0; u < n; ++u) {
       const std::int64_t* sums = &total.sums[(u * quantities.size() + q) * static_cast<std::size_t>(horizon)];
       if (q < stages) {  // stocks: month 0's, then cumulated changes (in integers: exact)
-        auto stock = opt.paths * su.total0[q * n + u];
-        m(static_cast<Eigen::Index>(u), 0) = static_cast<double>(su.total0[q * n + u]);
+        auto stock = opt.paths * su.total0[u * stages + q];
+        m(static_cast<Eigen::Index>(u), 0) = static_cast<double>(su.total0[u * stages + q]);
         for (std::size_t t = 0; t < static_cast<std::size_t>(horizon); ++t) {
           stock += sums[t];
           m(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(t + 1)) = static_cast<double>(stock) / paths;
