@@ -230,14 +230,21 @@ class race {
   }
 
  private:
+  // Given r < h, the outcome is 1 when v = exp(-r) <= f(0) + f(1) = exp(-h) (1 + f(1)/f(0)),
+  // i.e. when r >= h - log1p(f(1)/f(0)): the usual single event is settled in log space,
+  // and v itself is needed only for two or more.
   [[gnu::noinline]] long long binomial_event(long long n, double p, double h) {
-    const auto k = random::binomial_positive(s_, std::exp(-r_), n, p, std::exp(-h));
+    long long k = 1;
+    if (n > 1 && !(random::detail::binomial_is_small(n, p) && r_ >= h - std::log1p(static_cast<double>(n) * p / (1 - p))))
+      k = random::binomial_positive(s_, std::exp(-r_), n, p, std::exp(-h));
     r_ = -std::log(s_.uniform());
     return k;
   }
 
   [[gnu::noinline]] long long poisson_event(double mu, double exp_minus_mu) {
-    const auto k = random::poisson_positive(s_, std::exp(-r_), mu, exp_minus_mu);
+    long long k = 1;
+    if (!(mu < random::detail::small_mean && r_ >= mu - std::log1p(mu)))
+      k = random::poisson_positive(s_, std::exp(-r_), mu, exp_minus_mu);
     r_ = -std::log(s_.uniform());
     return k;
   }
