@@ -277,7 +277,7 @@ class path_simulator {
         adjusts_entry_(course_ || su.opt.target_rule.has_value()),
         month_varies_(course_ || su.opt.target_rule.has_value() || !su.opt.inflow_profile.empty()),
         coupled_(course_ || su.opt.target_rule.has_value()), horizon_(static_cast<std::size_t>(su.horizon)),
-        quantities_(su.n_quantities()) {
+        quantities_(su.n_quantities()), same_start_(!month_varies_ && su.opt.uncertainty.empty()) {
     for (std::size_t s = 0; s < p_.size(); ++s) {
       const auto& st = p_.stages()[s];
       stage_plan plan{st.kind, p_.offset(s), static_cast<int>(p_.width(s)), {}};
@@ -297,6 +297,7 @@ class path_simulator {
     x_.resize(n_ * slots_);
     total_.resize(plan_.size() * n_);
     streams_.assign(n_, random::stream(0, 0, 0, 0));
+    if (same_start_) prepare_same_start();
   }
 
   // Paths first .. first + count - 1 (count <= batch_paths(...)): their tracked counts
@@ -400,7 +401,7 @@ class path_simulator {
     std::copy_n(&su_.total0[u * plan_.size()], plan_.size(), &total_[u * plan_.size()]);
     dirty_[u] = 1;
     streams_[u] = random::stream(su_.opt.seed, path_, u, 0, unit_domain);
-    budget_[u] = -std::log(streams_[u].uniform());
+    if (!same_start_) budget_[u] = -std::log(streams_[u].uniform());
   }
 
   void end_unit(std::size_t u) {
@@ -433,7 +434,19 @@ class path_simulator {
       return;
     }
     double& budget = budget_[u];
-    for (int t = 0; t < su_.horizon;) {
+    int t = 0;
+    if (same_start_) {  // the first stretch is the same in every path: its chance of quiet is known
+      const double first = streams_[u].uniform();
+      if (first <= start_quiet_[u]) {
+        snapshot(u, 0);
+        quiet(u, start_last_[u]);
+        t = start_last_[u] + 1;
+        if (t < su_.horizon) budget = -std::log(first / start_quiet_[u]);  // E - H m, E = -log(first)
+      } else {
+        budget = -std::log(first);
+      }
+    }
+    while (t < su_.horizon) {
       snapshot(u, t);
       const double h = hazard(u, t);
       const int last = same_hazard_until(u, t);
@@ -452,6 +465,21 @@ class path_simulator {
       }
       busy(u, t + k);
       t += k + 1;
+    }
+  }
+
+  // With the path's chances those of the scenario and constant over the months, every
+  // path starts alike: each unit's first stretch of one hazard, and its chance of
+  // passing quietly, are computed once.
+  void prepare_same_start() {
+    ch_ = &su_.chances;
+    start_quiet_.resize(n_);
+    start_last_.resize(n_);
+    for (std::size_t u = 0; u < n_; ++u) {
+      std::copy_n(&su_.x0[u * slots_], slots_, &x_[u * slots_]);
+      std::copy_n(&su_.total0[u * plan_.size()], plan_.size(), &total_[u * plan_.size()]);
+      start_last_[u] = same_hazard_until(u, 0);
+      start_quiet_[u] = std::exp(-hazard(u, 0) * (start_last_[u] + 1));
     }
   }
 
@@ -738,6 +766,9 @@ class path_simulator {
   const std::size_t n_, slots_, adm_, terminal_, adm_width_;
   const bool course_, adjusts_entry_, month_varies_, coupled_;
   const std::size_t horizon_, quantities_;
+  const bool same_start_;
+  std::vector<double> start_quiet_;  // per unit: P(the first stretch is quiet), when same_start_
+  std::vector<int> start_last_;      // its last month
   // Per stage: kind, first slot, width (a fixed stage's months, else 1), t mod width for
   // t = 0 .. horizon + 1.
   struct stage_plan {
