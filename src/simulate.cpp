@@ -17,7 +17,7 @@ namespace memberflow {
 namespace {
 
 // Stream domains: independent uses of the same counters.
-constexpr std::uint64_t unit_domain = 0, course_domain = 1, uncertainty_domain = 2;
+constexpr std::uint64_t unit_domain = 0, course_domain = 1, uncertainty_domain = 2, first_domain = 3;
 constexpr std::size_t n_events = event_names.size();
 enum { ev_admissions, ev_confirmations, ev_arrivals, ev_exits, ev_leavers };
 
@@ -297,6 +297,8 @@ class path_simulator {
     x_.resize(n_ * slots_);
     total_.resize(plan_.size() * n_);
     streams_.assign(n_, random::stream(0, 0, 0, 0));
+    first_block_.resize(n_ * 4);
+    first_quad_.assign(n_, std::numeric_limits<std::uint64_t>::max());
     if (same_start_) prepare_same_start();
   }
 
@@ -401,7 +403,21 @@ class path_simulator {
     std::copy_n(&su_.total0[u * plan_.size()], plan_.size(), &total_[u * plan_.size()]);
     dirty_[u] = 1;
     streams_[u] = random::stream(su_.opt.seed, path_, u, 0, unit_domain);
-    if (!same_start_) budget_[u] = -std::log(streams_[u].uniform());
+    if (!same_start_) budget_[u] = -std::log(first_uniform(u));
+  }
+
+  // The first uniform of (path, unit): word path mod 4 of the Philox block with counters
+  // (path / 4, unit) in the first-draw domain, so that four paths share one Philox call
+  // (most units need no other number in most paths). Later ones come from streams_[u].
+  double first_uniform(std::size_t u) {
+    const auto quad = path_ / 4;
+    double* block = &first_block_[u * 4];
+    if (first_quad_[u] != quad) {
+      random::stream rs(su_.opt.seed, quad, u, 0, first_domain);
+      for (std::size_t j = 0; j < 4; ++j) block[j] = rs.uniform();
+      first_quad_[u] = quad;
+    }
+    return block[path_ % 4];
   }
 
   void end_unit(std::size_t u) {
@@ -436,7 +452,7 @@ class path_simulator {
     double& budget = budget_[u];
     int t = 0;
     if (same_start_) {  // the first stretch is the same in every path: its chance of quiet is known
-      const double first = streams_[u].uniform();
+      const double first = first_uniform(u);
       if (first <= start_quiet_[u]) {
         snapshot(u, 0);
         quiet(u, start_last_[u]);
@@ -788,6 +804,8 @@ class path_simulator {
   unit_chances drawn_chances_;
   std::vector<std::int64_t> x_, low_, total_;  // units x slots; units x admission width; units x stages
   std::vector<random::stream> streams_;       // per unit
+  std::vector<double> first_block_;           // units x 4: see first_uniform
+  std::vector<std::uint64_t> first_quad_;     // per unit: the path / 4 of first_block_
   std::vector<double> hazard_, budget_;       // per unit: H this month; the race's budget
   std::vector<char> dirty_;                   // hazard_ must be recomputed
   std::vector<std::int64_t> ready_, month_admissions_, year_admissions_;
