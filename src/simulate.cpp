@@ -43,15 +43,15 @@ struct histogram {
   }
 };
 
-// The histograms of one tracked count at every node. Most nodes' counts stay within a
-// few values of the first one seen: they are counted in a window of `width` cells per
-// node, laid out node after node, so that counting one path's values for every node
-// walks memory in order (one heap histogram per node made this a cache miss a node).
-// Values outside a node's window go to a growing histogram of its own.
-class node_histograms {
+// The histograms of many counts (every node x every tracked count, node-major). Most
+// counts stay within a few values of the first one seen: they are counted in a window
+// of `width` cells, laid out count after count, so that tallying the paths of a batch
+// node by node walks memory in order (one heap histogram each made this a cache miss a
+// count). Values outside a count's window go to a growing histogram of its own.
+class window_histograms {
  public:
   static constexpr long long width = 8;
-  explicit node_histograms(std::size_t nodes) : lo_(nodes, unset), window_(nodes * width, 0), wide_(nodes) {}
+  explicit window_histograms(std::size_t counts) : lo_(counts, unset), window_(counts * width, 0), wide_(counts) {}
 
   void add(std::size_t u, long long k, std::int64_t times = 1) {
     const auto i = static_cast<unsigned long long>(k - lo_[u]);  // past the window: huge
@@ -59,7 +59,7 @@ class node_histograms {
     else add_outside(u, k, times);
   }
 
-  void merge(const node_histograms& other) {
+  void merge(const window_histograms& other) {
     for (std::size_t u = 0; u < lo_.size(); ++u) {
       for (long long i = 0; i < width; ++i)
         if (const auto c = other.window_[u * width + static_cast<std::size_t>(i)]) add(u, other.lo_[u] + i, c);
@@ -78,7 +78,7 @@ class node_histograms {
     }
   }
 
-  // Node u's counts divided by `paths`.
+  // Count u's histogram divided by `paths`.
   pmf to_pmf(std::size_t u, double paths) const {
     histogram all = wide_[u];
     for (long long i = 0; i < width; ++i)
@@ -92,9 +92,9 @@ class node_histograms {
 
  private:
   static constexpr long long unset = std::numeric_limits<long long>::min() / 2;  // no value yet
-  std::vector<long long> lo_;         // per node: the value of the window's first cell
-  std::vector<std::int64_t> window_;  // nodes x width
-  std::vector<histogram> wide_;       // per node: the values outside the window
+  std::vector<long long> lo_;         // per count: the value of its window's first cell
+  std::vector<std::int64_t> window_;  // counts x width
+  std::vector<histogram> wide_;       // per count: the values outside its window
 };
 
 // What one worker accumulates; merged by integer addition, so order does not matter.
@@ -103,7 +103,7 @@ struct accumulator {
   // unit after unit writes it in order: for stages the net change of the stock in each
   // month, for events their count.
   std::vector<std::int64_t> sums;
-  std::vector<node_histograms> hist;  // per tracked quantity
+  window_histograms hist{0};  // nodes x tracked quantities
 };
 
 // A person's chances in one stage. Each stage's random outcomes are drawn as binomials
@@ -319,7 +319,7 @@ class path_simulator {
     rollup_batch();
     for (std::size_t u = 0; u < n_; ++u)
       for (std::size_t b = 0; b < count; ++b)
-        for (std::size_t i = 0; i < T; ++i) acc_.hist[i].add(u, batch_[u * width_ + b * T + i]);
+        for (std::size_t i = 0; i < T; ++i) acc_.hist.add(u * T + i, batch_[u * width_ + b * T + i]);
     if (kept_)
       for (std::size_t u = 0; u < n_; ++u)
         for (std::size_t b = 0; b < count; ++b)
@@ -911,7 +911,7 @@ accumulator make_accumulator(const setup& su) {
   accumulator acc;
   const auto n = su.sc.units().size();
   acc.sums.assign(n * su.n_quantities() * static_cast<std::size_t>(su.horizon), 0);
-  acc.hist.assign(su.tracked.size(), node_histograms(n));
+  acc.hist = window_histograms(n * su.tracked.size());
   return acc;
 }
 
@@ -942,18 +942,29 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
   std::atomic<bool> stop{false};
   std::exception_ptr failure;
   std::mutex failure_mutex;
-  // Paths go to the workers in batches (see path_simulator::run_batch) of about a million
-  // unit-months, so that a stop request is seen within tens of milliseconds; at least
-  // four batches a worker keep the workers evenly loaded. The batches do not change
-  // the results: every path's draws are its own, and the tallies are integer sums.
+  // Paths go to the workers in batches (see path_simulator::run_batch) of at most about
+  // a million unit-months, so that a stop request is seen within tens of milliseconds,
+  // and shrinking towards the end (a share of what is left), so that the workers finish
+  // together. The batches do not change the results: every path's draws are its own,
+  // and the tallies are integer sums.
   const long long unit_months = static_cast<long long>(n) * horizon;
-  const long long batch = std::max(1LL, std::min({32LL, (1LL << 20) / std::max(1LL, unit_months),
-                                                   (opt.paths + 4LL * threads - 1) / (4LL * threads)}));
+  const long long largest = std::clamp((1LL << 20) / std::max(1LL, unit_months), 1LL, 32LL);
+  auto take_batch = [&](long long& first) {
+    long long next = next_path.load();
+    for (;;) {
+      const long long left = opt.paths - next;
+      if (left <= 0) return 0LL;
+      const long long size = std::clamp(left / (2LL * threads), 1LL, largest);
+      if (next_path.compare_exchange_weak(next, next + size)) {
+        first = next;
+        return size;
+      }
+    }
+  };
   auto work = [&](int id) {
     try {
       path_simulator sim(su, accs[static_cast<std::size_t>(id)], opt.keep_paths ? &kept : nullptr);
-      for (long long first; !stop && (first = next_path.fetch_add(batch)) < opt.paths;) {
-        const auto count = std::min(batch, opt.paths - first);
+      for (long long first = 0, count; !stop && (count = take_batch(first)) > 0;) {
         sim.run_batch(static_cast<std::uint64_t>(first), static_cast<std::size_t>(count));
         done += count;
       }
@@ -988,7 +999,7 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
   accumulator& total = accs[0];
   for (std::size_t i = 1; i < accs.size(); ++i) {
     for (std::size_t k = 0; k < total.sums.size(); ++k) total.sums[k] += accs[i].sums[k];
-    for (std::size_t t = 0; t < total.hist.size(); ++t) total.hist[t].merge(accs[i].hist[t]);
+    total.hist.merge(accs[i].hist);
   }
   simulation_result result{forecast_result(sc.organisation, sc.stages, horizon), su.tracked, {}, std::move(kept), opt.paths};
   const auto quantities = result.means.quantities();
@@ -1012,9 +1023,9 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
       }
     }
   }
-  for (std::size_t t = 0; t < total.hist.size(); ++t) {
+  for (std::size_t t = 0; t < su.tracked.size(); ++t) {
     std::vector<pmf> nodes(n);
-    for (std::size_t u = 0; u < n; ++u) nodes[u] = total.hist[t].to_pmf(u, paths);
+    for (std::size_t u = 0; u < n; ++u) nodes[u] = total.hist.to_pmf(u * su.tracked.size() + t, paths);
     result.distributions.push_back(std::move(nodes));
   }
   return result;
