@@ -220,6 +220,14 @@ class race {
     return binomial_event(n, p, h);
   }
 
+  // Whether every component of total hazard h takes its default (then h is spent): a
+  // group of components walked one by one only when it holds an event.
+  bool all_default(double h) {
+    if (r_ < h) return false;
+    r_ -= h;
+    return true;
+  }
+
   long long poisson(double mu, double exp_minus_mu) {
     if (mu == 0) return 0;
     if (r_ >= mu) {
@@ -673,14 +681,18 @@ class path_simulator {
   void step_cohorts(race& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, const chances& c) {
     const auto months = static_cast<std::size_t>(plan_[s].months);
     std::int64_t exits = 0;
-    // Age a is in slot (t - a) mod D: from slot t mod D downwards, wrapping.
-    for (std::size_t a = 0, slot = plan_[s].mod[static_cast<std::size_t>(t)]; a < months; ++a) {
-      if (auto& cohort = ring[slot]; cohort) {
-        const auto ex = d.binomial(cohort, c.p1, c.log_q1);
-        cohort -= ex;
-        exits += ex;
+    // Every cohort's exits share one chance: the stage's exits as one group first.
+    const auto people = std::accumulate(ring, ring + months, std::int64_t{0});
+    if (!(c.p1 == 0 || d.all_default(-static_cast<double>(people) * c.log_q1))) {
+      // Age a is in slot (t - a) mod D: from slot t mod D downwards, wrapping.
+      for (std::size_t a = 0, slot = plan_[s].mod[static_cast<std::size_t>(t)]; a < months; ++a) {
+        if (auto& cohort = ring[slot]; cohort) {
+          const auto ex = d.binomial(cohort, c.p1, c.log_q1);
+          cohort -= ex;
+          exits += ex;
+        }
+        slot = slot == 0 ? months - 1 : slot - 1;
       }
-      slot = slot == 0 ? months - 1 : slot - 1;
     }
     auto& last = ring[entry_slot(s, t)];
     const auto fail = d.binomial(last, c.p2, c.log_q2);
@@ -694,7 +706,10 @@ class path_simulator {
 
   // k people of unit u enter stage s in month t (they are there at the start of t + 1).
   void enter(std::size_t u, std::size_t s, std::int64_t k, int t) {
-    if (k == 0) return;
+    if (k) enter_some(u, s, k, t);
+  }
+
+  [[gnu::noinline]] void enter_some(std::size_t u, std::size_t s, std::int64_t k, int t) {
     restock(s, u, t, k);
     if (s == terminal_) count(u, t, ev_confirmations, k);
     if (s == adm_) {
@@ -708,7 +723,10 @@ class path_simulator {
   }
 
   void count(std::size_t u, int t, std::size_t e, std::int64_t k) {
-    if (k == 0) return;
+    if (k) count_some(u, t, e, k);
+  }
+
+  [[gnu::noinline]] void count_some(std::size_t u, int t, std::size_t e, std::int64_t k) {
     const auto month = static_cast<std::size_t>(t);
     sum(u, plan_.size() + e, t) += k;
     for (auto i : su_.tracked_at[e][month]) tracked(u, i) += k;
