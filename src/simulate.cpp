@@ -80,13 +80,22 @@ class window_histograms {
 
   // Count u's histogram divided by `paths`.
   pmf to_pmf(std::size_t u, double paths) const {
-    histogram all = wide_[u];
+    const std::int64_t* window = &window_[u * width];
+    const auto& wide = wide_[u];
+    long long first = std::numeric_limits<long long>::max(), last = std::numeric_limits<long long>::min();
     for (long long i = 0; i < width; ++i)
-      if (const auto c = window_[u * width + static_cast<std::size_t>(i)]) all.add(lo_[u] + i, c);
+      if (window[i]) first = std::min(first, lo_[u] + i), last = std::max(last, lo_[u] + i);
+    if (!wide.counts.empty())
+      first = std::min(first, wide.offset), last = std::max(last, wide.offset + static_cast<long long>(wide.counts.size()) - 1);
     pmf out;
-    out.offset = all.offset;
-    out.p.resize(all.counts.size());
-    for (std::size_t k = 0; k < all.counts.size(); ++k) out.p[k] = static_cast<double>(all.counts[k]) / paths;
+    out.offset = first;
+    out.p.assign(static_cast<std::size_t>(last - first + 1), 0.0);
+    for (long long i = 0; i < width; ++i)
+      if (window[i]) out.p[static_cast<std::size_t>(lo_[u] + i - first)] = static_cast<double>(window[i]) / paths;
+    for (std::size_t i = 0; i < wide.counts.size(); ++i)
+      if (wide.counts[i])
+        out.p[static_cast<std::size_t>(wide.offset + static_cast<long long>(i) - first)] =
+            static_cast<double>(wide.counts[i]) / paths;
     return out;
   }
 
@@ -1023,29 +1032,30 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
   const auto quantities = result.means.quantities();
   const double paths = static_cast<double>(opt.paths);
   const auto stages = sc.model().size();
-  for (std::size_t q = 0; q < quantities.size(); ++q) {
-    auto& m = result.means.own(quantities[q]);
-    for (std::size_t u = 0; u < n; ++u) {
+  std::vector<decltype(&result.means.own(quantities[0]))> means;
+  for (const auto& q : quantities) means.push_back(&result.means.own(q));
+  for (std::size_t u = 0; u < n; ++u) {  // in the order of the sums
+    const auto ui = static_cast<Eigen::Index>(u);
+    for (std::size_t q = 0; q < quantities.size(); ++q) {
+      auto& m = *means[q];
       const std::int64_t* sums = &total.sums[(u * quantities.size() + q) * static_cast<std::size_t>(horizon)];
       if (q < stages) {  // stocks: month 0's, then cumulated changes (in integers: exact)
         auto stock = opt.paths * su.total0[u * stages + q];
-        m(static_cast<Eigen::Index>(u), 0) = static_cast<double>(su.total0[u * stages + q]);
-        for (std::size_t t = 0; t < static_cast<std::size_t>(horizon); ++t) {
+        m(ui, 0) = static_cast<double>(su.total0[u * stages + q]);
+        for (int t = 0; t < horizon; ++t) {
           stock += sums[t];
-          m(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(t + 1)) = static_cast<double>(stock) / paths;
+          m(ui, t + 1) = static_cast<double>(stock) / paths;
         }
       } else {
-        for (std::size_t t = 0; t < static_cast<std::size_t>(horizon); ++t)
-          m(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(t)) =
-              static_cast<double>(sums[t]) / paths;
+        for (int t = 0; t < horizon; ++t) m(ui, t) = static_cast<double>(sums[t]) / paths;
       }
     }
   }
-  for (std::size_t t = 0; t < su.tracked.size(); ++t) {
-    std::vector<pmf> nodes(n);
-    for (std::size_t u = 0; u < n; ++u) nodes[u] = total.hist.to_pmf(u * su.tracked.size() + t, paths);
-    result.distributions.push_back(std::move(nodes));
-  }
+  const auto T = su.tracked.size();
+  result.distributions.resize(T);
+  for (auto& d : result.distributions) d.reserve(n);
+  for (std::size_t u = 0; u < n; ++u)  // in the order of the store
+    for (std::size_t t = 0; t < T; ++t) result.distributions[t].push_back(total.hist.to_pmf(u * T + t, paths));
   return result;
 }
 
