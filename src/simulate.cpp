@@ -59,6 +59,17 @@ class window_histograms {
     else add_outside(u, k, times);
   }
 
+  // Counts first .. first + m - 1 see the values k[0 .. m - 1] once.
+  void add_each(std::size_t first, const std::int64_t* k, std::size_t m) {
+    const long long* lo = &lo_[first];
+    std::int64_t* window = &window_[first * width];
+    for (std::size_t j = 0; j < m; ++j) {
+      const auto i = static_cast<unsigned long long>(k[j] - lo[j]);
+      if (i < static_cast<unsigned long long>(width)) ++window[j * width + i];
+      else add_outside(first + j, k[j], 1);
+    }
+  }
+
   void merge(const window_histograms& other) {
     for (std::size_t u = 0; u < lo_.size(); ++u) {
       for (long long i = 0; i < width; ++i)
@@ -294,7 +305,7 @@ class path_simulator {
         adjusts_entry_(course_ || su.opt.target_rule.has_value()),
         month_varies_(course_ || su.opt.target_rule.has_value() || !su.opt.inflow_profile.empty()),
         coupled_(course_ || su.opt.target_rule.has_value()), horizon_(static_cast<std::size_t>(su.horizon)),
-        quantities_(su.n_quantities()), same_start_(!month_varies_ && su.opt.uncertainty.empty()) {
+        quantities_(su.n_quantities()), stages_(p_.size()), same_start_(!month_varies_ && su.opt.uncertainty.empty()) {
     for (std::size_t s = 0; s < p_.size(); ++s) {
       const auto& st = p_.stages()[s];
       stage_plan plan{st.kind, p_.offset(s), static_cast<int>(p_.width(s)), {}};
@@ -336,7 +347,7 @@ class path_simulator {
     rollup_batch();
     for (std::size_t u = 0; u < n_; ++u)
       for (std::size_t b = 0; b < count; ++b)
-        for (std::size_t i = 0; i < T; ++i) acc_.hist.add(u * T + i, batch_[u * width_ + b * T + i]);
+        acc_.hist.add_each(u * T, &batch_[u * width_ + b * T], T);
     if (kept_)
       for (std::size_t u = 0; u < n_; ++u)
         for (std::size_t b = 0; b < count; ++b)
@@ -417,7 +428,7 @@ class path_simulator {
   // Unit u at month 0 of path path_: its stocks, its stream and a first budget.
   void start_unit(std::size_t u) {
     std::copy_n(&su_.x0[u * slots_], slots_, &x_[u * slots_]);
-    std::copy_n(&su_.total0[u * plan_.size()], plan_.size(), &total_[u * plan_.size()]);
+    std::copy_n(&su_.total0[u * stages_], stages_, &total_[u * stages_]);
     dirty_[u] = 1;
     streams_[u] = random::stream(su_.opt.seed, path_, u, 0, unit_domain);
     if (!same_start_) budget_[u] = -std::log(first_uniform(u));
@@ -438,7 +449,7 @@ class path_simulator {
   }
 
   void end_unit(std::size_t u) {
-    for (auto i : su_.stocks_tracked_at[horizon_]) tracked(u, i) = total_[u * plan_.size() + su_.tracked_stage[i]];
+    for (auto i : su_.stocks_tracked_at[horizon_]) tracked(u, i) = total_[u * stages_ + su_.tracked_stage[i]];
   }
 
   std::int64_t& sum(std::size_t u, std::size_t q, int t) {
@@ -450,7 +461,7 @@ class path_simulator {
   // costs nothing in quiet months.
   void restock(std::size_t s, std::size_t u, int t, std::int64_t k) {
     if (k == 0) return;
-    total_[u * plan_.size() + s] += k;
+    total_[u * stages_ + s] += k;
     sum(u, s, t) += k;
   }
   // A fixed stage's slot of the last age in month t, where the month's entrants land.
@@ -510,7 +521,7 @@ class path_simulator {
     start_last_.resize(n_);
     for (std::size_t u = 0; u < n_; ++u) {
       std::copy_n(&su_.x0[u * slots_], slots_, &x_[u * slots_]);
-      std::copy_n(&su_.total0[u * plan_.size()], plan_.size(), &total_[u * plan_.size()]);
+      std::copy_n(&su_.total0[u * stages_], stages_, &total_[u * stages_]);
       start_last_[u] = same_hazard_until(u, 0);
       start_quiet_[u] = std::exp(-hazard(u, 0) * (start_last_[u] + 1));
     }
@@ -522,7 +533,7 @@ class path_simulator {
   int same_hazard_until(std::size_t u, int t) const {
     int end = next_boundary_[static_cast<std::size_t>(t)];
     for (auto s : fixed_stages_) {
-      if (total_[u * plan_.size() + s] == 0) continue;
+      if (total_[u * stages_ + s] == 0) continue;
       const std::int64_t* ring = &x_[u * slots_ + plan_[s].offset];
       const std::size_t* mod = plan_[s].mod.data();
       for (int m = t; m < end; ++m)
@@ -536,7 +547,7 @@ class path_simulator {
 
   void snapshot(std::size_t u, int t) {
     for (auto i : su_.stocks_tracked_at[static_cast<std::size_t>(t)])
-      tracked(u, i) = total_[u * plan_.size() + su_.tracked_stage[i]];
+      tracked(u, i) = total_[u * stages_ + su_.tracked_stage[i]];
   }
 
   void unit_month(std::size_t u, int t) {
@@ -567,7 +578,7 @@ class path_simulator {
       if (course_ && !session(t)) a = 0;
       return adjusted_ = chances::markov(a, e);
     }
-    return ch_->stage[u * plan_.size() + s];
+    return ch_->stage[u * stages_ + s];
   }
 
   double inflow_rate(std::size_t u, int t) const {
@@ -586,13 +597,13 @@ class path_simulator {
       if (n) h -= static_cast<double>(n) * log_q;
     };
     if (!adjusts_entry_ && !su_.low_class) {  // a person's h per stage, precomputed
-      const double* person = &ch_->person_h[u * plan_.size()];
-      for (std::size_t s = 0; s < plan_.size(); ++s)
-        if (const auto n = total_[u * plan_.size() + s]) h += static_cast<double>(n) * person[s];
-      for (auto s : fixed_stages_) add(x[plan_[s].offset + entry_slot(s, t)], ch_->stage[u * plan_.size() + s].log_q2);
+      const double* person = &ch_->person_h[u * stages_];
+      for (std::size_t s = 0; s < stages_; ++s)
+        if (const auto n = total_[u * stages_ + s]) h += static_cast<double>(n) * person[s];
+      for (auto s : fixed_stages_) add(x[plan_[s].offset + entry_slot(s, t)], ch_->stage[u * stages_ + s].log_q2);
       return h;
     }
-    for (std::size_t s = 0; s < plan_.size(); ++s) {
+    for (std::size_t s = 0; s < stages_; ++s) {
       const auto& st = plan_[s];
       const auto c = stage_chances(u, s, t);
       switch (st.kind) {
@@ -600,7 +611,7 @@ class path_simulator {
         case stage_kind::terminal: add(x[st.offset], c.log_q1); break;
         case stage_kind::fixed: {
           const auto last = entry_slot(s, t);
-          std::int64_t in_ring = total_[u * plan_.size() + s];
+          std::int64_t in_ring = total_[u * stages_ + s];
           if (su_.low_class && s == adm_) {
             const std::int64_t* low = &low_[u * adm_width_];
             const auto in_low = std::accumulate(low, low + adm_width_, std::int64_t{0});
@@ -642,9 +653,9 @@ class path_simulator {
   void busy(std::size_t u, int t) {
     race d(streams_[u], budget_[u]);
     std::int64_t* x = &x_[u * slots_];
-    for (std::size_t s = plan_.size(); s-- > 0;) {
+    for (std::size_t s = stages_; s-- > 0;) {
       const auto& st = plan_[s];
-      if (total_[u * plan_.size() + s] == 0) continue;  // no one to draw for
+      if (total_[u * stages_ + s] == 0) continue;  // no one to draw for
       const auto& c = stage_chances(u, s, t);
       const auto off = st.offset;
       switch (st.kind) {
@@ -737,7 +748,7 @@ class path_simulator {
 
   [[gnu::noinline]] void count_some(std::size_t u, int t, std::size_t e, std::int64_t k) {
     const auto month = static_cast<std::size_t>(t);
-    sum(u, plan_.size() + e, t) += k;
+    sum(u, stages_ + e, t) += k;
     for (auto i : su_.tracked_at[e][month]) tracked(u, i) += k;
     if (e == ev_admissions && su_.opt.target_rule) month_admissions_[u] += k;
   }
@@ -808,7 +819,7 @@ class path_simulator {
   const org& o_;
   const std::size_t n_, slots_, adm_, terminal_, adm_width_;
   const bool course_, adjusts_entry_, month_varies_, coupled_;
-  const std::size_t horizon_, quantities_;
+  const std::size_t horizon_, quantities_, stages_;
   const bool same_start_;
   std::vector<double> start_quiet_;  // per unit: P(the first stretch is quiet), when same_start_
   std::vector<int> start_last_;      // its last month
