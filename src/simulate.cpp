@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -979,7 +980,9 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
   std::atomic<long long> next_path{0}, done{0};
   std::atomic<bool> stop{false};
   std::exception_ptr failure;
-  std::mutex failure_mutex;
+  std::mutex failure_mutex, finished_mutex;
+  std::condition_variable finished_cv;
+  int finished = 0;
   // Paths go to the workers in batches (see path_simulator::run_batch) of at most about
   // a million unit-months, so that a stop request is seen within tens of milliseconds,
   // and shrinking towards the end (a share of what is left), so that the workers finish
@@ -1011,21 +1014,32 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
       if (!failure) failure = std::current_exception();
       stop = true;
     }
+    {
+      std::lock_guard<std::mutex> lock(finished_mutex);
+      ++finished;
+    }
+    finished_cv.notify_one();
   };
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; ++i) pool.emplace_back(work, i);
-  // The calling thread reports progress and relays a request to stop.
+  // The calling thread reports progress every 100 ms and relays a request to stop; it
+  // wakes as soon as the last worker is done.
   bool cancelled_by_caller = false;
-  // It wakes every 5 ms (so a short run is not held up) and reports every 100 ms.
-  auto last_report = std::chrono::steady_clock::now();
-  while (done < opt.paths && !stop) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_report < std::chrono::milliseconds(100)) continue;
-    last_report = now;
-    if (opt.progress && !opt.progress(done.load(), opt.paths)) {
-      cancelled_by_caller = true;
-      stop = true;
+  {
+    std::unique_lock<std::mutex> lock(finished_mutex);
+    while (!finished_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return finished == threads; })) {
+      lock.unlock();
+      try {  // a callback that throws stops the run like a worker that throws
+        if (opt.progress && !stop && !opt.progress(done.load(), opt.paths)) {
+          cancelled_by_caller = true;
+          stop = true;
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> failed(failure_mutex);
+        if (!failure) failure = std::current_exception();
+        stop = true;
+      }
+      lock.lock();
     }
   }
   for (auto& t : pool) t.join();

@@ -1283,4 +1283,7 @@ TEST_CASE("A progress callback sees the paths done and can stop the run", "[simu
   }
   REQUIRE_THAT(message, mf_test::contains("simulation stopped after"));
   REQUIRE(calls == 2);
+  // A callback that throws stops the run too, and its exception reaches the caller.
+  opt.progress = [](long long, long long) -> bool { throw std::runtime_error("callback failed"); };
+  REQUIRE_THROWS_WITH(simulate(sc, 12, opt), "callback failed");
 }
