@@ -10,6 +10,7 @@
 #include <numeric>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "memberflow/random.hpp"
 
@@ -52,18 +53,18 @@ struct histogram {
 class window_histograms {
  public:
   static constexpr long long width = 8;
-  explicit window_histograms(std::size_t counts) : lo_(counts, unset), window_(counts * width, 0), wide_(counts) {}
+  explicit window_histograms(std::size_t counts) : lo_(counts, unset), window_(counts * width, 0) {}
 
   void add(std::size_t u, long long k, std::int64_t times = 1) {
     const auto i = static_cast<unsigned long long>(k - lo_[u]);  // past the window: huge
-    if (i < static_cast<unsigned long long>(width)) window_[u * width + i] += times;
+    if (i < static_cast<unsigned long long>(width)) window_[u * width + i] += static_cast<cell>(times);
     else add_outside(u, k, times);
   }
 
   // Counts first .. first + m - 1 see the values k[0 .. m - 1] once.
   void add_each(std::size_t first, const std::int64_t* k, std::size_t m) {
     const long long* lo = &lo_[first];
-    std::int64_t* window = &window_[first * width];
+    cell* window = &window_[first * width];
     for (std::size_t j = 0; j < m; ++j) {
       const auto i = static_cast<unsigned long long>(k[j] - lo[j]);
       if (i < static_cast<unsigned long long>(width)) ++window[j * width + i];
@@ -75,10 +76,10 @@ class window_histograms {
     for (std::size_t u = 0; u < lo_.size(); ++u) {
       for (long long i = 0; i < width; ++i)
         if (const auto c = other.window_[u * width + static_cast<std::size_t>(i)]) add(u, other.lo_[u] + i, c);
-      const auto& w = other.wide_[u];
+    }
+    for (const auto& [u, w] : other.wide_)
       for (std::size_t i = 0; i < w.counts.size(); ++i)
         if (w.counts[i]) add(u, w.offset + static_cast<long long>(i), w.counts[i]);
-    }
   }
 
   [[gnu::noinline]] void add_outside(std::size_t u, long long k, std::int64_t times) {
@@ -92,8 +93,10 @@ class window_histograms {
 
   // Count u's histogram divided by `paths`.
   pmf to_pmf(std::size_t u, double paths) const {
-    const std::int64_t* window = &window_[u * width];
-    const auto& wide = wide_[u];
+    const cell* window = &window_[u * width];
+    static const histogram none;
+    const auto found = wide_.find(u);
+    const auto& wide = found == wide_.end() ? none : found->second;
     long long first = std::numeric_limits<long long>::max(), last = std::numeric_limits<long long>::min();
     for (long long i = 0; i < width; ++i)
       if (window[i]) first = std::min(first, lo_[u] + i), last = std::max(last, lo_[u] + i);
@@ -113,9 +116,10 @@ class window_histograms {
 
  private:
   static constexpr long long unset = std::numeric_limits<long long>::min() / 2;  // no value yet
-  std::vector<long long> lo_;         // per count: the value of its window's first cell
-  std::vector<std::int64_t> window_;  // counts x width
-  std::vector<histogram> wide_;       // per count: the values outside its window
+  using cell = std::uint32_t;  // paths < 2^32 (make_setup)
+  std::vector<long long> lo_;                        // per count: the value of its window's first cell
+  std::vector<cell> window_;                         // counts x width
+  std::unordered_map<std::size_t, histogram> wide_;  // per count that has any: the values outside its window
 };
 
 // What one worker accumulates; merged by integer addition, so order does not matter.
@@ -873,7 +877,8 @@ void set_initial_state(setup& su) {
 setup make_setup(const scenario& sc, int horizon, const simulation_options& opt) {
   sc.validate();
   if (horizon < 1) throw input_error("the horizon must be at least 1 month, got " + std::to_string(horizon));
-  if (opt.paths < 1) throw input_error("paths must be at least 1, got " + std::to_string(opt.paths));
+  if (opt.paths < 1 || opt.paths > 0xFFFFFFFFLL)
+    throw input_error("paths must be in 1 .. 4,294,967,295, got " + std::to_string(opt.paths));
   const auto& p = sc.model();
   const auto& o = sc.units();
   setup su{sc, horizon, opt, opt.track.empty() ? default_tracking(p, horizon) : opt.track, {}, {}, {}, {}, {}, {}, false, {}, {}, {}, {}, {}};

@@ -1240,7 +1240,7 @@ TEST_CASE("Simulation refuses bad options", "[simulate]") {
   const scenario sc = datasets::example_district();
   simulation_options opt;
   opt.paths = 0;
-  REQUIRE_THROWS_AS_WITH(simulate(sc, 12, opt), input_error, mf_test::contains("paths must be at least 1"));
+  REQUIRE_THROWS_AS_WITH(simulate(sc, 12, opt), input_error, mf_test::contains("paths must be in 1 .. 4,294,967,295, got 0"));
   opt.paths = 10;
   REQUIRE_THROWS_AS_WITH(simulate(sc, 0, opt), input_error, mf_test::contains("horizon must be at least 1"));
   opt.track = {{"admissions", {3, 3}}};
