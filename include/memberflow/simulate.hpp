@@ -3,9 +3,19 @@
 // month, for every unit, with policies that make people depend on each other or on the
 // running count (which the exact engine cannot express).
 //
-// Reproducible to the bit: every draw comes from random::stream(seed, path, unit,
-// month), and summaries are integer counts (histograms, sums) merged by addition, so
-// the result is the same for any number of threads and any split of the paths.
+// Reproducible to the bit: every draw of a path comes from Philox streams keyed by the
+// seed and counted by (path, unit) (src/simulate.cpp says which word serves what), and
+// summaries are integer counts (histograms, sums) merged by addition, so the result is
+// the same for any number of threads and any split of the paths into batches.
+//
+// How it is fast: a unit's random outcomes are drawn as one race in "hazard time". Each
+// outcome whose default (nothing happens) has chance d = exp(-h) is a component; the
+// unit holds a budget E ~ Exp(1) and walks its components month after month, spending h
+// on each default; where E < h that component has an event, drawn given "not 0" from
+// v = exp(-E), uniform on (d, 1], and a fresh E follows. This is exact sampling (the
+// memorylessness of the exponential), and a quiet month costs a subtraction, so the
+// random numbers go where something happens; months that share one hazard are skipped
+// together (floor(E / H) quiet months, then a busy one).
 //
 // Policies (each off unless given):
 //   inflow_profile   arrivals into the first stage in month t are
