@@ -497,7 +497,7 @@ class path_simulator {
     }
     while (t < su_.horizon) {
       snapshot(u, t);
-      const double h = hazard(u, t);
+      const double h = same_start_ && t == 0 ? start_hazard_[u] : hazard(u, t);
       const int last = same_hazard_until(u, t);
       const int months = last - t + 1;
       if (budget >= h * months) {
@@ -524,11 +524,13 @@ class path_simulator {
     ch_ = &su_.chances;
     start_quiet_.resize(n_);
     start_last_.resize(n_);
+    start_hazard_.resize(n_);
     for (std::size_t u = 0; u < n_; ++u) {
       std::copy_n(&su_.x0[u * slots_], slots_, &x_[u * slots_]);
       std::copy_n(&su_.total0[u * stages_], stages_, &total_[u * stages_]);
       start_last_[u] = same_hazard_until(u, 0);
-      start_quiet_[u] = std::exp(-hazard(u, 0) * (start_last_[u] + 1));
+      start_hazard_[u] = hazard(u, 0);
+      start_quiet_[u] = std::exp(-start_hazard_[u] * (start_last_[u] + 1));
     }
   }
 
@@ -826,7 +828,7 @@ class path_simulator {
   const bool course_, adjusts_entry_, month_varies_, coupled_;
   const std::size_t horizon_, quantities_, stages_;
   const bool same_start_;
-  std::vector<double> start_quiet_;  // per unit: P(the first stretch is quiet), when same_start_
+  std::vector<double> start_hazard_, start_quiet_;  // per unit, when same_start_: month 0's H, P(the first stretch is quiet)
   std::vector<int> start_last_;      // its last month
   // Per stage: kind, first slot, width (a fixed stage's months, else 1), t mod width for
   // t = 0 .. horizon + 1.
