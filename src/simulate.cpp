@@ -5,7 +5,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <limits>
-#include <map>
 #include <mutex>
 #include <numeric>
 #include <optional>
@@ -282,12 +281,11 @@ class race {
     return k;
   }
 
- private:
   random::stream& s_;
   double& r_;
 };
 
-// One path at a time, month by month, unit by unit.
+// Paths in batches; in each path, unit by unit (by month when a policy couples units).
 //
 // State: per unit, one count per markov or terminal stage, and per fixed stage of D
 // months a ring of D cohorts: the cohort that entered at the start of month m sits in
@@ -299,9 +297,9 @@ class race {
 // Quiet months: most units, most months, see nothing happen (everyone stays, ages, and
 // passes at the end of a fixed stage; no arrivals). Each unit's outcomes are drawn as a
 // race in hazard time (see `race`) from its own stream (seed, path, unit); H, the sum of
-// the h of a month's components, is kept per unit and recomputed only when the unit's
-// state or chances change, so a month with budget >= H is skipped with one subtraction
-// and the default moves (the last age of each fixed stage passes on).
+// the h of a month's components, changes only with the unit's state or chances, so a
+// stretch of months that share one H is skipped whole (unit_months) with the default
+// moves only (the last age of each fixed stage passes on).
 class path_simulator {
  public:
   path_simulator(const setup& su, accumulator& acc, std::vector<std::vector<std::int64_t>>* kept)
@@ -335,8 +333,8 @@ class path_simulator {
     if (same_start_) prepare_same_start();
   }
 
-  // Paths first .. first + count - 1 (count <= batch_paths(...)): their tracked counts
-  // are kept side by side, rolled up the tree and tallied together.
+  // Paths first .. first + count - 1: their tracked counts are kept side by side, rolled
+  // up the tree and tallied together.
   void run_batch(std::uint64_t first, std::size_t count) {
     const auto T = su_.tracked.size();
     width_ = count * T;
