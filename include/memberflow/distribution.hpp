@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "memberflow/error.hpp"
+#include "memberflow/math.hpp"
 
 namespace memberflow {
 
@@ -155,7 +156,7 @@ inline pmf binomial_pmf(long long n, double prob, double eps) {
   }
   const auto mode = std::min<long long>(n, static_cast<long long>(std::floor(static_cast<double>(n + 1) * prob)));
   const double dn = static_cast<double>(n), dm = static_cast<double>(mode);
-  const double log_mode = std::lgamma(dn + 1) - std::lgamma(dm + 1) - std::lgamma(dn - dm + 1) +
+  const double log_mode = log_gamma(dn + 1) - log_gamma(dm + 1) - log_gamma(dn - dm + 1) +
                           dm * std::log(prob) + (dn - dm) * std::log1p(-prob);
   const double odds = prob / (1 - prob);
   return detail::unimodal(0, n, mode, log_mode,
@@ -168,7 +169,7 @@ inline pmf poisson_pmf(double mu, double eps) {
   pmf f;
   if (mu == 0) return f;
   const auto mode = static_cast<long long>(std::floor(mu));
-  const double log_mode = static_cast<double>(mode) * std::log(mu) - mu - std::lgamma(static_cast<double>(mode) + 1);
+  const double log_mode = static_cast<double>(mode) * std::log(mu) - mu - log_gamma(static_cast<double>(mode) + 1);
   return detail::unimodal(0, std::numeric_limits<long long>::max() / 2, mode, log_mode,
                           [&](long long k) { return mu / static_cast<double>(k + 1); }, eps);
 }

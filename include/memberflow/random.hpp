@@ -22,6 +22,7 @@
 #include <limits>
 
 #include "memberflow/error.hpp"
+#include "memberflow/math.hpp"
 
 namespace memberflow::random {
 
@@ -135,7 +136,7 @@ long long binomial(Stream& s, long long n, double p, double log1p_minus_p = std:
     return detail::binomial_bottom_up(u, n, p, std::exp(dn * (std::isnan(log1p_minus_p) ? std::log1p(-p) : log1p_minus_p)));
   const auto m = static_cast<long long>(std::floor((dn + 1) * p));
   const double dm = static_cast<double>(m);
-  const double fm = std::exp(std::lgamma(dn + 1) - std::lgamma(dm + 1) - std::lgamma(dn - dm + 1) + dm * std::log(p) +
+  const double fm = std::exp(log_gamma(dn + 1) - log_gamma(dm + 1) - log_gamma(dn - dm + 1) + dm * std::log(p) +
                              (dn - dm) * std::log1p(-p));
   return detail::mode_outward(
       u, 0, n, m, fm, [&](long long k) { return (dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds; },
@@ -151,7 +152,7 @@ long long poisson(Stream& s, double mu, double exp_minus_mu = -1) {
   const double u = s.uniform();
   if (mu < detail::small_mean) return detail::poisson_bottom_up(u, mu, exp_minus_mu >= 0 ? exp_minus_mu : std::exp(-mu));
   const auto m = static_cast<long long>(std::floor(mu));
-  const double fm = std::exp(static_cast<double>(m) * std::log(mu) - mu - std::lgamma(static_cast<double>(m) + 1));
+  const double fm = std::exp(static_cast<double>(m) * std::log(mu) - mu - log_gamma(static_cast<double>(m) + 1));
   return detail::mode_outward(
       u, 0, std::numeric_limits<long long>::max() / 2, m, fm,
       [&](long long k) { return mu / static_cast<double>(k + 1); },
