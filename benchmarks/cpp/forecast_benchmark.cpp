@@ -91,20 +91,14 @@ std::string check(const forecast_result& r, const scenario& sc) {
   return {};
 }
 
-void add_statistics(benchmark::internal::Benchmark* b) {
-  b->Unit(benchmark::kMillisecond)->UseRealTime()->ComputeStatistics("min", [](const std::vector<double>& v) {
-    return memberflow::bench::min_of(v);
-  });
-}
-
-void BM_ForecastExpected(benchmark::State& state, const scenario& (*make)()) {
-  const scenario& sc = make();  // built once, outside the timed region
-  const bool reset = memberflow::bench::reset_peak_rss();
-  const double rss_before = memberflow::bench::current_rss_bytes();
+// Times run() (one forecast) in each iteration; checks each result and frees it outside
+// the timed region. Returns the size of the last result's arrays.
+template <class Run>
+double time_checked(benchmark::State& state, const scenario& sc, Run run) {
   double bytes = 0;
   for (auto _ : state) {
     std::optional<forecast_result> r;
-    r.emplace(forecast_expected(sc, horizon));
+    r.emplace(run());
     benchmark::DoNotOptimize(r->own("admissions").data());
     state.PauseTiming();
     if (auto why = check(*r, sc); !why.empty()) {
@@ -115,6 +109,20 @@ void BM_ForecastExpected(benchmark::State& state, const scenario& (*make)()) {
     r.reset();  // freeing the result is not timed
     state.ResumeTiming();
   }
+  return bytes;
+}
+
+void add_statistics(benchmark::internal::Benchmark* b) {
+  b->Unit(benchmark::kMillisecond)->UseRealTime()->ComputeStatistics("min", [](const std::vector<double>& v) {
+    return memberflow::bench::min_of(v);
+  });
+}
+
+void BM_ForecastExpected(benchmark::State& state, const scenario& (*make)()) {
+  const scenario& sc = make();  // built once, outside the timed region
+  const bool reset = memberflow::bench::reset_peak_rss();
+  const double rss_before = memberflow::bench::current_rss_bytes();
+  const double bytes = time_checked(state, sc, [&] { return forecast_expected(sc, horizon); });
   const auto units = static_cast<double>(sc.units().size());
   state.counters["units"] = units;
   state.counters["result_bytes"] = benchmark::Counter(bytes, benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
@@ -149,18 +157,7 @@ void BM_ForecastExpectedThreads(benchmark::State& state, const scenario& (*make)
     memberflow::bench::fail(state, std::to_string(threads) + " threads: result not bit-identical to 1 thread");
     return;
   }
-  for (auto _ : state) {
-    std::optional<forecast_result> r;
-    r.emplace(forecast_expected(sc, horizon, threads));
-    benchmark::DoNotOptimize(r->own("admissions").data());
-    state.PauseTiming();
-    if (auto why = check(*r, sc); !why.empty()) {
-      memberflow::bench::fail(state, why);
-      break;
-    }
-    r.reset();
-    state.ResumeTiming();
-  }
+  time_checked(state, sc, [&] { return forecast_expected(sc, horizon, threads); });
   const auto units = static_cast<double>(sc.units().size());
   state.counters["threads"] = threads;
   state.counters["unit_months/s"] = benchmark::Counter(units * horizon, benchmark::Counter::kIsIterationInvariantRate);
@@ -326,18 +323,7 @@ void BM_BlockedPrototype(benchmark::State& state, const scenario& (*make)()) {
       return;
     }
   }
-  for (auto _ : state) {
-    std::optional<forecast_result> r;
-    r.emplace(blocked_forecast(sc, horizon, block, threads));
-    benchmark::DoNotOptimize(r->own("admissions").data());
-    state.PauseTiming();
-    if (auto why = check(*r, sc); !why.empty()) {
-      memberflow::bench::fail(state, why);
-      break;
-    }
-    r.reset();
-    state.ResumeTiming();
-  }
+  time_checked(state, sc, [&] { return blocked_forecast(sc, horizon, block, threads); });
   const auto units = static_cast<double>(sc.units().size());
   state.counters["unit_months/s"] = benchmark::Counter(units * horizon, benchmark::Counter::kIsIterationInvariantRate);
 }
