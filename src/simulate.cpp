@@ -90,27 +90,28 @@ class window_histograms {
     }
   }
 
-  // Count u's histogram divided by `paths`.
-  pmf to_pmf(std::size_t u, double paths) const {
+  // Appends count u's histogram divided by `paths` to `table`.
+  void append_pmf(std::size_t u, double paths, pmf_table& table) const {
     const cell* window = &window_[u * width];
-    static const histogram none;
     const auto found = wide_.find(u);
-    const auto& wide = found == wide_.end() ? none : found->second;
+    const histogram* wide = found == wide_.end() ? nullptr : &found->second;
     long long first = std::numeric_limits<long long>::max(), last = std::numeric_limits<long long>::min();
     for (long long i = 0; i < width; ++i)
       if (window[i]) first = std::min(first, lo_[u] + i), last = std::max(last, lo_[u] + i);
-    if (!wide.counts.empty())
-      first = std::min(first, wide.offset), last = std::max(last, wide.offset + static_cast<long long>(wide.counts.size()) - 1);
-    pmf out;
-    out.offset = first;
-    out.p.assign(static_cast<std::size_t>(last - first + 1), 0.0);
+    if (wide && !wide->counts.empty())
+      first = std::min(first, wide->offset),
+      last = std::max(last, wide->offset + static_cast<long long>(wide->counts.size()) - 1);
+    const auto at = table.probs.size();
+    table.offsets.push_back(first);
+    table.tails.push_back(0);
+    table.probs.resize(at + static_cast<std::size_t>(last - first + 1), 0.0);
+    double* p = &table.probs[at];
     for (long long i = 0; i < width; ++i)
-      if (window[i]) out.p[static_cast<std::size_t>(lo_[u] + i - first)] = static_cast<double>(window[i]) / paths;
-    for (std::size_t i = 0; i < wide.counts.size(); ++i)
-      if (wide.counts[i])
-        out.p[static_cast<std::size_t>(wide.offset + static_cast<long long>(i) - first)] =
-            static_cast<double>(wide.counts[i]) / paths;
-    return out;
+      if (window[i]) p[lo_[u] + i - first] = static_cast<double>(window[i]) / paths;
+    if (wide)
+      for (std::size_t i = 0; i < wide->counts.size(); ++i)
+        if (wide->counts[i]) p[wide->offset + static_cast<long long>(i) - first] = static_cast<double>(wide->counts[i]) / paths;
+    table.starts.push_back(table.probs.size());
   }
 
  private:
@@ -1083,9 +1084,13 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
   }
   const auto T = su.tracked.size();
   result.distributions.resize(T);
-  for (auto& d : result.distributions) d.reserve(n);
+  for (auto& d : result.distributions) {
+    d.offsets.reserve(n);
+    d.tails.reserve(n);
+    d.starts.reserve(n + 1);
+  }
   for (std::size_t u = 0; u < n; ++u)  // in the order of the store
-    for (std::size_t t = 0; t < T; ++t) result.distributions[t].push_back(total.hist.to_pmf(u * T + t, paths));
+    for (std::size_t t = 0; t < T; ++t) total.hist.append_pmf(u * T + t, paths, result.distributions[t]);
   return result;
 }
 

@@ -88,6 +88,32 @@ struct pmf {
   }
 };
 
+// Many pmfs in flat arrays, one allocation each rather than one a pmf (a national
+// simulation tallies millions): pmf u holds probs[starts[u] .. starts[u + 1]) from the
+// value offsets[u], with tail tails[u].
+struct pmf_table {
+  std::vector<long long> offsets;
+  std::vector<std::size_t> starts{0};
+  std::vector<double> probs, tails;
+
+  std::size_t size() const { return offsets.size(); }
+  // A copy of pmf u.
+  pmf operator[](std::size_t u) const {
+    pmf f;
+    f.offset = offsets.at(u);
+    f.p.assign(probs.begin() + static_cast<std::ptrdiff_t>(starts[u]),
+               probs.begin() + static_cast<std::ptrdiff_t>(starts[u + 1]));
+    f.tail = tails[u];
+    return f;
+  }
+  void push_back(const pmf& f) {
+    offsets.push_back(f.offset);
+    tails.push_back(f.tail);
+    probs.insert(probs.end(), f.p.begin(), f.p.end());
+    starts.push_back(probs.size());
+  }
+};
+
 namespace detail {
 
 // Drops entries from both ends while the dropped mass stays within eps per side.

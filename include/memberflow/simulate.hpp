@@ -102,7 +102,7 @@ struct simulation_result {
   forecast_result means;  // per unit and month: the mean over paths (own figures)
   std::vector<tracked_quantity> tracked;
   // distributions[i][u]: the empirical pmf of tracked[i] at node u (subtree total).
-  std::vector<std::vector<pmf>> distributions;
+  std::vector<pmf_table> distributions;
   // With keep_paths: paths[i] is paths x nodes (row-major) of subtree totals.
   std::vector<std::vector<std::int64_t>> paths;
   long long path_count = 0;

@@ -35,22 +35,19 @@ py::dict table_to_columns(const text_table& t) {
 }
 
 py::dict pmfs_to_python(const std::vector<pmf>& nodes) {
+  pmf_table table;
+  for (const auto& f : nodes) table.push_back(f);
+  return pmfs_to_python(table);
+}
+
+py::dict pmfs_to_python(const pmf_table& nodes) {
   const auto n = static_cast<py::ssize_t>(nodes.size());
   py::array_t<std::int64_t> offsets(n), starts(n + 1);
-  py::array_t<double> tails(n);
-  std::size_t total = 0;
-  for (const auto& f : nodes) total += f.p.size();
-  py::array_t<double> probs(static_cast<py::ssize_t>(total));
-  std::size_t at = 0;
-  for (py::ssize_t u = 0; u < n; ++u) {
-    const auto& f = nodes[static_cast<std::size_t>(u)];
-    offsets.mutable_at(u) = f.offset;
-    starts.mutable_at(u) = static_cast<std::int64_t>(at);
-    tails.mutable_at(u) = f.tail;
-    std::copy(f.p.begin(), f.p.end(), probs.mutable_data() + at);
-    at += f.p.size();
-  }
-  starts.mutable_at(n) = static_cast<std::int64_t>(at);
+  py::array_t<double> tails(n), probs(static_cast<py::ssize_t>(nodes.probs.size()));
+  std::copy(nodes.offsets.begin(), nodes.offsets.end(), offsets.mutable_data());
+  std::copy(nodes.starts.begin(), nodes.starts.end(), starts.mutable_data());
+  std::copy(nodes.tails.begin(), nodes.tails.end(), tails.mutable_data());
+  std::copy(nodes.probs.begin(), nodes.probs.end(), probs.mutable_data());
   py::dict result;
   result["offsets"] = offsets;
   result["starts"] = starts;

@@ -56,5 +56,6 @@ py::dict table_to_columns(const text_table& t);
 // The pmfs of every node as flat numpy arrays: offsets, starts (n + 1), one concatenated
 // probability vector and tails; the Python layer slices them per node without copies.
 py::dict pmfs_to_python(const std::vector<pmf>& nodes);
+py::dict pmfs_to_python(const pmf_table& nodes);
 
 }  // namespace memberflow::python

@@ -324,3 +324,26 @@ TEST_CASE("the pmf building blocks refuse invalid arguments", "[distribution]") 
   for (double q : {-0.01, 1.01, nan_value})
     REQUIRE_THROWS_AS_WITH(f.quantile(q), input_error, mf_test::contains("q must be in [0, 1]"));
 }
+
+TEST_CASE("A pmf table gives back the pmfs put in, offsets, tails and all", "[distribution]") {
+  pmf a;
+  a.offset = 3;
+  a.p = {0.25, 0.5, 0.25};
+  a.tail = 1e-13;
+  pmf b;  // the point mass at 0
+  pmf c;
+  c.offset = -2;
+  c.p = {0.1, 0.9};
+  pmf_table table;
+  for (const auto& f : {a, b, c}) table.push_back(f);
+  REQUIRE(table.size() == 3);
+  REQUIRE(table.starts == std::vector<std::size_t>{0, 3, 4, 6});
+  for (std::size_t u = 0; u < 3; ++u) {
+    const pmf& put = u == 0 ? a : u == 1 ? b : c;
+    const pmf got = table[u];
+    REQUIRE(got.offset == put.offset);
+    REQUIRE(got.p == put.p);
+    REQUIRE(got.tail == put.tail);
+  }
+  REQUIRE_THROWS(table[3]);
+}
