@@ -505,7 +505,8 @@ class path_simulator {
         t = last + 1;
         continue;
       }
-      int k = static_cast<int>(std::floor(budget / h));  // < months; h > 0 since budget >= 0
+      // budget < h x months, so k < months; the min guards a division that rounds up.
+      int k = std::min(static_cast<int>(std::floor(budget / h)), months - 1);  // h > 0: budget >= 0
       if (k > 0) {
         double rest = budget - k * h;
         if (rest < 0) rest += h, --k;  // a rounding of the division
