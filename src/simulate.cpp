@@ -323,9 +323,7 @@ class path_simulator {
       while (m + 1 < su.horizon && su.stocks_tracked_at[static_cast<std::size_t>(m) + 1].empty()) ++m;
       next_boundary_.push_back(m);
     }
-    hazard_.resize(n_);
     budget_.resize(n_);
-    dirty_.resize(n_);
     x_.resize(n_ * slots_);
     total_.resize(plan_.size() * n_);
     streams_.assign(n_, random::stream(0, 0, 0, 0));
@@ -433,7 +431,6 @@ class path_simulator {
   void start_unit(std::size_t u) {
     std::copy_n(&su_.x0[u * slots_], slots_, &x_[u * slots_]);
     std::copy_n(&su_.total0[u * stages_], stages_, &total_[u * stages_]);
-    dirty_[u] = 1;
     streams_[u] = random::stream(su_.opt.seed, path_, u, 0, unit_domain);
     if (!same_start_) budget_[u] = -std::log(first_uniform(u));
   }
@@ -557,19 +554,16 @@ class path_simulator {
       tracked(u, i) = total_[u * stages_ + su_.tracked_stage[i]];
   }
 
+  // One month of unit u, where the chances vary by month (a policy, an inflow profile).
   void unit_month(std::size_t u, int t) {
     snapshot(u, t);
     if (course_) ready_[u] = 0;
-    if (dirty_[u] || month_varies_) {
-      hazard_[u] = hazard(u, t);
-      dirty_[u] = 0;
-    }
-    if (budget_[u] >= hazard_[u]) {
-      budget_[u] -= hazard_[u];
+    const double h = hazard(u, t);
+    if (budget_[u] >= h) {
+      budget_[u] -= h;
       quiet(u, t);
     } else {
       busy(u, t);
-      dirty_[u] = 1;
     }
   }
 
@@ -651,9 +645,7 @@ class path_simulator {
       last = 0;
       restock(s, u, t, -k);
       enter(u, s + 1, k, t);
-      dirty_[u] = 1;
     }
-    if (ring[entry_slot(s, t + 1)]) dirty_[u] = 1;  // next month's last age: its chances differ
   }
 
   // A month in full: every stage's draws, from the last stage to the first, then arrivals.
@@ -851,8 +843,7 @@ class path_simulator {
   std::vector<random::stream> streams_;       // per unit
   std::vector<double> first_block_;           // units x 4: see first_uniform
   std::vector<std::uint64_t> first_quad_;     // per unit: the path / 4 of first_block_
-  std::vector<double> hazard_, budget_;       // per unit: H this month; the race's budget
-  std::vector<char> dirty_;                   // hazard_ must be recomputed
+  std::vector<double> budget_;                // per unit: the race's budget
   std::vector<std::int64_t> ready_, month_admissions_, year_admissions_;
   std::vector<std::int64_t> batch_;  // units x (paths of the batch x tracked counts)
   std::size_t width_ = 0, column_ = 0;  // of a row of batch_; the current path's first column
