@@ -353,3 +353,14 @@ def test_org_display(district2020):
     html = org._repr_html_()
     assert "267 units" in html and "7 overseers" in html
     assert "<table" in html and "218" in html and "sub_cell" in html
+
+
+def test_ancestors_of_an_unknown_or_unhashable_id_name_it(small_org):
+    for org in (small_org, mf.Org.from_frame(small_org.to_frame())):  # before and after the table is filled
+        with pytest.raises(mf.UnknownIdError, match=r"unknown unit 'nowhere'"):
+            org.ancestors("nowhere")
+        with pytest.raises(mf.UnknownIdError, match=r"unknown unit \['C1'\]"):
+            org.ancestors(["C1"])
+        with pytest.raises(KeyError):
+            org.ancestors_of(["C1", "nowhere"])
+    assert small_org.ancestors(small_org.root) == ()
