@@ -215,6 +215,8 @@ scenario example_district(int year) {
   scenario sc(o, std::make_shared<const pipeline>(example_pipeline()));
   set_example_parameters(sc, e);
   set_example_stocks_2020(sc, e);
+  sc.params.defaults_source = "example_district(): pipeline";
+  sc.start = calendar_month{year, 1};  // the article's figures are by calendar year
   if (year == 2020) return sc;
 
   // One year of the expected model, then whole people again.

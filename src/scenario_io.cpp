@@ -1,8 +1,14 @@
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "memberflow/org_io.hpp"
 #include "memberflow/scenario.hpp"
+#include "memberflow/scenario_io.hpp"
 
 namespace memberflow {
 
@@ -109,16 +115,257 @@ text_table targets_to_table(const Eigen::ArrayXd& targets, const org& o) {
   return t;
 }
 
-scenario read_scenario(const std::string& units_path, const pipeline& p, const std::string& params_path,
-                       const std::string& stocks_path, const std::string& targets_path) {
-  const bool json = units_path.size() >= 5 && units_path.substr(units_path.size() - 5) == ".json";
-  auto o = std::make_shared<const org>(json ? read_org_json(units_path) : read_units_csv(units_path));
-  scenario sc(o, std::make_shared<const pipeline>(p));
-  if (!params_path.empty()) sc.params.apply(read_csv(params_path), *o, p);
-  if (!stocks_path.empty()) sc.stocks = stocks_from_table(read_csv(stocks_path), *o, p);
-  if (!targets_path.empty()) sc.targets = targets_from_table(read_csv(targets_path), *o);
+namespace {
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+org read_org(const std::string& units_path, const std::string& overseers_path) {
+  org o = ends_with(units_path, ".json") ? read_org_json(units_path) : read_units_csv(units_path);
+  if (!overseers_path.empty()) read_overseers_csv(o, overseers_path);
+  return o;
+}
+
+// Parameters, stocks and targets from the files given (empty = none); the scenario
+// must hold its organisation and pipeline already.
+void read_parts(scenario& sc, const scenario_files& files, std::vector<std::string>* warnings) {
+  const auto& o = sc.units();
+  const auto& p = sc.model();
+  if (!files.params.empty()) {
+    auto w = sc.params.apply(read_csv(files.params), o, p);
+    if (warnings) warnings->insert(warnings->end(), w.begin(), w.end());
+  }
+  if (!files.stocks.empty()) sc.stocks = stocks_from_table(read_csv(files.stocks), o, p);
+  if (!files.targets.empty()) sc.targets = targets_from_table(read_csv(files.targets), o);
   sc.validate();
+}
+
+}  // namespace
+
+scenario read_scenario(const std::string& units_path, const pipeline& p, const std::string& params_path,
+                       const std::string& stocks_path, const std::string& targets_path,
+                       std::vector<std::string>* warnings) {
+  auto o = std::make_shared<const org>(read_org(units_path, ""));
+  scenario sc(o, std::make_shared<const pipeline>(p));
+  read_parts(sc, {units_path, "", params_path, stocks_path, targets_path}, warnings);
   return sc;
+}
+
+// ---------------------------------------------------------------------------------------
+// The manifest.
+
+namespace {
+
+using json = nlohmann::ordered_json;
+namespace fs = std::filesystem;
+
+std::string read_text(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw input_error(path + ": is a directory, not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw input_error(path + ": cannot open the file for reading");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+json parse_json(const std::string& text, const std::string& source) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // nlohmann counts bytes; say the line and column a user's editor shows.
+    const auto upto = text.substr(0, std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size()));
+    const auto line = 1 + std::count(upto.begin(), upto.end(), '\n');
+    const auto column = upto.size() - (upto.rfind('\n') == std::string::npos ? 0 : upto.rfind('\n') + 1) + 1;
+    std::string what = e.what();
+    if (auto cut = what.find("syntax error"); cut != std::string::npos) what = what.substr(cut);
+    throw input_error(source + " line " + std::to_string(line) + ", column " + std::to_string(column) +
+                      ": not valid JSON (" + what + ")");
+  }
+}
+
+void require_keys(const json& obj, std::initializer_list<const char*> allowed, const std::string& where) {
+  if (!obj.is_object()) throw input_error(where + ": expected a JSON object, got " + obj.dump());
+  for (const auto& [key, value] : obj.items())
+    if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) == allowed.end()) {
+      std::string valid;
+      for (auto a : allowed) valid += (valid.empty() ? "" : ", ") + std::string(a);
+      throw input_error(where + ": unknown key '" + key + "' (valid: " + valid + ")");
+    }
+}
+
+std::string json_string(const json& v, const std::string& where) {
+  if (!v.is_string()) throw input_error(where + ": expected a string, got " + v.dump());
+  return v.get<std::string>();
+}
+
+double json_number(const json& v, const std::string& where) {
+  if (!v.is_number()) throw input_error(where + ": expected a number, got " + v.dump());
+  return v.get<double>();
+}
+
+stage_kind kind_from_name(const std::string& name, const std::string& where) {
+  if (name == "markov") return stage_kind::markov;
+  if (name == "fixed") return stage_kind::fixed;
+  if (name == "terminal") return stage_kind::terminal;
+  throw input_error(where + ": unknown stage kind '" + name + "' (valid: markov, fixed, terminal)");
+}
+
+const char* kind_name(stage_kind k) {
+  switch (k) {
+    case stage_kind::markov: return "markov";
+    case stage_kind::fixed: return "fixed";
+    case stage_kind::terminal: return "terminal";
+  }
+  return "markov";
+}
+
+stage stage_from_json(const json& j, std::size_t i, const std::string& source) {
+  const auto where = source + ": pipeline stage " + std::to_string(i + 1);
+  require_keys(j, {"name", "kind", "months", "advance", "exit", "pass_rate", "attrition", "inflow", "transfer_in"},
+               where);
+  if (!j.contains("name") || !j.contains("kind")) throw input_error(where + ": 'name' and 'kind' are required");
+  stage st;
+  st.name = json_string(j["name"], where + ", name");
+  const auto at = source + ": stage '" + st.name + "'";
+  st.kind = kind_from_name(json_string(j["kind"], at + ", kind"), at);
+  if (st.kind == stage_kind::fixed) {
+    if (!j.contains("months") || !j["months"].is_number_integer() || j["months"].get<long long>() < 1 ||
+        j["months"].get<long long>() > 1200)
+      throw input_error(at + ": a fixed stage needs 'months', a whole number of months from 1 to 1200" +
+                        (j.contains("months") ? ", got " + j["months"].dump() : std::string()));
+    st.months = static_cast<int>(j["months"].get<long long>());
+  } else if (j.contains("months")) {
+    throw input_error(at + ": 'months' applies to fixed stages only");
+  }
+  // A parameter the stage's kind or position does not take is refused by the pipeline.
+  for (auto q : all_params) {
+    const auto key = std::string(param_name(q));
+    if (j.contains(key)) st.set(q, json_number(j[key], at + ", " + key));
+  }
+  return st;
+}
+
+json stage_to_json(const pipeline& p, std::size_t s) {
+  const auto& st = p.stages()[s];
+  json j;
+  j["name"] = st.name;
+  j["kind"] = kind_name(st.kind);
+  if (st.kind == stage_kind::fixed) j["months"] = st.months;
+  for (auto q : all_params)
+    if (p.takes(s, q)) j[std::string(param_name(q))] = st.get(q);
+  return j;
+}
+
+pipeline pipeline_from(const json& j, const std::string& source) {
+  if (j.is_string()) {
+    if (j.get<std::string>() == "party") return pipeline::party();
+    throw input_error(source + ": unknown pipeline preset " + j.dump() + " (valid: \"party\", or a pipeline object)");
+  }
+  require_keys(j, {"admission", "stages"}, source + ": pipeline");
+  if (!j.contains("stages") || !j["stages"].is_array())
+    throw input_error(source + ": pipeline: 'stages' must be a list of stages");
+  if (!j.contains("admission")) throw input_error(source + ": pipeline: 'admission' (the admission stage) is required");
+  std::vector<stage> stages;
+  for (std::size_t i = 0; i < j["stages"].size(); ++i)
+    stages.push_back(stage_from_json(j["stages"][i], i, source));
+  try {
+    return pipeline(std::move(stages), json_string(j["admission"], source + ": pipeline, admission"));
+  } catch (const parameter_error& e) {
+    throw parameter_error(source + ": pipeline: " + e.what());
+  }
+}
+
+json pipeline_json(const pipeline& p) {
+  json j;
+  j["admission"] = p.stages()[p.admission()].name;
+  j["stages"] = json::array();
+  for (std::size_t s = 0; s < p.size(); ++s) j["stages"].push_back(stage_to_json(p, s));
+  return j;
+}
+
+std::string resolve(const fs::path& dir, const std::string& file) {
+  const fs::path f(file);
+  return (f.is_absolute() ? f : dir / f).string();
+}
+
+}  // namespace
+
+std::string pipeline_to_json(const pipeline& p) { return pipeline_json(p).dump(2); }
+
+pipeline pipeline_from_json(const std::string& text, const std::string& source) {
+  return pipeline_from(parse_json(text, source), source);
+}
+
+pipeline read_pipeline_json(const std::string& path) { return pipeline_from_json(read_text(path), path); }
+
+scenario read_scenario(const std::string& path, const scenario_files& overrides, std::vector<std::string>* warnings) {
+  std::error_code ec;
+  const fs::path manifest = fs::is_directory(path, ec) ? fs::path(path) / manifest_file_name : fs::path(path);
+  if (!fs::exists(manifest, ec))
+    throw input_error(manifest.string() + ": no scenario manifest here (write one with `memberflow example DIR` "
+                                          "or Scenario.to_files)");
+  const auto source = manifest.string();
+  const auto doc = parse_json(read_text(source), source);
+  require_keys(doc, {"memberflow_scenario", "start", "pipeline", "files"}, source);
+  if (!doc.contains("memberflow_scenario") || !doc["memberflow_scenario"].is_number_integer())
+    throw input_error(source + ": 'memberflow_scenario' (the format version, " + std::to_string(manifest_version) +
+                      ") is required");
+  if (doc["memberflow_scenario"].get<long long>() != manifest_version)
+    throw input_error(source + ": format version " + doc["memberflow_scenario"].dump() + " is not supported (this is " +
+                      std::to_string(manifest_version) + ")");
+  if (!doc.contains("pipeline")) throw input_error(source + ": 'pipeline' is required (an object, or \"party\")");
+  auto p = std::make_shared<const pipeline>(pipeline_from(doc["pipeline"], source));
+
+  const auto dir = manifest.parent_path();
+  scenario_files files;
+  if (doc.contains("files")) {
+    const auto& f = doc["files"];
+    require_keys(f, {"units", "overseers", "params", "stocks", "targets"}, source + ": files");
+    for (auto [key, slot] : {std::pair{"units", &files.units}, {"overseers", &files.overseers},
+                             {"params", &files.params}, {"stocks", &files.stocks}, {"targets", &files.targets}})
+      if (f.contains(key)) *slot = resolve(dir, json_string(f[key], source + ": files, " + key));
+  }
+  for (auto [given, slot] : {std::pair{&overrides.units, &files.units}, {&overrides.overseers, &files.overseers},
+                             {&overrides.params, &files.params}, {&overrides.stocks, &files.stocks},
+                             {&overrides.targets, &files.targets}})
+    if (!given->empty()) *slot = *given;
+  if (files.units.empty()) throw input_error(source + ": files: 'units' is required");
+
+  auto o = std::make_shared<const org>(read_org(files.units, files.overseers));
+  scenario sc(o, p);
+  sc.params.defaults_source = source + ": pipeline";
+  if (doc.contains("start")) sc.start = calendar_month::parse(json_string(doc["start"], source + ": start"), source + ": start");
+  read_parts(sc, files, warnings);
+  return sc;
+}
+
+scenario_files write_scenario(const scenario& sc, const std::string& directory) {
+  sc.validate();
+  const fs::path dir(directory);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw input_error(directory + ": cannot create the directory (" + ec.message() + ")");
+  scenario_files names{"units.csv", "overseers.csv", "params.csv", "stocks.csv", "targets.csv"};
+  scenario_files paths{(dir / names.units).string(), (dir / names.overseers).string(), (dir / names.params).string(),
+                       (dir / names.stocks).string(), (dir / names.targets).string()};
+  write_units_csv(sc.units(), paths.units);
+  write_csv(sc.units().overseers_table(), paths.overseers);
+  write_csv(sc.params.to_table(sc.units(), sc.model()), paths.params);
+  write_csv(stocks_to_table(sc.stocks, sc.units(), sc.model()), paths.stocks);
+  write_csv(targets_to_table(sc.targets, sc.units()), paths.targets);
+
+  json doc;
+  doc["memberflow_scenario"] = manifest_version;
+  if (sc.start) doc["start"] = sc.start->str();
+  doc["pipeline"] = pipeline_json(sc.model());
+  doc["files"] = {{"units", names.units}, {"overseers", names.overseers}, {"params", names.params},
+                  {"stocks", names.stocks}, {"targets", names.targets}};
+  std::ofstream out(dir / manifest_file_name, std::ios::binary);
+  if (!out) throw input_error((dir / manifest_file_name).string() + ": cannot open the file for writing");
+  out << doc.dump(2) << '\n';
+  return paths;
 }
 
 }  // namespace memberflow

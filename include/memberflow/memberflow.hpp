@@ -12,6 +12,7 @@
 #include "memberflow/org_io.hpp"
 #include "memberflow/pipeline.hpp"
 #include "memberflow/scenario.hpp"
+#include "memberflow/scenario_io.hpp"
 #include "memberflow/random.hpp"
 #include "memberflow/simulate.hpp"
 #include "memberflow/table.hpp"

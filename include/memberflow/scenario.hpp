@@ -7,7 +7,10 @@
 // (scope "<unit id>"). A scope "*" overrides the stage default for every unit.
 #include <Eigen/Core>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "memberflow/org.hpp"
 #include "memberflow/pipeline.hpp"
@@ -30,12 +33,29 @@ struct parameter_set {
   // Applies an override table with columns scope, stage, param, value (see above).
   // Throws input_error / unknown_id / parameter_error naming the row: unknown unit, kind,
   // stage or parameter; a parameter the stage does not take; a value outside its domain;
-  // the same (scope, stage, param) twice. Checks advance + exit <= 1 for every unit after.
-  // A refused table leaves the set unchanged.
-  void apply(const text_table& overrides, const org& o, const pipeline& p);
-  // The overrides that turn `defaults(o, p)` into this set, one row per differing
-  // (scope, stage, param), by unit.
+  // the same (scope, stage, param) twice; advance + exit > 1 (naming the rows that set
+  // both). A refused table leaves the set unchanged.
+  // Returns warnings, one per row that changes nothing because more specific rows of the
+  // same table cover every unit it names (each warning names both rows).
+  std::vector<std::string> apply(const text_table& overrides, const org& o, const pipeline& p);
+
+  // The overrides that turn `defaults(o, p)` into this set, in the most general scope
+  // that holds: for each (stage, param) a "*" row where most units share a value other
+  // than the stage default, then "kind:" rows where most units of a kind differ from
+  // that, then unit rows only for the units that differ from their kind. Values are
+  // written in the shortest text that reads back to the same double.
   text_table to_table(const org& o, const pipeline& p) const;
+
+  // For the given units (all when empty), every parameter each stage takes: columns
+  // unit_id, stage, param, value, scope, source, where source is the file line (or
+  // table row) that set the value, `defaults_source` for a stage default, or "set in
+  // memory" when the value was changed after the tables were applied.
+  text_table explain(const org& o, const pipeline& p, const std::vector<unit_index>& units = {}) const;
+
+  // Provenance: the override tables applied so far, in order, and what the stage
+  // defaults are called in explain() (e.g. "scenario.json: pipeline").
+  std::vector<text_table> applied;
+  std::string defaults_source = "pipeline default";
 
   // Throws parameter_error naming the unit and stage of the first invalid value.
   void validate(const org& o, const pipeline& p) const;
@@ -51,12 +71,25 @@ text_table stocks_to_table(const Eigen::ArrayXXd& stocks, const org& o, const pi
 Eigen::ArrayXd targets_from_table(const text_table& t, const org& o);
 text_table targets_to_table(const Eigen::ArrayXd& targets, const org& o);
 
+// A calendar month such as 2021-01: where month 0 of a forecast falls, when known.
+struct calendar_month {
+  int year = 0;
+  int month = 1;  // 1..12
+
+  // Parses "YYYY-MM" (years 1..9999); throws input_error prefixed by `context`.
+  static calendar_month parse(std::string_view text, const std::string& context);
+  std::string str() const;  // "YYYY-MM"
+  calendar_month plus(long months) const;
+  bool operator==(const calendar_month&) const = default;
+};
+
 struct scenario {
   std::shared_ptr<const org> organisation;
   std::shared_ptr<const pipeline> stages;
   parameter_set params;
   Eigen::ArrayXXd stocks;  // units x pipeline::state_size()
   Eigen::ArrayXd targets;  // units; NaN = no target
+  std::optional<calendar_month> start;  // the calendar month of month 0, if known
 
   // A scenario with default parameters, no one in any stage and no targets.
   scenario(std::shared_ptr<const org> o, std::shared_ptr<const pipeline> p);
@@ -66,10 +99,5 @@ struct scenario {
   // Shape and domain of every member; throws naming the unit and stage.
   void validate() const;
 };
-
-// Reads a scenario from files: units CSV (or JSON), optional parameter overrides,
-// stocks and targets CSVs (empty path = none).
-scenario read_scenario(const std::string& units_path, const pipeline& p, const std::string& params_path,
-                       const std::string& stocks_path, const std::string& targets_path);
 
 }  // namespace memberflow

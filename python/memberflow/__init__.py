@@ -20,12 +20,13 @@ from .simulate import SimulationForecast  # noqa: E402
 from .forecast import Forecast, forecast  # noqa: E402
 from .org import Org  # noqa: E402
 from .pipeline import Pipeline  # noqa: E402
-from .scenario import Scenario  # noqa: E402
+from .scenario import ParameterWarning, Scenario  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Error", "InputError", "ParameterError", "UnknownIdError",
-    "Distributions", "ExactForecast", "Forecast", "Org", "SimulationForecast", "Pipeline", "Scenario",
+    "Distributions", "ExactForecast", "Forecast", "Org", "ParameterWarning", "SimulationForecast", "Pipeline",
+    "Scenario",
     "datasets", "errors", "forecast", "stage",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,21 @@ class Pipeline:
         """The standard party pipeline: source -> training -> probation (12 months)
         -> full, admission = entry into probation (placeholder default rates)."""
         return cls._wrap(_core.Pipeline.party())
+
+    @classmethod
+    def from_json(cls, text: str) -> Pipeline:
+        """A pipeline from the JSON object a scenario manifest holds (see
+        docs/scenario-files.md), or the string ``"party"`` for the preset."""
+        return cls._wrap(_core.Pipeline.from_json(text))
+
+    @classmethod
+    def read_json(cls, path) -> Pipeline:
+        """A pipeline from a JSON file holding the object :meth:`to_json` writes."""
+        return cls._wrap(_core.Pipeline.read_json(os.fspath(path)))
+
+    def to_json(self) -> str:
+        """The pipeline as JSON: stages in order with kind, months and default parameters."""
+        return self._core.to_json()
 
     @classmethod
     def _wrap(cls, core: _core.Pipeline) -> Pipeline:

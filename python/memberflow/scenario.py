@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Union
 
@@ -12,10 +13,19 @@ import pandas as pd
 
 from . import _core
 from ._tables import columns_frame, frame_columns
+from .errors import InputError
 from .org import Org
 from .pipeline import Pipeline
 
-__all__ = ["Scenario"]
+__all__ = ["Scenario", "ParameterWarning", "MANIFEST"]
+
+#: The manifest file of a scenario directory (see :meth:`Scenario.read`).
+MANIFEST = "scenario.json"
+
+
+class ParameterWarning(UserWarning):
+    """A parameter row that changes nothing: more specific rows of the same table set
+    the parameter for every unit it covers. The message names both rows."""
 
 PathLike = Union[str, "os.PathLike[str]"]
 TableLike = Union[pd.DataFrame, PathLike]
@@ -39,16 +49,20 @@ class Scenario:
         month), transfer_in (terminal stage, people a month).
     targets : mapping, Series, DataFrame (``unit_id, target``) or CSV path, optional
         Admissions wanted over the year per node (its whole subtree).
+    start : str or pandas.Period, optional
+        The calendar month of month 0 (``"2021-01"``); forecasts then carry real dates.
 
-    Errors name the file and line (or DataFrame row) and what is wrong.
+    Errors name the file and line (or DataFrame row) and what is wrong. A parameter row
+    that changes nothing (shadowed by more specific rows) gives a :class:`ParameterWarning`.
     """
 
     def __init__(self, org: Org, pipeline: Pipeline | None = None, *, stocks: TableLike | None = None,
-                 params: TableLike | None = None, targets: Mapping[str, float] | pd.Series | TableLike | None = None):
+                 params: TableLike | None = None, targets: Mapping[str, float] | pd.Series | TableLike | None = None,
+                 start: str | pd.Period | None = None):
         pipeline = pipeline if pipeline is not None else Pipeline.party()
         core = _core.Scenario(org._core, pipeline._core)
         if params is not None:
-            _load(params, "params", core.apply_params_csv, core.apply_params_columns)
+            _warn(_load(params, "params", core.apply_params_csv, core.apply_params_columns))
         if stocks is not None:
             _load(stocks, "stocks", core.set_stocks_csv, core.set_stocks_columns)
         if targets is not None:
@@ -56,6 +70,7 @@ class Scenario:
                 series = pd.Series(targets, dtype=float)
                 targets = pd.DataFrame({"unit_id": series.index.astype(str), "target": series.to_numpy()})
             _load(targets, "targets", core.set_targets_csv, core.set_targets_columns)
+        core.start = _month_text(start)
         core.validate()
         self._init(core, org, pipeline)
 
@@ -71,25 +86,80 @@ class Scenario:
         return obj
 
     @classmethod
+    def read(cls, path: PathLike, *, units: PathLike | None = None, overseers: PathLike | None = None,
+             params: PathLike | None = None, stocks: PathLike | None = None,
+             targets: PathLike | None = None) -> Scenario:
+        """Read a scenario directory (or its ``scenario.json`` manifest), as written by
+        :meth:`to_files` or ``memberflow example DIR``.
+
+        The manifest holds the pipeline (stages, durations, default parameters) and
+        names the CSV files; see docs/scenario-files.md. A file given here replaces the
+        one the manifest names.
+        """
+        core, notes = _core.Scenario.read_dir(
+            os.fspath(path), **{k: "" if v is None else os.fspath(v) for k, v in
+                                dict(units=units, overseers=overseers, params=params, stocks=stocks,
+                                     targets=targets).items()})
+        _warn(notes)
+        return cls._wrap(core)
+
+    @classmethod
     def from_files(cls, units: PathLike, *, params: PathLike | None = None, stocks: PathLike | None = None,
                    targets: PathLike | None = None, overseers: PathLike | None = None,
-                   pipeline: Pipeline | None = None) -> Scenario:
-        """Read a scenario from CSV files (units may also be a .json organisation)."""
+                   pipeline: Pipeline | PathLike | None = None) -> Scenario:
+        """Read a scenario from loose CSV files (units may also be a .json organisation).
+
+        Loose files do not hold the pipeline, so give it: a :class:`Pipeline`, the path
+        of a pipeline JSON file, or ``Pipeline.party()`` for the preset. A scenario
+        directory (with its manifest) is read by :meth:`read`, which this calls when
+        ``units`` is a directory or a manifest.
+        """
+        if os.path.isdir(units) or os.fspath(units).endswith(MANIFEST):
+            if pipeline is not None:
+                raise InputError(f"{os.fspath(units)}: a scenario directory carries its own pipeline; "
+                                 "do not pass pipeline=")
+            return cls.read(units, params=params, stocks=stocks, targets=targets, overseers=overseers)
+        if pipeline is None:
+            raise InputError(f"{os.fspath(units)}: loose files do not say which pipeline they follow; pass pipeline= "
+                             "(a Pipeline, a pipeline JSON file, or Pipeline.party() for the preset), or read a "
+                             "scenario directory with Scenario.read")
+        if not isinstance(pipeline, Pipeline):
+            pipeline = Pipeline.read_json(pipeline)
         org = Org.from_json(units) if os.fspath(units).endswith(".json") else Org.from_csv(units, overseers)
         if overseers is not None and os.fspath(units).endswith(".json"):
             org._core.read_overseers_csv(os.fspath(overseers))
         return cls(org, pipeline, params=params, stocks=stocks, targets=targets)
 
     def to_files(self, directory: PathLike) -> dict[str, Path]:
-        """Write units.csv, overseers.csv, params.csv, stocks.csv and targets.csv into
-        ``directory`` (created if needed); :meth:`from_files` reads them back."""
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        paths = {name: d / f"{name}.csv" for name in ("units", "overseers", "params", "stocks", "targets")}
-        self.org.to_csv(paths["units"])
-        self.org.overseers_frame().to_csv(paths["overseers"], index=False)
-        self._core.write_csv(str(paths["params"]), str(paths["stocks"]), str(paths["targets"]))
-        return paths
+        """Write the scenario as a directory: ``scenario.json`` (the manifest, with the
+        pipeline and the calendar start) and units.csv, overseers.csv, params.csv,
+        stocks.csv, targets.csv. :meth:`read` gives back the same scenario: the same
+        forecast, to the bit. Parameters are written in the most general scope that
+        holds (``*``, then ``kind:``, then units that differ)."""
+        paths = {name: Path(p) for name, p in self._core.write_dir(os.fspath(directory)).items()}
+        return {"manifest": Path(directory) / MANIFEST, **paths}
+
+    def explain(self, unit: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """Where each parameter's value comes from: for the unit(s) given (every unit by
+        default), one row per stage and parameter with columns ``unit_id, stage, param,
+        value, scope, source``; ``source`` is the file line (or DataFrame row) that set
+        it, the pipeline's default, or "set in memory" for a value changed afterwards."""
+        ids = [] if unit is None else [unit] if isinstance(unit, str) else list(unit)
+        for u in ids:
+            self.org._index(u)  # UnknownIdError naming it
+        frame = columns_frame(self._core.explain_columns(ids))
+        frame["value"] = frame["value"].astype(float)
+        return frame
+
+    @property
+    def start(self) -> pd.Period | None:
+        """The calendar month of month 0 (a monthly ``pandas.Period``), or None."""
+        text = self._core.start
+        return None if text is None else pd.Period(text, freq="M")
+
+    @start.setter
+    def start(self, value: str | pd.Period | None) -> None:
+        self._core.start = _month_text(value)
 
     # -- parts --------------------------------------------------------------------------
     @property
@@ -150,10 +220,28 @@ class Scenario:
                 + totals.to_html(float_format=lambda v: f"{v:,.0f}"))
 
 
-def _load(table: TableLike, what: str, from_csv, from_columns) -> None:
+def _load(table: TableLike, what: str, from_csv, from_columns):
     if isinstance(table, pd.DataFrame):
-        from_columns(f"{what} DataFrame", *frame_columns(table, what))
+        return from_columns(f"{what} DataFrame", *frame_columns(table, what))
     elif isinstance(table, (str, os.PathLike)):
-        from_csv(os.fspath(table))
+        return from_csv(os.fspath(table))
     else:
         raise TypeError(f"{what}: expected a DataFrame or a CSV path, got {type(table).__name__}")
+
+
+def _warn(messages) -> None:
+    for message in messages or ():
+        warnings.warn(message, ParameterWarning, stacklevel=3)
+
+
+def _month_text(value: str | pd.Period | None) -> str | None:
+    """'YYYY-MM' for a month given as text or a monthly Period; the core checks the text."""
+    if value is None:
+        return None
+    if isinstance(value, pd.Period):
+        if value.freqstr not in ("M", "ME"):
+            raise InputError(f"start: expected a monthly period, got {value!r}")
+        return f"{value.year:04d}-{value.month:02d}"
+    if not isinstance(value, str):
+        raise InputError(f"start: expected 'YYYY-MM' or a monthly pandas.Period, got {type(value).__name__}")
+    return value

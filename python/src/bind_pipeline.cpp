@@ -1,5 +1,6 @@
 // memberflow._core.Stage and Pipeline: the model's stages and their default parameters.
 #include "bindings.hpp"
+#include "memberflow/scenario_io.hpp"
 #include "memberflow/pipeline.hpp"
 
 namespace memberflow::python {
@@ -28,6 +29,9 @@ void register_pipeline(py::module_& m) {
   py::class_<pipeline, std::shared_ptr<pipeline>>(m, "Pipeline", "A chain of stages (C++ core; use memberflow.Pipeline).")
       .def(py::init<std::vector<stage>, std::string>(), "stages"_a, "admission"_a)
       .def_static("party", &pipeline::party)
+      .def_static("from_json", &pipeline_from_json, "text"_a, "source"_a = "pipeline JSON")
+      .def_static("read_json", &read_pipeline_json, "path"_a)
+      .def("to_json", &pipeline_to_json)
       .def_property_readonly("stages", &pipeline::stages)
       .def_property_readonly("admission", &pipeline::admission)
       .def_property_readonly("terminal", &pipeline::terminal)

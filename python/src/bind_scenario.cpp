@@ -3,6 +3,7 @@
 // notebook can adjust a parameter in place; validate() runs before every forecast.
 #include "bindings.hpp"
 #include "memberflow/scenario.hpp"
+#include "memberflow/scenario_io.hpp"
 
 namespace memberflow::python {
 
@@ -23,18 +24,52 @@ void register_scenario(py::module_& m) {
       .def_static("read",
                   [](const std::string& units, const pipeline& p, const std::string& params, const std::string& stocks,
                      const std::string& targets) {
-                    return std::make_shared<scenario>(read_scenario(units, p, params, stocks, targets));
+                    std::vector<std::string> warnings;
+                    auto sc = std::make_shared<scenario>(read_scenario(units, p, params, stocks, targets, &warnings));
+                    return py::make_tuple(sc, warnings);
                   },
-                  "units"_a, "pipeline"_a, "params"_a = "", "stocks"_a = "", "targets"_a = "")
+                  "units"_a, "pipeline"_a, "params"_a = "", "stocks"_a = "", "targets"_a = "",
+                  "Loose files with a pipeline given in code -> (scenario, warnings).")
+      .def_static("read_dir",
+                  [](const std::string& path, const std::string& units, const std::string& overseers,
+                     const std::string& params, const std::string& stocks, const std::string& targets) {
+                    std::vector<std::string> warnings;
+                    auto sc = std::make_shared<scenario>(
+                        read_scenario(path, scenario_files{units, overseers, params, stocks, targets}, &warnings));
+                    return py::make_tuple(sc, warnings);
+                  },
+                  "path"_a, "units"_a = "", "overseers"_a = "", "params"_a = "", "stocks"_a = "", "targets"_a = "",
+                  "A scenario directory (or manifest) with optional loose-file overrides -> (scenario, warnings).")
+      .def("write_dir",
+           [](const scenario& s, const std::string& directory) {
+             const auto f = write_scenario(s, directory);
+             return py::dict("units"_a = f.units, "overseers"_a = f.overseers, "params"_a = f.params,
+                             "stocks"_a = f.stocks, "targets"_a = f.targets);
+           },
+           "directory"_a)
+      .def("explain_columns",
+           [](const scenario& s, const std::vector<std::string>& ids) {
+             std::vector<unit_index> units;
+             for (const auto& id : ids) units.push_back(s.units().index(id));
+             return table_to_columns(s.params.explain(s.units(), s.model(), units));
+           },
+           "unit_ids"_a)
+      .def_property(
+          "start", [](const scenario& s) { return s.start ? py::object(py::str(s.start->str())) : py::object(py::none()); },
+          [](scenario& s, const std::optional<std::string>& text) {
+            if (text) s.start = calendar_month::parse(*text, "start");
+            else s.start.reset();
+          },
+          "The calendar month of month 0 as 'YYYY-MM', or None.")
       .def_property_readonly("org", [](const scenario& s) { return std::const_pointer_cast<org>(s.organisation); })
       .def_property_readonly("pipeline", [](const scenario& s) { return std::const_pointer_cast<pipeline>(s.stages); })
       .def("apply_params_columns",
            [](scenario& s, const std::string& source, const std::vector<std::string>& names,
               const std::vector<std::vector<std::string>>& columns) {
-             s.params.apply(columns_table(source, names, columns), s.units(), s.model());
+             return s.params.apply(columns_table(source, names, columns), s.units(), s.model());
            },
            "source"_a, "names"_a, "columns"_a)
-      .def("apply_params_csv", [](scenario& s, const std::string& path) { s.params.apply(read_csv(path), s.units(), s.model()); },
+      .def("apply_params_csv", [](scenario& s, const std::string& path) { return s.params.apply(read_csv(path), s.units(), s.model()); },
            "path"_a)
       .def("params_columns", [](const scenario& s) { return table_to_columns(s.params.to_table(s.units(), s.model())); })
       .def("set_stocks_columns",
@@ -54,13 +89,6 @@ void register_scenario(py::module_& m) {
            "source"_a, "names"_a, "columns"_a)
       .def("set_targets_csv", [](scenario& s, const std::string& path) { s.targets = targets_from_table(read_csv(path), s.units()); },
            "path"_a)
-      .def("write_csv",
-           [](const scenario& s, const std::string& params, const std::string& stocks, const std::string& targets) {
-             write_csv(s.params.to_table(s.units(), s.model()), params);
-             write_csv(stocks_to_table(s.stocks, s.units(), s.model()), stocks);
-             write_csv(targets_to_table(s.targets, s.units()), targets);
-           },
-           "params"_a, "stocks"_a, "targets"_a)
       .def_property_readonly("stocks", [](py::object self) { return view(self.cast<scenario&>().stocks, self, true); },
                              "Units x state slots (writable view).")
       .def_property_readonly("targets", [](py::object self) { return view(self.cast<scenario&>().targets, self, true); })
