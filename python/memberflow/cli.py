@@ -2,7 +2,14 @@
 
 ``memberflow forecast`` with no arguments forecasts the embedded example district for
 the next 12 months; give your own units, parameters, stocks and targets as CSV files.
-``--format csv|json`` prints machine-readable per-node results for scripts.
+
+Output for scripts (``--format csv|json``) keeps one fixed set of columns per command,
+in a fixed order, whatever the horizon or method: what a method does not compute is an
+empty cell (``null`` in JSON) in the columns at the end. JSON is one object,
+``{"memberflow": VERSION, "command": ..., ..., "columns": [...], "rows": [...]}``, for
+every command, with floats at full (round-trip) precision; frames (``--monthly``) are
+newline-delimited JSON, one record per line. Exit status: 0 on success, 2 on a usage or
+input error (with ``memberflow: error: ...`` on standard error).
 """
 
 from __future__ import annotations
@@ -16,24 +23,46 @@ import pandas as pd
 
 from . import __version__, datasets
 from .errors import Error
-from .forecast import METHODS, Forecast, forecast
+from .exact import interval_columns, interval_levels, level_name
+from .forecast import METHODS, YEAR, Forecast, forecast
 from .scenario import Scenario
+
+# Bounds of the numeric options: wide enough for any real use, narrow enough that a
+# typo is refused at once instead of running for hours or exhausting memory.
+HORIZON_MAX = 1200  # months: a century
+PATHS_MAX = 10_000_000
+THREADS_MAX = 1024
+DEPTH_MAX = 1_000_000
+SEED_MAX = 2**64 - 1  # the engine's seed is a 64-bit unsigned integer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (argparse's own exits included)."""
     parser = _parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 0
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help / --version (0) and usage errors (2), as a status
+        return e.code if isinstance(e.code, int) else 2
     try:
         return args.run(args)
-    except (Error, OSError, ValueError, KeyError) as e:
-        message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"memberflow: error: {message}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # e.g. piped into `head`
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
         return 0
+    except KeyboardInterrupt:
+        print("memberflow: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError as e:
+        detail = f" ({e})" if str(e) else ""
+        return _fail(f"out of memory{detail}: try a shorter --horizon, fewer --paths or a smaller organisation")
+    except (Error, OSError, ValueError, KeyError) as e:
+        return _fail(e.args[0] if isinstance(e, KeyError) and e.args else e)
+
+
+def _fail(message) -> int:
+    print(f"memberflow: error: {message}", file=sys.stderr)
+    return 2
+
+
+# -- arguments -------------------------------------------------------------------------------------
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,52 +70,71 @@ def _parser() -> argparse.ArgumentParser:
         prog="memberflow",
         description="Forecast an organisation's membership pipeline (source -> training -> probation -> full), "
                     "per unit and for every level above it.",
-        epilog="Run 'memberflow COMMAND --help' for the options of a command.")
+        epilog="Run 'memberflow COMMAND --help' for the options of a command. Exit status: 0 on success, "
+               "2 on a usage or input error.")
     p.add_argument("--version", action="version", version=f"memberflow {__version__}")
-    sub = p.add_subparsers(title="commands", metavar="COMMAND", dest="command")
+    sub = p.add_subparsers(title="commands", metavar="COMMAND", dest="command", required=True)
+    _forecast_parser(sub)
+    _funnel_parser(sub)
+    _example_parser(sub)
+    return p
 
+
+def _forecast_parser(sub) -> None:
     f = sub.add_parser("forecast", help="forecast admissions, confirmations and stocks (default: the example district)",
                        description="Forecast the scenario HORIZON months ahead. Without --units, the embedded example "
-                                   "district (267 units, target 160) is used.")
+                                   "district (267 units, target 160) is used. Targets are yearly: with a horizon "
+                                   "under 12 months they count pro rata (target x months / 12, the target_window "
+                                   "column) and the shortfall is against that share.")
     _data_options(f)
-    f.add_argument("--horizon", type=int, default=12, help="months ahead (default 12)")
+    f.add_argument("--horizon", type=_integer(1, HORIZON_MAX), default=12,
+                   help=f"months ahead, 1 to {HORIZON_MAX} (default 12)")
     f.add_argument("--method", choices=METHODS, default="expected",
                    help="expected: exact expected values of the model (default); exact: also the full "
                         "distribution of admissions, the chance of meeting each target and intervals; "
                         "simulate: Monte Carlo paths, with --policy")
-    f.add_argument("--paths", type=int, default=2000, help="simulate: number of paths (default 2000)")
-    f.add_argument("--seed", type=int, default=0, help="simulate: random seed (default 0); same seed, same result")
-    f.add_argument("--threads", type=int, default=0, help="threads (default: one per core); results do not depend on it")
+    f.add_argument("--level", type=_level, action="append", metavar="PERCENT",
+                   help="exact/simulate: central interval level in percent, in (0, 100), repeatable "
+                        "(default 90); columns admissions-lo-90, admissions-hi-90")
+    f.add_argument("--paths", type=_integer(1, PATHS_MAX), default=2000,
+                   help=f"simulate: number of paths, 1 to {PATHS_MAX:,} (default 2000)")
+    f.add_argument("--seed", type=_integer(0, SEED_MAX), default=0,
+                   help="simulate: random seed, 0 to 2**64-1 (default 0); same seed, same result")
+    f.add_argument("--threads", type=_integer(0, THREADS_MAX), default=0,
+                   help=f"threads, 0 to {THREADS_MAX} (default 0: one per core); results do not depend on it")
     f.add_argument("--policy", action="append", default=[], metavar="SPEC",
                    help="simulate: a policy, repeatable. course:seats=15,months=2/5/8/11 | "
                         "target:stop=1,margin=1,boost=0.05,penalty=0.1 | profile:1/1/1/1/1/1/1/1/1/1/1/3 | "
                         "uncertainty:FILE.csv (columns scope,stage,param,distribution,a,b)")
-    f.add_argument("--no-progress", action="store_true", help="simulate: no progress bar")
-    f.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                   help="table: a readable summary (default); csv/json: every node, for scripts")
+    f.add_argument("--no-progress", action="store_true",
+                   help="simulate: no progress bar (there is one only when standard error is a terminal)")
+    _output_options(f, "table: a readable summary (default); csv/json: one row per node, for scripts")
     f.add_argument("--monthly", action="store_true",
-                   help="with csv/json: the tidy monthly frame (unit_id, month, quantity, value) instead")
-    f.add_argument("--level", type=int, default=1,
+                   help="with csv/json: the tidy monthly frame (unit_id, month[, ds], quantity, value) instead; "
+                        "json is then newline-delimited, one record per line")
+    f.add_argument("--depth", type=_integer(0, DEPTH_MAX), default=1,
                    help="table: depth of the units listed under the root (default 1: base organisations)")
-    f.add_argument("--output", "-o", help="write to this file instead of standard output")
     f.set_defaults(run=_run_forecast)
 
+
+def _funnel_parser(sub) -> None:
     u = sub.add_parser("funnel", help="chances and times of reaching each stage (absorbing-chain view)",
                        description="For one person now in STAGE: probability of reaching each later stage, expected "
                                    "months spent in each, expected months until reaching it (given it is reached).")
     _data_options(u)
     u.add_argument("--stage", help="the starting stage (default: the first)")
     u.add_argument("--unit", help="use this unit's parameters (default: the stage defaults)")
-    u.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    _output_options(u, "table (default), csv or json")
     u.set_defaults(run=_run_funnel)
 
+
+def _example_parser(sub) -> None:
     e = sub.add_parser("example", help="write the example district as CSV files to start your own",
                        description="Write units.csv, overseers.csv, params.csv, stocks.csv and targets.csv of the "
                                    "example district into DIRECTORY.")
     e.add_argument("directory")
     e.add_argument("--year", type=int, default=2021, choices=(2020, 2021))
     e.set_defaults(run=_run_example)
-    return p
 
 
 def _data_options(p: argparse.ArgumentParser) -> None:
@@ -96,99 +144,226 @@ def _data_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--params", help="parameter overrides CSV (scope,stage,param,value)")
     g.add_argument("--stocks", help="current stocks CSV (unit_id,stage,count[,months_in_stage])")
     g.add_argument("--targets", help="targets CSV (unit_id,target)")
+    g.add_argument("--start", metavar="YYYY-MM",
+                   help="the calendar month of month 0 (replaces the scenario's): dates (ds) and calendar quarters")
+
+
+def _output_options(p: argparse.ArgumentParser, formats: str) -> None:
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table", help=formats)
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+
+
+def _integer(low: int, high: int):
+    """An argparse type: a whole number in [low, high], else a message saying so."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+    return parse
+
+
+def _level(text: str) -> float:
+    """An argparse type: an interval level in percent, as :func:`interval_levels` checks it."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage such as 90, got {text!r}") from None
+    try:
+        return interval_levels(value)[0]
+    except Error as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _scenario(args: argparse.Namespace) -> tuple[Scenario, str]:
+    """The scenario the data options name, and how to call it in a report."""
     given = [o for o in ("overseers", "params", "stocks", "targets") if getattr(args, o)]
     if args.units is None:
         if given:
             raise ValueError(f"--{given[0]} needs --units (the example district is used only without files)")
-        return datasets.example_district(), "the example district"
-    scn = Scenario.from_files(args.units, params=args.params, stocks=args.stocks, targets=args.targets,
-                              overseers=args.overseers)
-    return scn, args.units
+        scn, label = datasets.example_district(), "the example district"
+    else:
+        scn = Scenario.from_files(args.units, params=args.params, stocks=args.stocks, targets=args.targets,
+                                  overseers=args.overseers)
+        label = args.units
+    if args.start is not None:
+        scn.start = args.start
+    return scn, label
+
+
+# -- forecast --------------------------------------------------------------------------------------
 
 
 def _run_forecast(args: argparse.Namespace) -> int:
-    scn, label = _scenario(args)
     if args.policy and args.method != "simulate":
         raise ValueError("--policy needs --method simulate")
+    if args.monthly and args.format == "table":
+        raise ValueError("--monthly needs --format csv or --format json")
+    levels = interval_levels(args.level or [90])
+    scn, label = _scenario(args)
     extra = {}
     if args.method == "simulate":
-        extra = dict(paths=args.paths, seed=args.seed, progress=not args.no_progress, **_policies(args.policy))
-    fc = forecast(scn, horizon=args.horizon, method=args.method, threads=args.threads or None, **extra)
-    if args.format == "table":
-        text = _forecast_table(fc, label, args.level)
+        # None: a bar only when standard error is a terminal (not into a file or pipe)
+        extra = dict(paths=args.paths, seed=args.seed, progress=False if args.no_progress else None,
+                     **_policies(args.policy))
+    fc = forecast(scn, horizon=args.horizon, method=args.method, threads=args.threads, **extra)
+    if args.monthly:
+        text = _csv(fc.to_frame()) if args.format == "csv" else _ndjson(fc.to_frame())
+    elif args.format == "table":
+        table = _node_frame(fc, levels).set_index("unit_id").rename_axis(None)  # no index-name line in the text
+        text = _forecast_table(fc, table, label, args.depth)
         if args.method in ("exact", "simulate"):
-            text += _risk_table(fc, args.level)
-    elif args.monthly:
-        frame = fc.to_frame()
-        text = frame.to_csv(index=False) if args.format == "csv" else frame.to_json(orient="records", indent=1)
+            text += _risk_table(fc, table, args.depth, levels)
+    elif args.format == "csv":
+        text = _csv(_node_frame(fc, levels))
     else:
-        text = _forecast_records(fc, args.format)
+        months = min(YEAR, fc.horizon)
+        meta = {"method": fc.method, "horizon": fc.horizon, "start": None if fc.start is None else str(fc.start),
+                "window": [0, months], "levels": [float(v) for v in levels]}
+        if fc.method == "simulate":
+            meta.update(paths=fc.paths, seed=fc.seed)
+        text = _json_document("forecast", meta, _node_frame(fc, levels))
     _emit(text, args.output)
     return 0
 
 
-def _node_frame(fc: Forecast) -> pd.DataFrame:
-    year = (0, min(12, fc.horizon))
-    table = fc.summary(window=year)
-    quarters = fc.by_quarter("admissions")
-    for q in quarters.columns[:4]:
-        table[f"admissions_{q}"] = quarters[q]
+def _node_columns(fc: Forecast, levels: list[float]) -> list[str]:
+    """The columns of ``forecast --format csv|json``: fixed for a scenario, whatever the
+    horizon and method; the method-specific ones last."""
+    stages = fc.scenario.pipeline.stages
+    return (["unit_id", "parent_id", "name", "kind", "depth", "months", "target", "target_window",
+             "admissions", "shortfall", "confirmations"]
+            + [f"admissions_{q}" for q in fc.quarters(YEAR).index]
+            + [f"{s}_now" for s in stages] + [f"{s}_at_end" for s in stages]
+            + interval_columns(levels, "admissions-") + ["p_target", "tail"])
+
+
+def _node_frame(fc: Forecast, levels: list[float]) -> pd.DataFrame:
+    """One row per node over the first year (months 0-11, or the whole horizon if
+    shorter): the columns of :func:`_node_columns`. A quarter of that year the horizon
+    does not cover, and what the method does not compute (intervals and p_target for
+    ``expected``, tail for all but ``exact``), are empty."""
+    months = min(YEAR, fc.horizon)
+    if fc.method == "expected":
+        table = fc.summary(window=(0, months))
+    else:
+        table = fc.summary(window=(0, months), level=levels)
+        if fc.method == "exact":  # the mass its pmfs dropped; a simulation drops none
+            table["tail"] = fc.distribution("admissions", window=(0, months)).tail
+    for q, row in fc.quarters(YEAR).iterrows():
+        if row["last"] <= fc.horizon:
+            table[f"admissions_{q}"] = fc.mean("admissions", window=(row["first"], row["last"]))
     for stage in fc.scenario.pipeline.stages:
         table[f"{stage}_now"] = fc.mean(stage, month=0)
-    table.insert(0, "parent_id", [fc.org.parent(u) for u in fc.org.ids])
+    table["months"] = months
+    table["parent_id"] = [fc.org.parent(u) for u in fc.org.ids]
+    table = table.rename_axis("unit_id").reset_index().reindex(columns=_node_columns(fc, levels))
+    bounds = [c for c in table.columns if c.startswith("admissions-")]
+    table[bounds] = table[bounds].astype("Int64")  # counts: 12, not 12.0; empty where not computed
     return table
 
 
-def _forecast_records(fc: Forecast, fmt: str) -> str:
-    table = _node_frame(fc).reset_index()
-    if fmt == "csv":
-        return table.to_csv(index=False, float_format="%.6g")
-    doc = {"method": fc.method, "horizon": fc.horizon, "window": [0, min(12, fc.horizon)],
-           "nodes": json.loads(table.to_json(orient="records"))}
-    return json.dumps(doc, indent=1)
-
-
-def _forecast_table(fc: Forecast, label: str, level: int) -> str:
+def _forecast_table(fc: Forecast, table: pd.DataFrame, label: str, depth: int) -> str:
+    """The readable summary: the root, then the units at ``depth``; ``table`` is
+    :func:`_node_frame` indexed by unit."""
     org, scn = fc.org, fc.scenario
-    table = _node_frame(fc)
-    months = min(12, fc.horizon)
+    months = min(YEAR, fc.horizon)
+    window = fc.window_label(0, months)
     root = org.root
     r = table.loc[root]
     full = scn.pipeline.stages[-1]
     lines = [f"memberflow {__version__} - {fc.method} forecast of {label}: {len(org)} units, "
-             f"{fc.horizon} months ahead (month 0 = now)", ""]
+             f"{fc.horizon} months ahead (month 0 = {'now' if fc.start is None else fc.start})", ""]
     lines.append(f"{r['name'] or root} ({root})")
-    target = "no target" if pd.isna(r["target"]) else f"target {r['target']:.0f}, expected shortfall {r['shortfall']:.1f}"
-    lines.append(f"  expected admissions, months 0-{months - 1}: {r['admissions']:.1f}   ({target})")
-    quarter_cols = [c for c in table.columns if c.startswith("admissions_Q")]
-    lines.append("  by quarter: " + "  ".join(f"{c[-2:]} {r[c]:.1f}" for c in quarter_cols))
+    lines.append(f"  expected admissions, {window}: {r['admissions']:.1f}   ({_target_text(r, months)})")
+    quarters = fc.quarters(YEAR)
+    shown = [q for q in quarters.index if not pd.isna(r[f"admissions_{q}"])]
+    partial = [q for q in shown if quarters.loc[q, "partial"]]
+    lines.append("  by quarter: " + "  ".join(f"{q}{'*' if q in partial else ''} {r[f'admissions_{q}']:.1f}"
+                                              for q in shown)
+                 + ("   (* part of the quarter: its months within the year)" if partial else "")
+                 + (f"   (later quarters: beyond the {fc.horizon}-month horizon)" if len(shown) < len(quarters) else ""))
     lines.append(f"  expected confirmations: {r['confirmations']:.1f}")
-    lines.append(f"  {full} members: {r[f'{full}_now']:,.0f} now -> {r[f'{full}_at_end']:,.1f} expected at month {months}")
+    end = f"month {months}" if fc.start is None else f"the start of {fc.start + months}"
+    lines.append(f"  {full} members: {r[f'{full}_now']:,.0f} now -> {r[f'{full}_at_end']:,.1f} expected at {end}")
     stages = scn.pipeline.stages[:-1]
     lines.append("  in the pipeline now: " + ", ".join(f"{s} {r[f'{s}_now']:,.0f}" for s in stages))
-    rows = table[table["depth"] == level]
+    rows = table[table["depth"] == depth]
     if len(rows):
-        lines += ["", f"Units at depth {level} ({len(rows)}): expected over months 0-{months - 1}"]
-        shown = pd.DataFrame({
+        lines += ["", f"Units at depth {depth} ({len(rows)}): expected over {window}"]
+        listed = pd.DataFrame({
             "name": rows["name"].str.slice(0, 28),
             "kind": rows["kind"],
-            "target": rows["target"],
+            "target": rows["target_window"] if months < YEAR else rows["target"],
             "admissions": rows["admissions"],
-            **{c[-2:]: rows[c] for c in quarter_cols},
+            **{q: rows[f"admissions_{q}"] for q in shown},
             "confirm.": rows["confirmations"],
             f"{full}_now": rows[f"{full}_now"],
             "shortfall": rows["shortfall"],
         })
-        lines.append(shown.to_string(float_format=lambda v: f"{v:,.1f}", na_rep="-"))
+        lines.append(listed.to_string(float_format=lambda v: f"{v:,.1f}", na_rep="-"))
+        if months < YEAR:
+            lines.append(f"(target: the yearly target x {months}/{YEAR})")
         behind = rows.dropna(subset=["target"]).sort_values("shortfall", ascending=False)
         behind = behind[behind["shortfall"] > 0]
         if len(behind):
             lines += ["", f"Furthest behind their targets (expected shortfall): " +
                       ", ".join(f"{u} {v:.1f}" for u, v in behind["shortfall"].head(5).items())]
     return "\n".join(lines) + "\n"
+
+
+def _target_text(r: pd.Series, months: int) -> str:
+    if pd.isna(r["target"]):
+        return "no target"
+    if months < YEAR:  # say which share of the yearly target the figures are held to
+        return (f"target {r['target']:g} a year, {r['target_window']:.1f} pro rata over {months} months; "
+                f"expected shortfall {r['shortfall']:.1f}")
+    return f"target {r['target']:g}, expected shortfall {r['shortfall']:.1f}"
+
+
+def _risk_table(fc, table: pd.DataFrame, depth: int, levels: list[float]) -> str:
+    """The distribution's answers: the chance of meeting the root's target, central
+    intervals, and the units at ``depth`` least likely to meet their own targets."""
+    months = min(YEAR, fc.horizon)
+    root = fc.org.root
+    r = table.loc[root]
+    window = fc.window_label(0, months)
+    if fc.method == "exact":
+        what = f"Exact distribution of admissions over {window} (tail mass <= {fc.tolerance:g} per node)"
+        floor = fc.tolerance
+    else:
+        what = f"Simulated distribution of admissions over {window} ({fc.paths} paths, seed {fc.seed})"
+        floor = 1.0 / fc.paths  # below one path in `paths` the estimate is 0
+    lines = ["", what]
+    for v in levels:
+        name = level_name(v)
+        lines.append(f"  {root}: {name}% central interval [{r[f'admissions-lo-{name}']}, "
+                     f"{r[f'admissions-hi-{name}']}] around a mean of {r['admissions']:.1f}")
+    if not pd.isna(r["target"]):
+        target = f"the target of {r['target']:g}" if months == YEAR else \
+            f"the target pro rata, {r['target_window']:.1f}"
+        lines.append(f"  P(reaching {target}) = {_probability(r['p_target'], floor)}")
+    rows = table[(table["depth"] == depth) & table["target"].notna()]
+    if len(rows):
+        risky = rows.sort_values("p_target").head(10)
+        lines += ["", f"Units at depth {depth} least likely to meet their own targets:"]
+        bounds = interval_columns(levels, "admissions-")
+        shown = pd.DataFrame({"name": risky["name"].str.slice(0, 28), "target": risky["target_window"],
+                              "mean": risky["admissions"],
+                              **{c.removeprefix("admissions-"): risky[c] for c in bounds},
+                              "P(target)": [_probability(p, floor) for p in risky["p_target"]]})
+        lines.append(shown.to_string(float_format=lambda v: f"{v:,.1f}"))
+    return "\n".join(lines) + "\n"
+
+
+def _probability(p: float, tolerance: float) -> str:
+    # Below the tail bound the computed value carries no digits: say so.
+    if p < tolerance:
+        return f"< {tolerance:g}"
+    return f"{p:.4f}" if p >= 1e-3 else f"{p:.2e}"
 
 
 def _policies(specs: list[str]) -> dict:
@@ -219,41 +394,7 @@ def _policies(specs: list[str]) -> dict:
     return out
 
 
-def _risk_table(fc, level: int) -> str:
-    """The exact engine's answers: the chance of meeting the root's target, a central
-    90% interval, and the units at `level` least likely to meet their own targets."""
-    months = min(12, fc.horizon)
-    table = fc.summary(window=(0, months))
-    root = fc.org.root
-    r = table.loc[root]
-    if fc.method == "exact":
-        what = f"Exact distribution of admissions over months 0-{months - 1} (tail mass <= {fc.tolerance:g} per node)"
-        floor = fc.tolerance
-    else:
-        what = f"Simulated distribution of admissions over months 0-{months - 1} ({fc.paths} paths, seed {fc.seed})"
-        floor = 1.0 / fc.paths  # below one path in `paths` the estimate is 0
-    lines = ["", what]
-    lines.append(f"  {root}: 90% central interval [{r['admissions_lower90']:.0f}, {r['admissions_upper90']:.0f}] "
-                 f"around a mean of {r['admissions']:.1f}")
-    if not pd.isna(r["target"]):
-        lines.append(f"  P(reaching the target of {r['target']:.0f}) = {_probability(r['p_target'], floor)}")
-    rows = table[(table["depth"] == level) & table["target"].notna()]
-    if len(rows):
-        risky = rows.sort_values("p_target").head(10)
-        lines += ["", f"Units at depth {level} least likely to meet their own targets:"]
-        shown = pd.DataFrame({"name": risky["name"].str.slice(0, 28), "target": risky["target"],
-                              "mean": risky["admissions"], "lower90": risky["admissions_lower90"],
-                              "upper90": risky["admissions_upper90"],
-                              "P(target)": [_probability(p, floor) for p in risky["p_target"]]})
-        lines.append(shown.to_string(float_format=lambda v: f"{v:,.1f}"))
-    return "\n".join(lines) + "\n"
-
-
-def _probability(p: float, tolerance: float) -> str:
-    # Below the tail bound the computed value carries no digits: say so.
-    if p < tolerance:
-        return f"< {tolerance:g}"
-    return f"{p:.4f}" if p >= 1e-3 else f"{p:.2e}"
+# -- funnel and example ----------------------------------------------------------------------------
 
 
 def _run_funnel(args: argparse.Namespace) -> int:
@@ -265,10 +406,11 @@ def _run_funnel(args: argparse.Namespace) -> int:
     if args.format == "table":
         text = frame.to_string(float_format=lambda v: f"{v:.4g}") + "\n"
     elif args.format == "csv":
-        text = frame.to_csv()
+        text = _csv(frame.reset_index())
     else:
-        text = frame.reset_index().to_json(orient="records", indent=1)
-    _emit(text, None)
+        stage = args.stage if args.stage is not None else scn.pipeline.stages[0]
+        text = _json_document("funnel", {"stage": stage, "unit": args.unit}, frame.reset_index())
+    _emit(text, args.output)
     return 0
 
 
@@ -278,6 +420,41 @@ def _run_example(args: argparse.Namespace) -> int:
     print(f"forecast them with: memberflow forecast --units {paths['units']} --overseers {paths['overseers']} "
           f"--params {paths['params']} --stocks {paths['stocks']} --targets {paths['targets']}")
     return 0
+
+
+# -- output ----------------------------------------------------------------------------------------
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    # pandas writes floats with repr, so they read back equal; missing values are empty cells
+    return frame.to_csv(index=False, date_format="%Y-%m-%d")
+
+
+def _json_values(column: pd.Series) -> list:
+    """A column as JSON-ready Python values: floats at repr precision (json.dumps writes
+    repr, so they read back equal; pandas' to_json keeps 10 digits), None for missing
+    values, dates as YYYY-MM-DD."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        column = column.dt.strftime("%Y-%m-%d")
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    columns = [_json_values(frame[c]) for c in frame.columns]
+    return [dict(zip(frame.columns, row)) for row in zip(*columns)]
+
+
+def _json_document(command: str, meta: dict, frame: pd.DataFrame) -> str:
+    """The one JSON shape of every command: {"memberflow", "command", <meta>, "columns",
+    "rows"}, one row per line."""
+    head = json.dumps({"memberflow": __version__, "command": command, **meta, "columns": list(frame.columns)})
+    rows = ",\n".join(json.dumps(r, allow_nan=False) for r in _records(frame))
+    return f'{head[:-1]}, "rows": [\n{rows}\n]}}\n'
+
+
+def _ndjson(frame: pd.DataFrame) -> str:
+    """Newline-delimited JSON: one record per line (``pandas.read_json(f, lines=True)``)."""
+    return "".join(json.dumps(r, allow_nan=False) + "\n" for r in _records(frame))
 
 
 def _emit(text: str, output: str | None) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Optional, Tuple
+from numbers import Real
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
@@ -20,9 +21,40 @@ from .errors import InputError
 from .forecast import Forecast
 from .scenario import Scenario
 
-__all__ = ["Distributions", "ExactForecast"]
+__all__ = ["Distributions", "ExactForecast", "interval_levels"]
 
 Window = Optional[Tuple[int, int]]
+Level = Union[float, Sequence[float]]
+
+
+def interval_levels(level: Level) -> list[float]:
+    """Interval levels in percent, statsforecast's convention: ``90`` or ``[80, 90]``,
+    each in (0, 100). A fraction such as 0.9 is refused (with the percentage it
+    probably means), not guessed. Returned sorted, without repeats."""
+    levels = list(level) if isinstance(level, (list, tuple, np.ndarray, pd.Series)) else [level]
+    if not levels:
+        raise InputError("level: give at least one interval level in percent, e.g. level=90")
+    for value in levels:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+            raise InputError(f"level must be a number in percent (e.g. level=90), got {value!r}")
+        if 0 < value < 1:
+            raise InputError(f"level is in percent: for a {value * 100:g}% interval give level={value * 100:g}, "
+                             f"not {value:g}")
+        if not 0 < value < 100:
+            raise InputError(f"level must be in (0, 100) percent, got {value}")
+    return sorted({float(v) for v in levels})
+
+
+def level_name(level: float) -> str:
+    """90.0 -> "90", 99.5 -> "99.5": the suffix of the ``lo-90``/``hi-90`` columns."""
+    return f"{level:g}"
+
+
+def interval_columns(level: Level, prefix: str = "") -> list[str]:
+    """Column names of central intervals at ``level``, from the lowest bound to the highest
+    as statsforecast orders them: ``[80, 90]`` -> lo-90, lo-80, hi-80, hi-90."""
+    levels = [level_name(v) for v in interval_levels(level)]
+    return [f"{prefix}lo-{v}" for v in reversed(levels)] + [f"{prefix}hi-{v}" for v in levels]
 
 
 class Distributions:
@@ -34,9 +66,10 @@ class Distributions:
     forecast's tolerance), so P(count outside the support) <= tail.
     """
 
-    def __init__(self, org, quantity: str, label: str, flat: dict):
+    def __init__(self, org, quantity: str, label: str, flat: dict, ds: pd.Timestamp | None = None):
         self.quantity = quantity
         self.label = label  # "months 0-11" or "month 12"
+        self.ds = ds  # with a calendar: the first day of the window, or of the stock's month
         self._ids = org.ids
         self._index = {u: i for i, u in enumerate(org._id_list)}
         self._offsets = np.asarray(flat["offsets"])
@@ -106,13 +139,17 @@ class Distributions:
             out[idx] = np.cumsum(self._probs[idx], axis=1)
         return out
 
-    def interval(self, level: float = 0.9) -> pd.DataFrame:
-        """Central interval holding at least ``level`` of the mass: [q(a), q(1 - a)],
-        a = (1 - level) / 2."""
-        if not 0 < level < 1:
-            raise InputError(f"interval: level must be in (0, 1), got {level}")
-        a = (1 - level) / 2
-        return pd.DataFrame({"lower": self.quantile(a), "upper": self.quantile(1 - a)})
+    def interval(self, level: Level = 90, prefix: str = "") -> pd.DataFrame:
+        """Central intervals holding at least ``level`` percent of the mass, ``level``
+        one number or a list (``[80, 90]``): columns ``lo-90`` = q(a) and ``hi-90`` =
+        q(1 - a), a = (1 - level/100) / 2, ordered as :func:`interval_columns` says;
+        ``prefix`` goes before each name (``admissions-lo-90``)."""
+        out = {}
+        for value in interval_levels(level):
+            a = (1 - value / 100) / 2
+            out[f"{prefix}lo-{level_name(value)}"] = self.quantile(a)
+            out[f"{prefix}hi-{level_name(value)}"] = self.quantile(1 - a)
+        return pd.DataFrame(out)[interval_columns(level, prefix)]
 
     def prob_at_least(self, k) -> pd.Series:
         """P(count >= k) for every node; ``k`` is one number or a Series / mapping by
@@ -128,7 +165,9 @@ class Distributions:
         return self._series(p, f"P(>={k if np.isscalar(k) else 'target'})")
 
     def to_frame(self, units=None) -> pd.DataFrame:
-        """Tidy: unit_id, window (or month), quantity, k, probability."""
+        """Tidy: unit_id, window (or month), quantity, k, probability; with a calendar,
+        ``ds`` after ``window``: the first day of the window's first month (of the
+        stock's month)."""
         lengths = np.diff(self._starts)
         frame = pd.DataFrame({
             "unit_id": np.repeat(self._ids.to_numpy(dtype=object), lengths),
@@ -137,15 +176,16 @@ class Distributions:
             "k": self._values,
             "probability": self._probs,
         })
+        if self.ds is not None:
+            frame.insert(2, "ds", self.ds)
         if units is not None:
             frame = frame[frame["unit_id"].isin(list(units))].reset_index(drop=True)
         return frame
 
-    def summary(self, level: float = 0.9) -> pd.DataFrame:
-        """Per node: mean, sd, central interval, median and the tail bound."""
-        iv = self.interval(level)
-        return pd.DataFrame({"mean": self.mean(), "sd": self.std(), "q50": self.quantile(0.5),
-                             f"lower{level:g}": iv["lower"], f"upper{level:g}": iv["upper"], "tail": self.tail})
+    def summary(self, level: Level = 90) -> pd.DataFrame:
+        """Per node: mean, sd, median (q50), central intervals (lo-90, hi-90) and the tail bound."""
+        frame = pd.DataFrame({"mean": self.mean(), "sd": self.std(), "q50": self.quantile(0.5)})
+        return pd.concat([frame, self.interval(level), self.tail], axis=1)
 
     def __repr__(self) -> str:
         return f"<memberflow.Distributions: {self.quantity}, {self.label}, {len(self._ids)} nodes>"
@@ -170,35 +210,35 @@ class DistributionMethods:
         """The q-quantile of a count at every node."""
         return self.distribution(quantity, window, month).quantile(q)
 
-    def interval(self, quantity: str, level: float = 0.9, window: Window = None,
+    def interval(self, quantity: str, level: Level = 90, window: Window = None,
                  month: int | None = None) -> pd.DataFrame:
-        """Central interval holding at least ``level`` of the mass, at every node."""
+        """Central intervals holding at least ``level`` percent of the mass (``90`` or
+        ``[80, 90]``), at every node: columns ``lo-90``, ``hi-90``."""
         return self.distribution(quantity, window, month).interval(level)
 
-    def target_probabilities(self, window: Window = None) -> pd.DataFrame:
-        """For every node with a target: the target, the expected admissions over
-        ``window`` (the first 12 months by default), a central 90% interval, and the
-        probability of meeting the target (admissions >= target)."""
-        window = window if window is not None else (0, min(12, self.horizon))
+    def target_probabilities(self, window: Window = None, level: Level = 90) -> pd.DataFrame:
+        """For every node with a target: the yearly target, the target over ``window``
+        (the first 12 months by default; pro rata, see :meth:`Forecast.target_window`),
+        the expected admissions over the window, central intervals (``lo-90``,
+        ``hi-90``) and the probability of meeting the target (admissions >= target_window)."""
+        window = self._year(window)
         targets = self.scenario.targets
         d = self.distribution("admissions", window=window)
-        iv = d.interval(0.9)
-        frame = pd.DataFrame({"name": self.org.names, "target": targets.reindex(self.org.ids),
-                              "mean": d.mean(), "lower90": iv["lower"], "upper90": iv["upper"],
-                              "p_target": d.prob_at_least(targets)})
+        due = self.target_window(window)
+        frame = pd.concat([pd.DataFrame({"name": self.org.names, "target": targets.reindex(self.org.ids),
+                                         "target_window": due, "mean": d.mean()}),
+                           d.interval(level), d.prob_at_least(due).rename("p_target")], axis=1)
         return frame.loc[targets.index]
 
-    def summary(self, window: Window = None) -> pd.DataFrame:
-        """:meth:`Forecast.summary` plus a central 90% interval of admissions and the
-        probability of meeting each target."""
+    def summary(self, window: Window = None, level: Level = 90) -> pd.DataFrame:
+        """:meth:`Forecast.summary` plus central intervals of admissions
+        (``admissions-lo-90``, ``admissions-hi-90``) and the probability of meeting each
+        target over the window (``p_target``, against ``target_window``)."""
+        window = self._year(window)
         frame = super().summary(window)
-        window = window if window is not None else (0, min(12, self.horizon))
         d = self.distribution("admissions", window=window)
-        iv = d.interval(0.9)
-        frame["admissions_lower90"] = iv["lower"]
-        frame["admissions_upper90"] = iv["upper"]
-        frame["p_target"] = d.prob_at_least(self.scenario.targets)
-        return frame
+        return pd.concat([frame, d.interval(level, prefix="admissions-"),
+                          d.prob_at_least(frame["target_window"]).rename("p_target")], axis=1)
 
 
 class ExactForecast(DistributionMethods, Forecast):
@@ -228,7 +268,7 @@ class ExactForecast(DistributionMethods, Forecast):
                 flat = self._exact.stock(quantity, key[1])
             else:
                 flat = self._exact.events(quantity, key[1], key[2])
-            self._cache[key] = Distributions(self.org, quantity, _label(key), flat)
+            self._cache[key] = Distributions(self.org, quantity, _label(key), flat, _ds(self, key))
         return self._cache[key]
 
 
@@ -245,7 +285,13 @@ def _key(fc: Forecast, quantity: str, window: Window, month: int | None) -> tupl
 
 
 def _label(key: tuple) -> str:
+    """"months 0-11" or "month 12", calendar or not (``ds`` carries the date)."""
     return f"month {key[1]}" if len(key) == 2 else f"months {key[1]}-{key[2] - 1}"
+
+
+def _ds(fc: Forecast, key: tuple) -> pd.Timestamp | None:
+    """With a calendar, the first day of the key's (first) month."""
+    return None if fc.start is None else (fc.start + key[1]).to_timestamp()
 
 
 def _exact(scenario: Scenario, expected: _core.ForecastResult, tolerance: float) -> ExactForecast:

@@ -11,11 +11,31 @@ from . import _core
 from .errors import InputError, ParameterError
 from .scenario import Scenario
 
-__all__ = ["forecast", "Forecast", "METHODS"]
+__all__ = ["forecast", "Forecast", "METHODS", "YEAR"]
 
 METHODS = ("expected", "exact", "simulate")
 
+#: Targets are yearly: admissions wanted over 12 months. Over a window of another length
+#: a target counts pro rata, ``target * months / YEAR`` (the ``target_window`` column).
+YEAR = 12
+
 Window = Optional[Tuple[int, int]]
+
+
+INT_MAX = 2**31 - 1  # the engines' month counts and thread counts are C++ ints
+
+
+def whole_number(name: str, value, low: int | None = None, high: int | None = None) -> int:
+    """``value`` as an int if it is one (or a numpy integer) within [low, high]; anything
+    else is refused with a message naming ``name``, never truncated or rounded."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise InputError(f"{name} must be a whole number (an int), got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if low is not None and high is not None else \
+            (f"at least {low}" if low is not None else f"at most {high}")
+        raise InputError(f"{name} must be {bounds}, got {value}")
+    return value
 
 
 def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,
@@ -29,6 +49,9 @@ def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,
     ``method="simulate"`` runs the Monte Carlo engine (:mod:`memberflow.simulate`) with
     ``paths``, ``seed``, ``keep_paths``, ``track``, ``progress`` and the policies
     ``inflow_profile``, ``uncertainty``, ``course``, ``target_rule``.
+
+    ``horizon`` and ``threads`` are whole numbers (``int``): 12.5, 12.0, True and "12"
+    are refused, not truncated.
 
     ``threads``: how many threads share the work (default: one per core); the result
     is the same, bit for bit, whatever the number.
@@ -47,11 +70,13 @@ def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,
         raise TypeError(f"forecast: expected a memberflow.Scenario, got {type(scenario).__name__}")
     if simulation and method != "simulate":
         raise InputError(f"{sorted(simulation)} apply to method='simulate' only")
+    horizon = whole_number("horizon", horizon, high=INT_MAX)  # the engines check horizon >= 1
+    threads = 0 if threads is None else whole_number("threads", threads, low=0, high=INT_MAX)
     if method == "simulate":
         from .simulate import _simulate
 
         return _simulate(scenario, horizon, threads=threads, **simulation)
-    expected = _core.forecast_expected(scenario._core, int(horizon), int(threads or 0))
+    expected = _core.forecast_expected(scenario._core, horizon, threads)
     if method == "exact":
         from .exact import _exact
 
@@ -66,6 +91,11 @@ class Forecast:
     0..horizon) and the events of months 0..horizon-1: ``admissions``,
     ``confirmations``, ``arrivals``, ``exits`` (leaving a pipeline stage) and
     ``leavers`` (leaving the terminal stage). A node's figure is its subtree's total.
+
+    Calendar: if the scenario has a ``start`` month, month m is the calendar month
+    ``start + m``; tidy frames then carry its first day in a ``ds`` column beside
+    ``month``, and quarters are calendar quarters (``2021Q2``). Without one, months are
+    0..horizon and quarters Q1 (months 0-2), Q2 (3-5), ...
     """
 
     def __init__(self, scenario: Scenario, core: _core.ForecastResult, method: str):
@@ -88,6 +118,44 @@ class Forecast:
     @property
     def org(self):
         return self.scenario.org
+
+    @property
+    def start(self) -> pd.Period | None:
+        """The calendar month of month 0 (a monthly ``pandas.Period``), or None."""
+        return getattr(self.scenario, "start", None)
+
+    def dates(self, months: int | None = None) -> pd.DatetimeIndex | None:
+        """The first day of months 0..months-1 (default: 0..horizon), or None without a calendar."""
+        if self.start is None:
+            return None
+        n = self.horizon + 1 if months is None else months
+        return pd.period_range(self.start, periods=n, freq="M").to_timestamp()
+
+    def window_label(self, first: int, last: int) -> str:
+        """Months first..last-1: ``"2021-01 to 2021-12"`` with a calendar, else ``"months 0-11"``."""
+        if self.start is None:
+            return f"months {first}-{last - 1}"
+        return f"{self.start + first} to {self.start + last - 1}"
+
+    def quarters(self, months: int | None = None) -> pd.DataFrame:
+        """The quarters of months 0..months-1 (default: the horizon), one row each, indexed
+        by label: ``first, last`` (its ``window=(first, last)``), ``months`` covered and
+        ``partial`` (fewer than 3 months covered).
+
+        Without a calendar quarters are blocks of 3 months from month 0 (Q1, Q2, ...).
+        With one they are calendar quarters (``2021Q1``): when the start month is not
+        January, April, July or October, the first quarter (and the last) is partial.
+        """
+        n = self.horizon if months is None else months
+        labels = [f"Q{m // 3 + 1}" if self.start is None else str((self.start + m).asfreq("Q")) for m in range(n)]
+        rows: dict[str, list[int]] = {}
+        for m, label in enumerate(labels):
+            rows.setdefault(label, [m, m])[1] = m + 1
+        frame = pd.DataFrame.from_dict(rows, orient="index", columns=["first", "last"])
+        frame.index.name = "quarter"
+        frame["months"] = frame["last"] - frame["first"]
+        frame["partial"] = frame["months"] < 3
+        return frame
 
     def mean(self, quantity: str, window: Window = None, month: int | None = None) -> pd.Series:
         """Expected value for every node (its subtree total), as a Series by unit id.
@@ -118,39 +186,61 @@ class Forecast:
         return pd.DataFrame(arr, index=self.org.ids, columns=pd.RangeIndex(arr.shape[1], name="month"))
 
     def by_quarter(self, event: str = "admissions") -> pd.DataFrame:
-        """Expected events per quarter (Q1 = months 0-2, ...) for every node."""
-        quarters = {f"Q{q + 1}": self.mean(event, window=(3 * q, min(3 * q + 3, self.horizon)))
-                    for q in range((self.horizon + 2) // 3)}
-        return pd.DataFrame(quarters)
+        """Expected events per quarter for every node: Q1 = months 0-2, Q2 = 3-5, ... or,
+        with a calendar, calendar quarters (``2021Q1``, ...). A quarter the horizon or
+        the start month cuts holds only its covered months (see :meth:`quarters`)."""
+        return pd.DataFrame({label: self.mean(event, window=(q.first, q.last))
+                             for label, q in self.quarters().iterrows()})
 
     def to_frame(self, quantities: list[str] | None = None, scope: str = "subtree") -> pd.DataFrame:
         """Tidy: one row per unit, month and quantity, with columns
-        ``unit_id, month, quantity, value`` (subtree totals, or ``scope="own"``)."""
+        ``unit_id, month, quantity, value`` (subtree totals, or ``scope="own"``), and
+        ``ds`` (the month's first day) after ``month`` when the scenario has a calendar."""
         _check_scope(scope)
         frames = []
+        dates = self.dates()
         for q in quantities if quantities is not None else self.quantities:
             arr = self._core.own(q) if scope == "own" else self._core.rolled(q)
             n_units, n_months = arr.shape
-            frames.append(pd.DataFrame({
+            months = np.tile(np.arange(n_months), n_units)
+            frame = pd.DataFrame({
                 "unit_id": np.repeat(self.org.ids.to_numpy(dtype=object), n_months),
-                "month": np.tile(np.arange(n_months), n_units),
+                "month": months,
                 "quantity": q,
                 "value": arr.reshape(-1),  # C order: unit-major, months within
-            }))
+            })
+            if dates is not None:
+                frame.insert(2, "ds", dates[months])
+            frames.append(frame)
         return pd.concat(frames, ignore_index=True)
+
+    def target_window(self, window: Window = None) -> pd.Series:
+        """Each node's target over ``window`` (default: the first year): targets are
+        yearly, so over a window of n months a target counts ``target * n / 12`` (the
+        whole target over 12 months, half of it over 6). NaN where a node has none."""
+        first, last = self._year(window)
+        targets = self.scenario.targets.reindex(self.org.ids).rename("target_window")
+        # 12 months: the target itself (0.2 * 12 / 12 is not 0.2); else multiplied before
+        # dividing, so a whole share of a whole target (160 * 6 / 12) is exact
+        return targets if last - first == YEAR else targets * (last - first) / YEAR
+
+    def _year(self, window: Window) -> tuple[int, int]:
+        return (0, min(YEAR, self.horizon)) if window is None else (int(window[0]), int(window[1]))
 
     def summary(self, window: Window = None) -> pd.DataFrame:
         """Per node: expected admissions and confirmations over ``window`` (the first 12
         months by default, or the horizon if shorter), the stock of each stage at the
-        window's end, the target and the expected shortfall against it."""
-        first, last = window if window is not None else (0, min(12, self.horizon))
+        window's end, the yearly target, the target over the window (``target_window``,
+        pro rata: see :meth:`target_window`) and the expected shortfall against it."""
+        first, last = self._year(window)
         frame = pd.DataFrame({"name": self.org.names, "kind": self.org.kinds})
         frame["admissions"] = self.mean("admissions", window=(first, last))
         frame["confirmations"] = self.mean("confirmations", window=(first, last))
         for stage in self.scenario.pipeline.stages:
             frame[f"{stage}_at_end"] = self.mean(stage, month=last)
         frame["target"] = self.scenario.targets.reindex(self.org.ids)
-        frame["shortfall"] = (frame["target"] - frame["admissions"]).clip(lower=0)
+        frame["target_window"] = self.target_window((first, last))
+        frame["shortfall"] = (frame["target_window"] - frame["admissions"]).clip(lower=0)
         frame["depth"] = [self.org._core.depth(i) for i in range(len(self.org))]
         return frame
 

@@ -17,7 +17,8 @@ Policies (see ``include/memberflow/simulate.hpp`` for their exact semantics):
   and lower the bar when behind at a quarter's end.
 
 ``progress``: ``True`` for a tqdm bar, ``False`` for none, ``None`` (default) for a bar
-when interactive; or a callable ``progress(done, total)``, called about ten times a
+when interactive (a notebook, or standard error is a terminal); the bar opens at the
+engine's first report, after every argument has been checked. Or a callable ``progress(done, total)``, called about ten times a
 second with the paths done and once more with ``done == total`` at the end (an
 exception it raises stops the run, as Ctrl-C does).
 """
@@ -34,8 +35,8 @@ import pandas as pd
 
 from . import _core
 from .errors import InputError
-from .exact import DistributionMethods, Distributions, _key, _label
-from .forecast import Forecast
+from .exact import DistributionMethods, Distributions, _ds, _key, _label
+from .forecast import INT_MAX, Forecast, whole_number
 from .scenario import Scenario
 
 __all__ = ["SimulationForecast"]
@@ -80,7 +81,7 @@ class SimulationForecast(DistributionMethods, Forecast):
         key = self._index(quantity, window, month)
         if key not in self._cache:
             self._cache[key] = Distributions(self.org, quantity, _label(key),
-                                             self._result.distribution(self._tracked[key]))
+                                             self._result.distribution(self._tracked[key]), _ds(self, key))
         return self._cache[key]
 
     def path_values(self, quantity: str, window: Window = None, month: int | None = None) -> np.ndarray:
@@ -88,12 +89,17 @@ class SimulationForecast(DistributionMethods, Forecast):
         return self._result.paths(self._tracked[self._index(quantity, window, month)])
 
     def paths_frame(self, quantity: str, window: Window = None, month: int | None = None) -> pd.DataFrame:
-        """Long frame: path, unit_id, quantity, value (needs ``keep_paths=True``)."""
+        """Long frame: path, unit_id, quantity, value (needs ``keep_paths=True``); with a
+        calendar, ``ds`` after ``unit_id``: the first day of the window (of the stock's month)."""
         values = self.path_values(quantity, window, month)
         n_paths, n_nodes = values.shape
-        return pd.DataFrame({"path": np.repeat(np.arange(n_paths), n_nodes),
-                             "unit_id": np.tile(self.org.ids.to_numpy(dtype=object), n_paths),
-                             "quantity": quantity, "value": values.reshape(-1)})
+        frame = pd.DataFrame({"path": np.repeat(np.arange(n_paths), n_nodes),
+                              "unit_id": np.tile(self.org.ids.to_numpy(dtype=object), n_paths),
+                              "quantity": quantity, "value": values.reshape(-1)})
+        ds = _ds(self, _key(self, quantity, window, month))
+        if ds is not None:
+            frame.insert(2, "ds", ds)
+        return frame
 
     def __repr__(self) -> str:
         root = self.org.root
@@ -110,18 +116,22 @@ def _want_progress(progress) -> bool:
 
 
 class _Bar:
-    """A tqdm bar fed from the engine's progress callback (if tqdm is installed)."""
+    """A tqdm bar fed from the engine's progress callback (if tqdm is installed). It opens
+    at the first report: the engine reports only once it has accepted its arguments, so
+    an argument error is never preceded by a bar."""
 
-    def __init__(self, total: int, enabled: bool):
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
         self.bar = None
-        if enabled:
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None and self.enabled:
             try:
                 from tqdm.auto import tqdm
             except ImportError:  # progress is optional
+                self.enabled = False
                 return
             self.bar = tqdm(total=total, unit="path", desc="memberflow simulate")
-
-    def __call__(self, done: int, total: int) -> None:
         if self.bar is not None:
             self.bar.update(done - self.bar.n)
 
@@ -150,8 +160,11 @@ def _simulate(scenario: Scenario, horizon: int, *, paths: int = 1000, seed: int 
               inflow_profile: Sequence[float] | None = None, uncertainty: Any = None,
               course: Mapping | None = None, target_rule: Mapping | None = None,
               progress: bool | Callable[[int, int], object] | None = None) -> SimulationForecast:
-    if not 0 <= int(seed) < 2**64:  # the engine's seed is a 64-bit unsigned integer
+    paths = whole_number("paths", paths)  # the engine checks its range
+    seed = whole_number("seed", seed)
+    if not 0 <= seed < 2**64:  # the engine's seed is a 64-bit unsigned integer
         raise InputError(f"seed must be in [0, 2**64), got {seed}")
+    threads = 0 if threads is None else whole_number("threads", threads, low=0, high=INT_MAX)
     tracked = []
     for t in track or []:
         if len(t) == 2:  # (stage, month)
@@ -169,12 +182,12 @@ def _simulate(scenario: Scenario, horizon: int, *, paths: int = 1000, seed: int 
             raise InputError(f"target_rule: unknown keys {sorted(unknown)}")
         rule_arg = (bool(rule["stop_when_met"]), float(rule["margin"]), float(rule["advance_boost"]),
                     float(rule["pass_penalty"]))
-    bar = _Bar(int(paths), False if callable(progress) else _want_progress(progress))
+    bar = _Bar(False if callable(progress) else _want_progress(progress))
     report = progress if callable(progress) else bar
     try:
-        result = _core.simulate(scenario._core, int(horizon), int(paths), int(seed), int(threads or 0),
+        result = _core.simulate(scenario._core, int(horizon), paths, seed, threads,
                                 bool(keep_paths), tracked, [float(f) for f in inflow_profile or []],
                                 _uncertainty_rows(uncertainty), course_arg, rule_arg, report)
     finally:
         bar.close()
-    return SimulationForecast(scenario, result, int(seed))
+    return SimulationForecast(scenario, result, seed)

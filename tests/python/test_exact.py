@@ -190,15 +190,21 @@ def test_quantiles_and_intervals_agree_with_each_nodes_pmf():
         for u, p in pmfs.items():
             for q in np.cumsum(p.to_numpy())[:-1]:
                 assert d.quantile(q)[u] == quantile_from_pmf(p, q), (quantity, u, q)
-        for level in (0.5, 0.8, 0.9, 0.99):
+        for level in (50, 80, 90, 99, 99.5):
             iv = fc.interval(quantity, level, **kw)
-            assert list(iv.columns) == ["lower", "upper"]
-            a = (1 - level) / 2
+            name = f"{level:g}"
+            assert list(iv.columns) == [f"lo-{name}", f"hi-{name}"]
+            a = (1 - level / 100) / 2
             for u, p in pmfs.items():
-                assert iv.loc[u, "lower"] == quantile_from_pmf(p, a)
-                assert iv.loc[u, "upper"] == quantile_from_pmf(p, 1 - a)
-                inside = p[(p.index >= iv.loc[u, "lower"]) & (p.index <= iv.loc[u, "upper"])].sum()
-                assert inside >= level - 1e-12
+                assert iv.loc[u, f"lo-{name}"] == quantile_from_pmf(p, a)
+                assert iv.loc[u, f"hi-{name}"] == quantile_from_pmf(p, 1 - a)
+                inside = p[(p.index >= iv.loc[u, f"lo-{name}"]) & (p.index <= iv.loc[u, f"hi-{name}"])].sum()
+                assert inside >= level / 100 - 1e-12
+        # several levels at once: statsforecast's columns, lowest bound first
+        both = fc.interval(quantity, [90, 80], **kw)
+        assert list(both.columns) == ["lo-90", "lo-80", "hi-80", "hi-90"]
+        pd.testing.assert_frame_equal(both[["lo-80", "hi-80"]], fc.interval(quantity, 80, **kw))
+        pd.testing.assert_frame_equal(both[["lo-90", "hi-90"]], fc.interval(quantity, 90, **kw))
 
 
 def test_target_probabilities_are_prob_at_least_the_ceiling_of_the_target():
@@ -208,7 +214,8 @@ def test_target_probabilities_are_prob_at_least_the_ceiling_of_the_target():
     targets = {"R": 9.5, "A": 4, "B1": 0.2}
     fc = mf.forecast(scenario_of(model, tree(parents), targets=targets), 14, method="exact")
     table = fc.target_probabilities()
-    assert list(table.columns) == ["name", "target", "mean", "lower90", "upper90", "p_target"]
+    assert list(table.columns) == ["name", "target", "target_window", "mean", "lo-90", "hi-90", "p_target"]
+    assert (table["target_window"] == table["target"]).all()  # a 12-month window: the whole yearly target
     assert sorted(table.index) == sorted(targets)
     d = fc.distribution("admissions", window=(0, 12))  # the first 12 months by default
     for u, t in targets.items():
@@ -217,27 +224,36 @@ def test_target_probabilities_are_prob_at_least_the_ceiling_of_the_target():
         p = d.pmf(u)
         assert table.loc[u, "p_target"] == pytest.approx(p[p.index >= math.ceil(t)].sum(), abs=1e-15)
         assert table.loc[u, "mean"] == pytest.approx(fc.mean("admissions", window=(0, 12))[u], rel=1e-9)
-        assert table.loc[u, "lower90"] == quantile_from_pmf(p, 0.05)
-        assert table.loc[u, "upper90"] == quantile_from_pmf(p, 0.95)
+        assert table.loc[u, "lo-90"] == quantile_from_pmf(p, 0.05)
+        assert table.loc[u, "hi-90"] == quantile_from_pmf(p, 0.95)
     # another window
     other = fc.target_probabilities(window=(2, 14))
     assert other.loc["A", "p_target"] == fc.prob_at_least("admissions", 4, unit="A", window=(2, 14))
+    # a shorter window holds each node to its pro-rata share of the yearly target
+    half = fc.target_probabilities(window=(0, 6), level=[50, 80])
+    assert list(half.columns) == ["name", "target", "target_window", "mean", "lo-80", "lo-50", "hi-50", "hi-80",
+                                  "p_target"]
+    for u, t in targets.items():
+        assert half.loc[u, "target_window"] == t * 6 / 12
+        assert half.loc[u, "p_target"] == fc.prob_at_least("admissions", math.ceil(t / 2), unit=u, window=(0, 6))
 
 
 def test_summary_columns(district_exact):
     fc = district_exact
     table = fc.summary()
     plain = mf.forecast(fc.scenario, 12).summary()
-    assert list(table.columns) == list(plain.columns) + ["admissions_lower90", "admissions_upper90", "p_target"]
-    iv = fc.interval("admissions", 0.9, window=(0, 12))
-    assert (table["admissions_lower90"] == iv["lower"]).all()
-    assert (table["admissions_upper90"] == iv["upper"]).all()
+    assert list(table.columns) == list(plain.columns) + ["admissions-lo-90", "admissions-hi-90", "p_target"]
+    iv = fc.interval("admissions", 90, window=(0, 12))
+    assert (table["admissions-lo-90"] == iv["lo-90"]).all()
+    assert (table["admissions-hi-90"] == iv["hi-90"]).all()
+    assert list(fc.summary(level=[80, 95]).columns)[-5:] == ["admissions-lo-95", "admissions-lo-80",
+                                                             "admissions-hi-80", "admissions-hi-95", "p_target"]
     targets = fc.scenario.targets
     p = fc.prob_at_least("admissions", targets, window=(0, 12))
     pd.testing.assert_series_equal(table["p_target"], p, check_names=False)
     assert table["p_target"].notna().sum() == len(targets)
     d_summary = fc.distribution("admissions", window=(0, 12)).summary()
-    assert list(d_summary.columns) == ["mean", "sd", "q50", "lower0.9", "upper0.9", "tail"]
+    assert list(d_summary.columns) == ["mean", "sd", "q50", "lo-90", "hi-90", "tail"]
     assert (d_summary["tail"] <= 1e-12).all()
     np.testing.assert_allclose(d_summary["mean"], table["admissions"], rtol=1e-9)
 
@@ -246,8 +262,12 @@ def test_to_frame_is_tidy(district_exact):
     fc = district_exact
     d = fc.distribution("admissions", window=(0, 12))
     frame = d.to_frame()
-    assert list(frame.columns) == ["unit_id", "window", "quantity", "k", "probability"]
+    # the example district starts in January 2021: ds is the first day of the window
+    assert list(frame.columns) == ["unit_id", "window", "ds", "quantity", "k", "probability"]
     assert (frame["window"] == "months 0-11").all()
+    assert (frame["ds"] == pd.Timestamp("2021-01-01")).all()
+    assert (fc.distribution("admissions", window=(4, 7)).to_frame()["ds"] == pd.Timestamp("2021-05-01")).all()
+    assert (fc.distribution("full", month=12).to_frame()["ds"] == pd.Timestamp("2022-01-01")).all()
     assert (frame["quantity"] == "admissions").all()
     assert set(frame["unit_id"]) == set(fc.org.ids)
     sums = frame.groupby("unit_id")["probability"].sum()
@@ -266,6 +286,14 @@ def test_to_frame_is_tidy(district_exact):
     assert abs(stock["probability"].sum() - 1) <= 1e-12
 
 
+def test_to_frame_without_a_calendar_has_no_ds():
+    scn = mf.datasets.example_district()
+    scn.start = None
+    fc = mf.forecast(scn, 6, method="exact")
+    assert list(fc.distribution("admissions").to_frame().columns) == ["unit_id", "window", "quantity", "k",
+                                                                      "probability"]
+
+
 def test_refusals(district_exact):
     fc = district_exact
     with pytest.raises(mf.InputError, match="stock"):
@@ -277,9 +305,17 @@ def test_refusals(district_exact):
     for q in (-0.1, 1.5, float("nan")):
         with pytest.raises(mf.InputError, match="quantile"):
             fc.quantile("admissions", q)
-    for level in (0, 1, 1.2):
+    for level in (0, 100, 120, -5, float("nan"), True, "90", None, [], [90, 0.8]):
         with pytest.raises(mf.InputError, match="level"):
             fc.interval("admissions", level)
+    # a fraction is refused, not read as a percentage, with the percentage it may mean
+    for level, meant in [(0.9, "level=90"), (0.95, "level=95"), (0.5, "level=50")]:
+        with pytest.raises(mf.InputError, match=f"level is in percent: .*give {meant}, not {level:g}"):
+            fc.interval("admissions", level)
+    with pytest.raises(mf.InputError, match="give level=90"):
+        fc.summary(level=0.9)
+    with pytest.raises(mf.InputError, match="give level=80"):
+        fc.target_probabilities(level=[0.8])
     with pytest.raises(mf.UnknownIdError, match="nowhere"):
         fc.pmf("admissions", "nowhere")
     with pytest.raises(mf.UnknownIdError, match="nowhere"):
@@ -438,16 +474,16 @@ def test_cli_forecast_method_exact(capsys, district_exact):
     assert main(["forecast", "--method", "exact"]) == 0
     out = capsys.readouterr().out
     fc = district_exact
-    assert "Exact distribution of admissions over months 0-11" in out
-    iv = fc.interval("admissions", 0.9, window=(0, 12))
-    assert f"D: 90% central interval [{iv.loc['D', 'lower']}, {iv.loc['D', 'upper']}]" in out
+    assert "Exact distribution of admissions over 2021-01 to 2021-12" in out  # the example starts in January 2021
+    iv = fc.interval("admissions", 90, window=(0, 12))
+    assert f"D: 90% central interval [{iv.loc['D', 'lo-90']}, {iv.loc['D', 'hi-90']}]" in out
     p = fc.prob_at_least("admissions", 160, unit="D", window=(0, 12))
     assert p <= 1e-12  # 160 is ten standard deviations above the mean
     assert "P(reaching the target of 160) = < 1e-12" in out
     assert "least likely to meet their own targets" in out
     table = fc.target_probabilities()
     at_risk = table[[fc.org.depth(u) == 1 for u in table.index]].sort_values("p_target")
-    listed = [line.split()[0] for line in out.split("least likely to meet their own targets:")[1].splitlines()[3:]]
+    listed = [line.split()[0] for line in out.split("least likely to meet their own targets:")[1].splitlines()[2:]]
     assert len(listed) == min(10, len(at_risk))
     # the at-risk list: the lowest probabilities of meeting the target, in increasing order
     shown = at_risk.loc[listed, "p_target"].to_numpy()

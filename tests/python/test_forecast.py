@@ -112,10 +112,10 @@ def test_windows_add_up(district2020):
         monthly = fc.monthly(event)
         np.testing.assert_allclose(monthly.iloc[:, 12:24].sum(axis=1), fc.mean(event, window=(12, 24)),
                                    rtol=1e-12, atol=1e-12)
-    by_quarter = fc.by_quarter("admissions")
-    assert list(by_quarter.columns) == [f"Q{q}" for q in range(1, 9)]
-    np.testing.assert_allclose(by_quarter[["Q1", "Q2", "Q3", "Q4"]].sum(axis=1), fc.mean("admissions", window=(0, 12)),
-                               rtol=1e-12)
+    by_quarter = fc.by_quarter("admissions")  # the 2020 example starts in January 2020: calendar quarters
+    assert list(by_quarter.columns) == [f"{y}Q{q}" for y in (2020, 2021) for q in range(1, 5)]
+    np.testing.assert_allclose(by_quarter[["2020Q1", "2020Q2", "2020Q3", "2020Q4"]].sum(axis=1),
+                               fc.mean("admissions", window=(0, 12)), rtol=1e-12)
     np.testing.assert_allclose(by_quarter.sum(axis=1), fc.mean("admissions"), rtol=1e-12)
 
 
@@ -130,8 +130,9 @@ def test_by_quarter_short_horizon(tri_org):
 def test_to_frame_tidy(district2020_forecast):
     fc = district2020_forecast
     frame = fc.to_frame()
-    assert list(frame.columns) == ["unit_id", "month", "quantity", "value"]
+    assert list(frame.columns) == ["unit_id", "month", "ds", "quantity", "value"]  # the example has a calendar
     n, h = len(fc.org), fc.horizon
+    assert (frame["ds"] == pd.to_datetime([f"{2020 + m // 12}-{m % 12 + 1:02d}-01" for m in frame["month"]])).all()
     n_stocks = len(fc.scenario.pipeline.stages)
     assert len(frame) == n * (n_stocks * (h + 1) + len(EVENTS) * h)
     assert set(frame["quantity"]) == set(fc.quantities)

@@ -130,7 +130,8 @@ def test_simulated_distributions_are_the_histograms_of_the_kept_paths(district):
     k = 85
     assert sim.prob_at_least("admissions", k, unit=district.org.root) == pytest.approx(np.mean(values[:, 0] >= k))
     frame = sim.paths_frame("admissions")
-    assert list(frame.columns) == ["path", "unit_id", "quantity", "value"]
+    assert list(frame.columns) == ["path", "unit_id", "ds", "quantity", "value"]  # the example starts 2021-01
+    assert (frame["ds"] == pd.Timestamp("2021-01-01")).all()
     assert len(frame) == 500 * len(district.org)
     assert frame["value"].to_numpy().tolist() == values.reshape(-1).tolist()
     assert sim.paths == 500 and sim.seed == 3
@@ -391,7 +392,7 @@ def test_cli_simulate_prints_a_simulated_distribution(capsys):
     assert main(["forecast", "--method", "simulate", "--paths", "200", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "simulate forecast of the example district" in out
-    assert "Simulated distribution of admissions over months 0-11 (200 paths, seed 0)" in out
+    assert "Simulated distribution of admissions over 2021-01 to 2021-12 (200 paths, seed 0)" in out
     assert "P(reaching the target of 160)" in out
 
 
@@ -425,4 +426,4 @@ def test_cli_policy_needs_simulate_and_seed_must_fit(capsys):
     assert main(["forecast", "--policy", "profile:1/2"]) == 2
     assert "--policy needs --method simulate" in capsys.readouterr().err
     assert main(["forecast", "--method", "simulate", "--paths", "20", "--no-progress", "--seed", "-1"]) == 2
-    assert "seed must be in [0, 2**64)" in capsys.readouterr().err
+    assert "argument --seed: must be from 0 to 18446744073709551615, got -1" in capsys.readouterr().err
