@@ -8,6 +8,7 @@ std::string source_location::describe() const {
     if (!where.empty()) where += ' ';
     where.append(noun).append(" ").append(std::to_string(line));
   }
+  if (!label.empty()) where += " (index label " + label + ")";
   if (where.empty()) where = "input";
   return where;
 }

@@ -3,6 +3,7 @@
 #include <boost/graph/depth_first_search.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <unordered_set>
 
 namespace memberflow {
@@ -10,6 +11,28 @@ namespace memberflow {
 namespace {
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+// An id must read the same to a person and to a program: no control characters (NUL,
+// tabs, newlines), no space at either end, not blank. Throws naming the row and column.
+void check_id(const std::string& id, const std::string& where, const char* column) {
+  auto refuse = [&](const std::string& what) {
+    std::string shown;  // the id with control characters made visible
+    for (unsigned char c : id) {
+      if (c < 0x20 || c == 0x7F) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "\\x%02X", c);
+        shown += hex;
+      } else {
+        shown += static_cast<char>(c);
+      }
+    }
+    throw input_error(where + ": " + column + " '" + shown + "' " + what);
+  };
+  for (unsigned char c : id)
+    if (c < 0x20 || c == 0x7F) refuse("contains a control character");
+  if (id.find_first_not_of(' ') == std::string::npos) refuse("is blank");
+  if (id.front() == ' ' || id.back() == ' ') refuse("has a space at the start or end");
+}
 
 std::string at(const std::vector<source_location>& where, std::size_t i) {
   return i < where.size() ? where[i].describe() : "unit " + std::to_string(i + 1);
@@ -43,6 +66,8 @@ org::org(std::vector<unit_record> records, std::vector<attribute_column> attribu
   for (std::size_t i = 0; i < n; ++i) {
     auto& r = records[i];
     if (r.id.empty()) throw input_error(at(where, i) + ": empty unit id");
+    check_id(r.id, at(where, i), "unit_id");
+    if (!r.parent_id.empty()) check_id(r.parent_id, at(where, i), "parent_id");
     auto [it, fresh] = index_.emplace(r.id, static_cast<unit_index>(i));
     if (!fresh)
       throw input_error(at(where, i) + ": duplicate unit id " + quoted(r.id) +
@@ -131,9 +156,14 @@ unit_index org::loop_member(unit_index start) const {
 }
 
 std::string org::describe_loop(unit_index start) const {
+  // A loop of thousands of units is named by its first few and its length.
+  constexpr std::size_t shown = 6;
   const auto u = loop_member(start);
   std::string loop = quoted(ids_[u]);
-  for (auto v = parent_[u]; v != u; v = parent_[v]) loop += " -> " + quoted(ids_[v]);
+  std::size_t length = 1;
+  for (auto v = parent_[u]; v != u; v = parent_[v], ++length)
+    if (length < shown) loop += " -> " + quoted(ids_[v]);
+  if (length > shown) return loop + " -> ... (a loop of " + std::to_string(length) + " units)";
   return loop + " -> " + quoted(ids_[u]);
 }
 
@@ -213,6 +243,7 @@ void org::set_overseers(const text_table& table) {
     const auto& oid = table.rows[r][oc];
     const auto& uid = table.rows[r][uc];
     if (oid.empty()) throw input_error(table.where(r).describe() + ": empty overseer_id");
+    check_id(oid, table.where(r).describe(), "overseer_id");
     auto it = index_.find(uid);
     if (it == index_.end())
       throw input_error(table.where(r).describe() + ": overseer " + quoted(oid) +

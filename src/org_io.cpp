@@ -31,6 +31,11 @@ std::optional<std::int64_t> as_integer(const std::string& s) {
 }
 
 std::optional<double> as_real(const std::string& s) {
+  // Digits only but too large for an integer: a real would round it (an id-like code).
+  std::int64_t i = 0;
+  if (s.find_first_not_of("-0123456789") == std::string::npos &&
+      std::from_chars(s.data(), s.data() + s.size(), i).ec == std::errc::result_out_of_range)
+    return std::nullopt;
   double v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
@@ -113,7 +118,7 @@ org org::from_table(const text_table& t) {
                        kind_col == text_table::npos ? "" : row[kind_col]});
     where.push_back(t.where(r));
   }
-  if (records.empty()) throw input_error(source_location{t.source, 0, t.noun}.describe() + ": no units");
+  if (records.empty()) throw input_error(source_location{t.source, 0, t.noun, {}}.describe() + ": no units");
   std::vector<attribute_column> attributes;
   for (std::size_t c = 0; c < t.columns.size(); ++c) {
     if (is_fixed_column(t.columns[c])) continue;
@@ -154,18 +159,30 @@ std::string json_cell(const json& v, const std::string& where, const std::string
   if (v.is_null()) return {};
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_unsigned()) return std::to_string(v.get<std::uint64_t>());
   if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
   if (v.is_number()) return detail::format_attribute(v.get<double>());
   throw input_error(where + ": '" + key + "' must be a string, number, boolean or null");
 }
 
+// An id: a string, or an integer written exactly as the file has it. A real number or a
+// boolean is refused (1e3, 1.0 and true are not ids anyone means).
+std::string json_id(const json& v, const std::string& where, const std::string& key) {
+  if (v.is_null() || v.is_string() || v.is_number_integer()) return json_cell(v, where, key);
+  throw input_error(where + ": '" + key + "' must be a string or an integer, got " + v.dump(-1).substr(0, 40) +
+                    " (write ids as strings)");
+}
+
+bool is_id_key(const std::string& key) { return key == "unit_id" || key == "parent_id"; }
+
 }  // namespace
 
 org org_from_json(const std::string& text, const std::string& source) {
+  detail::check_text(text, source);
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number such as 1e400
     throw input_error(source + ": malformed JSON: " + e.what());
   }
   if (!doc.is_object() || !doc.contains("units") || !doc["units"].is_array())
@@ -186,7 +203,8 @@ org org_from_json(const std::string& text, const std::string& source) {
     if (!u.is_object()) throw input_error(where + ": expected an object");
     std::vector<std::string> row(t.columns.size());
     for (std::size_t c = 0; c < 4; ++c)
-      if (u.contains(t.columns[c])) row[c] = json_cell(u[t.columns[c]], where, t.columns[c]);
+      if (u.contains(t.columns[c]))
+        row[c] = (is_id_key(t.columns[c]) ? json_id : json_cell)(u[t.columns[c]], where, t.columns[c]);
     if (u.contains("attributes")) {
       if (!u["attributes"].is_object()) throw input_error(where + ": \"attributes\" must be an object");
       for (std::size_t c = 4; c < t.columns.size(); ++c)
@@ -200,6 +218,7 @@ org org_from_json(const std::string& text, const std::string& source) {
   }
   org result = org::from_table(t);
   if (doc.contains("overseers")) {
+    if (!doc["overseers"].is_array()) throw input_error(source + ": \"overseers\" must be an array");
     text_table ov;
     ov.source = source + " overseers";
     ov.noun = "entry";
@@ -211,7 +230,7 @@ org org_from_json(const std::string& text, const std::string& source) {
       if (!o.is_object() || !o.contains("overseer_id") || !o.contains("units") || !o["units"].is_array())
         throw input_error(where + ": expected {\"overseer_id\": ..., \"units\": [...]}");
       for (const auto& u : o["units"]) {
-        ov.rows.push_back({json_cell(o["overseer_id"], where, "overseer_id"), json_cell(u, where, "units")});
+        ov.rows.push_back({json_id(o["overseer_id"], where, "overseer_id"), json_id(u, where, "units")});
         ov.lines.push_back(k);
       }
     }
@@ -253,13 +272,7 @@ std::string org_to_json(const org& o) {
   return doc.dump(2);
 }
 
-org read_org_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw input_error(path + ": cannot open the file for reading");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return org_from_json(buffer.str(), path);
-}
+org read_org_json(const std::string& path) { return org_from_json(detail::read_text_file(path), path); }
 
 void write_org_json(const org& o, const std::string& path) {
   std::ofstream out(path, std::ios::binary);

@@ -34,11 +34,13 @@ class unknown_id : public error {
   using error::error;
 };
 
-// Where a row came from, for messages: "units.csv line 7" or "row 7".
+// Where a row came from, for messages: "units.csv line 7", "row 7" or
+// "units DataFrame row 7 (index label 'x')".
 struct source_location {
   std::string source;         // file path or a table name ("DataFrame"); may be empty
   long line = 0;              // 1-based line (files) or row (tables); 0 = unknown
   const char* noun = "line";  // "line" for files, "row" for in-memory tables
+  std::string label;          // a DataFrame's index label of the row, quoted; may be empty
 
   std::string describe() const;
 };

@@ -37,23 +37,60 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+#: Above 2^53 a float no longer holds every integer: 123456789012345679.0 is
+#: 123456789012345680.0, so a float id there may stand for any of several integer ids.
+_EXACT_FLOAT_INTEGERS = 2.0**53
+
+
+class _AmbiguousId(ValueError):
+    pass
+
+
 def id_text(value: Any) -> str:
-    """The text of an id cell: as :func:`cell_text`, but 1.0 -> '1'."""
+    """The text of an id cell: as :func:`cell_text`, but 1.0 -> '1'. An integral float
+    above 2^53 raises (it cannot say which integer id it was read from)."""
     if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        if abs(value) >= _EXACT_FLOAT_INTEGERS:
+            raise _AmbiguousId(value)
         return str(int(value))
     return cell_text(value)
 
 
+def frame_labels(frame: pd.DataFrame) -> list[str]:
+    """The index label of every row, for messages ('x', 17), or [] for a default
+    RangeIndex 0..n-1, where the 1-based row number says it all."""
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return []
+    return [repr(label.item() if isinstance(label, np.generic) else label) for label in index]
+
+
+def row_name(frame: pd.DataFrame, what: str, position: int) -> str:
+    """'units DataFrame row 3' (1-based), with the index label unless the index is the default."""
+    labels = frame_labels(frame)
+    return f"{what} DataFrame row {position + 1}" + (f" (index label {labels[position]})" if labels else "")
+
+
 def frame_columns(frame: pd.DataFrame, what: str) -> tuple[list[str], list[list[str]]]:
-    """Column names and text cells of a DataFrame (its index is ignored)."""
+    """Column names and text cells of a DataFrame (its index is not a column; see
+    :func:`frame_labels` for naming rows by it)."""
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}")
     names = [str(c) for c in frame.columns]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise InputError(f"{what} DataFrame: column '{twice[0]}' appears twice")
-    columns = [[(id_text if name in ID_COLUMNS else cell_text)(v) for v in frame.iloc[:, i].tolist()]
-               for i, name in enumerate(names)]
+    columns = []
+    for i, name in enumerate(names):
+        values = frame.iloc[:, i].tolist()
+        try:
+            columns.append([(id_text if name in ID_COLUMNS else cell_text)(v) for v in values])
+        except _AmbiguousId as e:
+            position = next(r for r, v in enumerate(values) if v is e.args[0] or v == e.args[0])
+            raise InputError(
+                f"{row_name(frame, what, position)}: column '{name}' holds the float {e.args[0]!r}, above 2^53, "
+                "where a float no longer tells integer ids apart (pandas reads a column of integer ids with a "
+                "missing cell as floats); read the ids as text, e.g. pd.read_csv(..., dtype=str)") from None
     return names, columns
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from ._tables import columns_frame, frame_columns
+from ._tables import columns_frame, frame_columns, frame_labels
 from .errors import InputError, UnknownIdError
 
 __all__ = ["Org"]
@@ -21,6 +21,13 @@ _DTYPES = {"boolean": "boolean", "integer": "Int64", "real": "float64", "text": 
 
 
 
+def _checked_id(unit_id: object) -> str:
+    """Unit ids are str; anything else (None, 5) names no unit."""
+    if not isinstance(unit_id, str):
+        raise UnknownIdError(f"unknown unit {unit_id!r} (unit ids are str, got {type(unit_id).__name__})")
+    return unit_id
+
+
 class _AncestorTable(dict):
     """Unit id -> tuple of its ancestors' ids, nearest first; filled on the first lookup
     (parents come before their children in preorder, so each chain extends its
@@ -29,11 +36,25 @@ class _AncestorTable(dict):
     def __init__(self, org: "Org") -> None:
         super().__init__()
         self._org: Org | None = org
+        self._deep: bool | None = None  # whether the table would be too big to fill
+
+    #: The table holds sum(depths) ids: for a deep chain that is depth^2 / 2 (20 GB for
+    #: 200,000 levels), so beyond this many ids a unit the table does not hold walks its
+    #: parent links on every call instead (O(depth) time and memory).
+    MAX_CELLS_PER_UNIT = 32
 
     def __missing__(self, unit_id):
         org = self._org
         if org is None:
             raise UnknownIdError(f"unknown unit {unit_id!r}")
+        if self._deep is None:
+            self._deep = int(org._core.depths.sum()) > self.MAX_CELLS_PER_UNIT * len(org)
+        if self._deep:
+            u = org._index(unit_id)
+            ids, parents, chain = org._id_list, org._core.parents, []
+            while (u := int(parents[u])) >= 0:
+                chain.append(ids[u])
+            return tuple(chain)
         self._org = None
         ids, parents = org._id_list, org._core.parents.tolist()
         chains: list = [()] * len(ids)
@@ -89,9 +110,10 @@ class Org:
         """Build from a DataFrame with columns ``unit_id, parent_id`` and optional
         ``name, kind`` and attribute columns (missing parent = root). Errors name the
         row (1-based)."""
-        core = _core.Org.from_columns("DataFrame", *frame_columns(frame, "units"))
+        core = _core.Org.from_columns("DataFrame", *frame_columns(frame, "units"), frame_labels(frame))
         if overseers is not None:
-            core.set_overseers_columns("overseers DataFrame", *frame_columns(overseers, "overseers"))
+            core.set_overseers_columns("overseers DataFrame", *frame_columns(overseers, "overseers"),
+                                       frame_labels(overseers))
         return cls(core)
 
     def to_frame(self) -> pd.DataFrame:
@@ -169,7 +191,7 @@ class Org:
 
     # -- tree queries ---------------------------------------------------------------
     def _index(self, unit_id: str) -> int:
-        return self._core.index(unit_id)
+        return self._core.index(_checked_id(unit_id))
 
     def _names(self, indices: Iterable[int]) -> list[str]:
         ids = self._id_list
@@ -177,11 +199,11 @@ class Org:
 
     def parent(self, unit_id: str) -> str | None:
         """The parent's id, or None for the root."""
-        return self._core.parent_id(unit_id)
+        return self._core.parent_id(_checked_id(unit_id))
 
     def children(self, unit_id: str) -> list[str]:
         """Ids of the units directly below, in input order."""
-        return self._core.children_ids(unit_id)
+        return self._core.children_ids(_checked_id(unit_id))
 
     def ancestors(self, unit_id: str) -> tuple[str, ...]:
         """Nearest first, the root last; empty for the root.
@@ -190,7 +212,9 @@ class Org:
         built on first use (one preorder pass, ~0.2 s for 300,000 units). For the few
         levels of a real hierarchy one dict lookup beats walking parent links or calling
         into the compiled core, whose fixed per-call cost dominates; returning the stored
-        tuple rather than a fresh list halves the cost of a call again."""
+        tuple rather than a fresh list halves the cost of a call again. In a tree whose
+        depths add up to more than 32 per unit (a long chain), where the table would grow
+        with the depth squared, each call walks the parent links instead."""
         try:
             return self._ancestor_table[unit_id]
         except TypeError:
@@ -214,7 +238,7 @@ class Org:
 
     def lca(self, unit_ids: Iterable[str]) -> str:
         """Lowest common ancestor of a set of units (a unit is its own ancestor)."""
-        idx = self._core.indices(list(unit_ids))
+        idx = self._core.indices([_checked_id(u) for u in unit_ids])
         return self._ids[self._core.lca(idx)]
 
     def rollup(self, values: pd.Series | Mapping[str, float] | np.ndarray) -> pd.Series:

@@ -51,10 +51,10 @@ void register_org(py::module_& m) {
                   "text"_a, "Parse an organisation from JSON text.")
       .def_static("from_columns",
                   [](const std::string& source, const std::vector<std::string>& names,
-                     const std::vector<std::vector<std::string>>& columns) {
-                    return std::make_shared<org>(org::from_table(table_from_columns(source, names, columns)));
+                     const std::vector<std::vector<std::string>>& columns, const std::vector<std::string>& labels) {
+                    return std::make_shared<org>(org::from_table(table_from_columns(source, names, columns, 1, labels)));
                   },
-                  "source"_a, "names"_a, "columns"_a,
+                  "source"_a, "names"_a, "columns"_a, "labels"_a = std::vector<std::string>{},
                   "Build from text columns (unit_id, parent_id, name, kind, attributes...).")
       .def("write_csv", [](const org& o, const std::string& path) { write_units_csv(o, path); }, "path"_a)
       .def("write_json", [](const org& o, const std::string& path) { write_org_json(o, path); }, "path"_a)
@@ -62,10 +62,10 @@ void register_org(py::module_& m) {
       .def("read_overseers_csv", [](org& o, const std::string& path) { read_overseers_csv(o, path); }, "path"_a)
       .def("set_overseers_columns",
            [](org& o, const std::string& source, const std::vector<std::string>& names,
-              const std::vector<std::vector<std::string>>& columns) {
-             o.set_overseers(table_from_columns(source, names, columns));
+              const std::vector<std::vector<std::string>>& columns, const std::vector<std::string>& labels) {
+             o.set_overseers(table_from_columns(source, names, columns, 1, labels));
            },
-           "source"_a, "names"_a, "columns"_a)
+           "source"_a, "names"_a, "columns"_a, "labels"_a = std::vector<std::string>{})
       .def("overseers_columns", [](const org& o) { return table_to_columns(o.overseers_table()); })
       .def("__len__", &org::size)
       .def_property_readonly("root", &org::root)

@@ -5,7 +5,8 @@
 namespace memberflow::python {
 
 text_table table_from_columns(const std::string& source, const std::vector<std::string>& names,
-                              const std::vector<std::vector<std::string>>& columns, long first_row) {
+                              const std::vector<std::vector<std::string>>& columns, long first_row,
+                              const std::vector<std::string>& labels) {
   if (names.size() != columns.size()) throw input_error(source + ": one list of cells per column name");
   text_table t;
   t.source = source;
@@ -14,6 +15,8 @@ text_table table_from_columns(const std::string& source, const std::vector<std::
   const auto n = columns.empty() ? 0 : columns[0].size();
   for (const auto& c : columns)
     if (c.size() != n) throw input_error(source + ": columns of different lengths");
+  if (!labels.empty() && labels.size() != n) throw input_error(source + ": one index label per row");
+  t.labels = labels;
   t.rows.resize(n);
   t.lines.resize(n);
   for (std::size_t r = 0; r < n; ++r) {

@@ -48,9 +48,12 @@ py::array_t<double> view(const Eigen::DenseBase<Derived>& a, py::handle owner, b
   return out;
 }
 
-// A text table from Python: column names and one list of strings per column.
+// A text table from Python: column names and one list of strings per column; `labels`
+// (empty, or one per row: a DataFrame's index labels, from _tables.frame_labels) name
+// the rows in messages beside their 1-based numbers.
 text_table table_from_columns(const std::string& source, const std::vector<std::string>& names,
-                              const std::vector<std::vector<std::string>>& columns, long first_row = 1);
+                              const std::vector<std::vector<std::string>>& columns, long first_row = 1,
+                              const std::vector<std::string>& labels = {});
 py::dict table_to_columns(const text_table& t);
 
 // The pmfs of every node as flat numpy arrays: offsets, starts (n + 1), one concatenated
