@@ -172,6 +172,9 @@ def _level(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a percentage such as 90, got {text!r}") from None
+    if 0 < value < 1:  # a fraction: say which option the percentage goes to
+        raise argparse.ArgumentTypeError(f"in percent: for a {value * 100:g}% interval give --level {value * 100:g}, "
+                                         f"not {text}")
     try:
         return interval_levels(value)[0]
     except Error as e:

@@ -342,3 +342,77 @@ def test_forecast_display(district2020_forecast):
     html = fc._repr_html_()
     assert "267 units" in html and "12 months" in html and "<table" in html
     assert f"{adm:,.1f}" in html and "C13" in html and "C01-01" not in html  # root and its children only
+
+
+# -- whole numbers, the calendar, pro-rata targets ---------------------------------------------------
+
+
+@pytest.mark.parametrize("horizon", [12.5, 12.0, np.float64(12), True, "12", None])
+def test_horizon_must_be_an_int_not_truncated(tri_org, horizon):
+    with pytest.raises(mf.InputError, match=r"horizon must be a whole number \(an int\), got"):
+        mf.forecast(mf.Scenario(tri_org), horizon=horizon)
+
+
+def test_numpy_integers_are_whole_numbers(tri_org):
+    fc = mf.forecast(mf.Scenario(tri_org), horizon=np.int64(5), threads=np.int32(1))
+    assert fc.horizon == 5
+    for threads in (1.0, -1, True):
+        with pytest.raises(mf.InputError, match="threads must be"):
+            mf.forecast(mf.Scenario(tri_org), horizon=5, threads=threads)
+    with pytest.raises(mf.InputError, match="horizon must be at most 2147483647"):
+        mf.forecast(mf.Scenario(tri_org), horizon=2**31)
+
+
+def calendar_forecast(tri_org, start, horizon):
+    stocks = pd.DataFrame({"unit_id": ["A", "B"], "stage": ["training", "source"], "count": [10, 7]})
+    return mf.forecast(mf.Scenario(tri_org, stocks=stocks, targets={"R": 12, "A": 5}, start=start), horizon=horizon)
+
+
+def test_without_a_calendar_months_are_numbers_and_quarters_q1_to_qn(tri_org):
+    fc = calendar_forecast(tri_org, None, 7)
+    assert fc.start is None and fc.dates() is None
+    assert "ds" not in fc.to_frame().columns
+    q = fc.quarters()
+    assert list(q.index) == ["Q1", "Q2", "Q3"]
+    assert q[["first", "last", "months"]].values.tolist() == [[0, 3, 3], [3, 6, 3], [6, 7, 1]]
+    assert q["partial"].tolist() == [False, False, True]
+    assert fc.window_label(0, 7) == "months 0-6"
+
+
+def test_a_start_month_gives_dates_and_calendar_quarters(tri_org):
+    fc = calendar_forecast(tri_org, "2021-02", 14)
+    assert fc.start == pd.Period("2021-02", freq="M")
+    frame = fc.to_frame(["admissions", "full"])
+    assert list(frame.columns) == ["unit_id", "month", "ds", "quantity", "value"]
+    expected = [pd.Timestamp(year=2021 + (1 + m) // 12, month=(1 + m) % 12 + 1, day=1) for m in frame["month"]]
+    assert frame["ds"].tolist() == expected
+    assert frame.loc[frame["quantity"] == "full", "ds"].max() == pd.Timestamp("2022-04-01")  # stocks: 0..horizon
+    # Feb 2021 .. Mar 2022: the first quarter is partial (Feb, Mar), the last is whole
+    q = fc.quarters()
+    assert list(q.index) == ["2021Q1", "2021Q2", "2021Q3", "2021Q4", "2022Q1"]
+    assert q["months"].tolist() == [2, 3, 3, 3, 3]
+    assert q["partial"].tolist() == [True, False, False, False, False]
+    by_quarter = fc.by_quarter("admissions")
+    assert list(by_quarter.columns) == list(q.index)
+    np.testing.assert_allclose(by_quarter["2021Q1"], fc.mean("admissions", window=(0, 2)), rtol=1e-15)
+    np.testing.assert_allclose(by_quarter.sum(axis=1), fc.mean("admissions"), rtol=1e-12)
+    assert fc.window_label(0, 12) == "2021-02 to 2022-01"
+    # a quarter cut by the horizon: covered months only, marked partial
+    short = calendar_forecast(tri_org, "2021-11", 4).quarters()
+    assert list(short.index) == ["2021Q4", "2022Q1"] and short["months"].tolist() == [2, 2]
+    assert short["partial"].all()
+    assert calendar_forecast(tri_org, pd.Period("2021-04", freq="M"), 6).quarters()["partial"].tolist() == [False,
+                                                                                                            False]
+
+
+def test_targets_are_yearly_and_count_pro_rata_over_a_shorter_window(tri_org):
+    fc = calendar_forecast(tri_org, None, 6)
+    table = fc.summary()
+    assert table.loc["R", "target"] == 12 and table.loc["R", "target_window"] == 6
+    assert table.loc["A", "target_window"] == 2.5
+    assert pd.isna(table.loc["B", "target_window"])
+    np.testing.assert_array_equal(table["shortfall"].dropna(),
+                                  (table["target_window"] - table["admissions"]).clip(lower=0).dropna())
+    year = calendar_forecast(tri_org, None, 24).summary()
+    assert (year["target_window"].dropna() == year["target"].dropna()).all()  # a 12-month window: the target itself
+    assert calendar_forecast(tri_org, None, 24).target_window((0, 24))["R"] == 24

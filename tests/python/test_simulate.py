@@ -272,6 +272,11 @@ def test_policies_reach_the_engine():
     ({"target_rule": {"advance_boost": 2.0}}, mf.ParameterError, "target rule"),
     ({"inflow_profile": [1, -1]}, mf.ParameterError, "inflow_profile"),
     ({"paths": 0}, mf.InputError, r"paths must be in 1 \.\. 4,294,967,295, got 0"),
+    ({"paths": 100.0}, mf.InputError, r"paths must be a whole number \(an int\), got 100.0"),
+    ({"paths": "100"}, mf.InputError, r"paths must be a whole number \(an int\), got '100'"),
+    ({"seed": 1.5}, mf.InputError, r"seed must be a whole number \(an int\), got 1.5"),
+    ({"seed": True}, mf.InputError, r"seed must be a whole number \(an int\), got True"),
+    ({"threads": 2.0}, mf.InputError, r"threads must be a whole number \(an int\), got 2.0"),
 ])
 def test_invalid_policy_inputs_raise_clear_errors(district, kwargs, error, message):
     kwargs = {"paths": 10, **kwargs}
@@ -306,6 +311,13 @@ def test_progress_false_and_true(district, capsys):
     simulate(district, paths=50, seed=1, progress=True)
     err = capsys.readouterr().err
     assert "memberflow simulate" in err and "50/50" in err
+
+
+def test_no_bar_before_an_argument_the_engine_refuses(district, capsys):
+    # progress=True, but the engine refuses the course before its first report: no bar
+    with pytest.raises(mf.ParameterError, match="seats must be >= 0"):
+        simulate(district, paths=50, seed=1, progress=True, course={"seats": -1, "months": [2]})
+    assert capsys.readouterr().err == ""
 
 
 class _Stop(Exception):
