@@ -426,8 +426,8 @@ void scenario::validate() const {
     for (std::size_t s = 0; s < p.size(); ++s)
       for (std::size_t a = 0; a < p.width(s); ++a) {
         const double c = stocks(u, static_cast<Eigen::Index>(p.offset(s) + a));
-        if (!std::isfinite(c) || c < 0 || c != std::floor(c))
-          throw input_error(unit_stage(o, u, p, s) + ": the stock must be a whole number >= 0, got " +
+        if (!std::isfinite(c) || c < 0 || c != std::floor(c) || c > static_cast<double>(detail::max_count))
+          throw input_error(unit_stage(o, u, p, s) + ": the stock must be a whole number from 0 to 2^53, got " +
                             detail::format_attribute(c));
       }
   if (targets.size() != n) throw input_error("targets must have one value per unit (NaN = none)");

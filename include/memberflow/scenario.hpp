@@ -61,6 +61,11 @@ struct parameter_set {
   void validate(const org& o, const pipeline& p) const;
 };
 
+namespace detail {
+// Counts are held as doubles, which hold every whole number up to 2^53 exactly.
+inline constexpr long long max_count = 1LL << 53;
+}  // namespace detail
+
 // Current stocks: units x state slots (pipeline::offset/width), counts of people.
 // Table columns: unit_id, stage, count and, for fixed stages, months_in_stage (0..D-1).
 Eigen::ArrayXXd stocks_from_table(const text_table& t, const org& o, const pipeline& p);

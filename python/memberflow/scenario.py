@@ -66,9 +66,11 @@ class Scenario:
         if stocks is not None:
             _load(stocks, "stocks", core.set_stocks_csv, core.set_stocks_columns)
         if targets is not None:
-            if isinstance(targets, Mapping) or isinstance(targets, pd.Series):
-                series = pd.Series(targets, dtype=float)
-                targets = pd.DataFrame({"unit_id": series.index.astype(str), "target": series.to_numpy()})
+            if isinstance(targets, (Mapping, pd.Series)):
+                # As text, so that the core parses each value and names the unit of a bad one.
+                items = list(targets.items())
+                targets = pd.DataFrame({"unit_id": pd.Series([k for k, _ in items], dtype=object),
+                                        "target": pd.Series([v for _, v in items], dtype=object)})
             _load(targets, "targets", core.set_targets_csv, core.set_targets_columns)
         core.start = _month_text(start)
         core.validate()

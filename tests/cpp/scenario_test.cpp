@@ -262,6 +262,10 @@ TEST_CASE("a stocks row that repeats a slot or has a bad count, unit or stage is
                          mf_test::contains("stocks line 2: unit 'X1', stage 'full' is already given at stocks line 1"));
   REQUIRE_THROWS_AS_WITH(stocks_from_table(stocks({{"X1", "full", "-2", ""}}), f.o, f.p), input_error,
                          mf_test::contains("stocks line 1: column 'count' must be >= 0, got -2"));
+  REQUIRE_THROWS_AS_WITH(stocks_from_table(stocks({{"X1", "full", "9007199254740993", ""}}), f.o, f.p), input_error,
+                         mf_test::contains("stocks line 1: column 'count' must be an integer of at most 2^53"));
+  CHECK(stocks_from_table(stocks({{"X1", "full", "9007199254740992", ""}}), f.o, f.p)(f.u("X1"), 14) ==
+        9007199254740992.0);
   REQUIRE_THROWS_AS_WITH(stocks_from_table(read_csv(data("stocks_fractional.csv")), f.o, f.p), input_error,
                          mf_test::contains("stocks_fractional.csv line 3: column 'count' must be an integer, got '2.5'"));
   REQUIRE_THROWS_AS_WITH(stocks_from_table(stocks({{"ZZ", "full", "1", ""}}), f.o, f.p), unknown_id,
@@ -308,10 +312,12 @@ TEST_CASE("a scenario starts empty and validate refuses fractional or negative s
   CHECK_NOTHROW(sc.validate());
   sc.stocks(o->index("X1"), 2 + 3) = 2.5;
   REQUIRE_THROWS_AS_WITH(sc.validate(), input_error,
-                         mf_test::contains("unit 'X1', stage 'probation': the stock must be a whole number >= 0, "
-                                           "got 2.5"));
+                         mf_test::contains("unit 'X1', stage 'probation': the stock must be a whole number from 0 to "
+                                           "2^53, got 2.5"));
   sc.stocks(o->index("X1"), 2 + 3) = -1;
   REQUIRE_THROWS_AS_WITH(sc.validate(), input_error, mf_test::contains("got -1"));
+  sc.stocks(o->index("X1"), 2 + 3) = 9223372036854775807.0;  // whole, but not every count near it is a double
+  REQUIRE_THROWS_AS_WITH(sc.validate(), input_error, mf_test::contains("from 0 to 2^53, got 9223372036854775808"));
   sc.stocks(o->index("X1"), 2 + 3) = 1;
   sc.targets(o->index("C2")) = -4;
   REQUIRE_THROWS_AS_WITH(sc.validate(), input_error, mf_test::contains("unit 'C2': the target must be a number >= 0"));

@@ -218,3 +218,9 @@ def test_bad_manifest_is_located(tmp_path):
         mf.Scenario.read(tmp_path)
     with pytest.raises(mf.InputError, match="no scenario manifest here"):
         mf.Scenario.read(tmp_path / "elsewhere")
+
+
+def test_a_target_that_is_not_a_number_names_the_unit():
+    org = mf.datasets.example_district().org
+    with pytest.raises(mf.InputError, match=r"targets DataFrame row 2: column 'target' .*'lots'"):
+        mf.Scenario(org, targets={"D": 160, "C01": "lots"})
