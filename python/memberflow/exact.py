@@ -216,6 +216,21 @@ class DistributionMethods:
         ``[80, 90]``), at every node: columns ``lo-90``, ``hi-90``."""
         return self.distribution(quantity, window, month).interval(level)
 
+    def to_long(self, quantity: str = "admissions", level: Level | None = None) -> pd.DataFrame:
+        """:meth:`Forecast.to_long`, with ``level`` each month's central intervals
+        (``admissions-lo-90``, ``admissions-hi-90``): an event's count within the month,
+        a stock's at its start. A simulation must track each month (``track=``)."""
+        frame = Forecast.to_long(self, quantity)
+        if level is None:
+            return frame
+        stock = self._core.is_stock(quantity)
+        months = range(self.horizon + 1) if stock else range(self.horizon)
+        intervals = [self.interval(quantity, level, **({"month": m} if stock else {"window": (m, m + 1)}))
+                     for m in months]
+        for column in intervals[0].columns:  # units x months, flattened unit by unit as to_frame is
+            frame[f"{quantity}-{column}"] = np.column_stack([iv[column].to_numpy() for iv in intervals]).reshape(-1)
+        return frame
+
     def target_probabilities(self, window: Window = None, level: Level = 90) -> pd.DataFrame:
         """For every node with a target: the yearly target, the target over ``window``
         (the first 12 months by default; pro rata, see :meth:`Forecast.target_window`),

@@ -214,6 +214,18 @@ class Forecast:
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
+    def to_long(self, quantity: str = "admissions", level=None) -> pd.DataFrame:
+        """One quantity month by month in the long shape of statsforecast and
+        hierarchicalforecast: ``unique_id, ds, <quantity>`` (subtree totals), ``ds`` the
+        month's first day with a calendar, else the month number. ``level`` (percent, one
+        or a list) adds each month's central intervals, ``<quantity>-lo-90`` and
+        ``<quantity>-hi-90``: for the methods with distributions only."""
+        if level is not None:
+            raise InputError(f"intervals need method='exact' or 'simulate'; this forecast is {self.method!r}")
+        frame = self.to_frame([quantity])
+        time = "ds" if "ds" in frame.columns else "month"
+        return pd.DataFrame({"unique_id": frame["unit_id"], "ds": frame[time], quantity: frame["value"]})
+
     def target_window(self, window: Window = None) -> pd.Series:
         """Each node's target over ``window`` (default: the first year): targets are
         yearly, so over a window of n months a target counts ``target * n / 12`` (the

@@ -489,3 +489,31 @@ def test_cli_forecast_method_exact(capsys, district_exact):
     shown = at_risk.loc[listed, "p_target"].to_numpy()
     assert (np.diff(shown) >= 0).all()
     assert shown.max() <= at_risk.drop(index=listed)["p_target"].min()
+
+
+def test_to_long_is_the_statsforecast_shape(district_exact):
+    fc = district_exact
+    long = fc.to_long("admissions", level=[80, 90])
+    assert list(long.columns) == ["unique_id", "ds", "admissions", "admissions-lo-90", "admissions-lo-80",
+                                  "admissions-hi-80", "admissions-hi-90"]
+    assert len(long) == len(fc.org) * fc.horizon
+    tidy = fc.to_frame(["admissions"])
+    assert (long["unique_id"] == tidy["unit_id"]).all() and (long["ds"] == tidy["ds"]).all()
+    np.testing.assert_array_equal(long["admissions"].to_numpy(), tidy["value"].to_numpy())
+    by_month = long.set_index(["unique_id", "ds"])
+    for m in (0, 5, 11):
+        iv = fc.interval("admissions", [80, 90], window=(m, m + 1))
+        ds = pd.Timestamp(f"2021-{m + 1:02d}-01")
+        for u in ("D", "C07", "B02"):
+            assert by_month.loc[(u, ds), "admissions-lo-90"] == iv.loc[u, "lo-90"]
+            assert by_month.loc[(u, ds), "admissions-hi-80"] == iv.loc[u, "hi-80"]
+    stock = fc.to_long("full", level=90)
+    assert len(stock) == len(fc.org) * (fc.horizon + 1)  # a stock at the start of months 0..horizon
+    assert stock.iloc[-1]["full-hi-90"] == fc.interval("full", 90, month=12).iloc[-1]["hi-90"]
+    plain = mf.forecast(fc.scenario, 3)
+    assert list(plain.to_long().columns) == ["unique_id", "ds", "admissions"]
+    with pytest.raises(mf.InputError, match="intervals need method='exact' or 'simulate'"):
+        plain.to_long(level=90)
+    scn = mf.datasets.example_district()
+    scn.start = None
+    assert mf.forecast(scn, 3).to_long()["ds"].tolist()[:3] == [0, 1, 2]  # no calendar: month numbers
