@@ -206,12 +206,12 @@ def _run_forecast(args: argparse.Namespace) -> int:
     if args.monthly and args.format == "table":
         raise ValueError("--monthly needs --format csv or --format json")
     levels = interval_levels(args.level or [90])
-    scn, label = _scenario(args)
     extra = {}
-    if args.method == "simulate":
-        # None: a bar only when standard error is a terminal (not into a file or pipe)
+    if args.method == "simulate":  # policies checked before any file is read
+        # progress None: a bar only when standard error is a terminal (not into a file or pipe)
         extra = dict(paths=args.paths, seed=args.seed, progress=False if args.no_progress else None,
                      **_policies(args.policy))
+    scn, label = _scenario(args)
     fc = forecast(scn, horizon=args.horizon, method=args.method, threads=args.threads, **extra)
     if args.monthly:
         text = _csv(fc.to_frame()) if args.format == "csv" else _ndjson(fc.to_frame())
@@ -225,7 +225,7 @@ def _run_forecast(args: argparse.Namespace) -> int:
     else:
         months = min(YEAR, fc.horizon)
         meta = {"method": fc.method, "horizon": fc.horizon, "start": None if fc.start is None else str(fc.start),
-                "window": [0, months], "levels": [float(v) for v in levels]}
+                "window": [0, months], "levels": [int(v) if v.is_integer() else v for v in levels]}
         if fc.method == "simulate":
             meta.update(paths=fc.paths, seed=fc.seed)
         text = _json_document("forecast", meta, _node_frame(fc, levels))

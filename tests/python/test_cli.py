@@ -129,7 +129,7 @@ def test_forecast_json_is_the_csv_at_full_precision(capsys, district):
     doc = json_doc(capsys, "forecast", "--method", "exact", "--horizon", "6")
     assert {k: doc[k] for k in ("memberflow", "command", "method", "horizon", "start", "window", "levels")} == {
         "memberflow": mf.__version__, "command": "forecast", "method": "exact", "horizon": 6, "start": "2021-01",
-        "window": [0, 6], "levels": [90.0]}
+        "window": [0, 6], "levels": [90]}
     assert doc["columns"] == expected_columns(["2021Q1", "2021Q2", "2021Q3", "2021Q4"])
     assert all(list(r) == doc["columns"] for r in doc["rows"])
     summary = mf.forecast(district, 6, method="exact").summary()
