@@ -285,10 +285,12 @@ def _forecast_table(fc: Forecast, table: pd.DataFrame, label: str, depth: int) -
     quarters = fc.quarters(YEAR)
     shown = [q for q in quarters.index if not pd.isna(r[f"admissions_{q}"])]
     partial = [q for q in shown if quarters.loc[q, "partial"]]
-    lines.append("  by quarter: " + "  ".join(f"{q}{'*' if q in partial else ''} {r[f'admissions_{q}']:.1f}"
-                                              for q in shown)
-                 + ("   (* part of the quarter: its months within the year)" if partial else "")
-                 + (f"   (later quarters: beyond the {fc.horizon}-month horizon)" if len(shown) < len(quarters) else ""))
+    if shown:
+        lines.append("  by quarter: " + "  ".join(f"{q}{'*' if q in partial else ''} {r[f'admissions_{q}']:.1f}"
+                                                  for q in shown)
+                     + ("   (* part of the quarter: its months within the year)" if partial else "")
+                     + (f"   (later quarters: beyond the {fc.horizon}-month horizon)"
+                        if len(shown) < len(quarters) else ""))
     lines.append(f"  expected confirmations: {r['confirmations']:.1f}")
     end = f"month {months}" if fc.start is None else f"the start of {fc.start + months}"
     lines.append(f"  {full} members: {r[f'{full}_now']:,.0f} now -> {r[f'{full}_at_end']:,.1f} expected at {end}")

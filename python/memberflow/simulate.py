@@ -18,9 +18,12 @@ Policies (see ``include/memberflow/simulate.hpp`` for their exact semantics):
 
 ``progress``: ``True`` for a tqdm bar, ``False`` for none, ``None`` (default) for a bar
 when interactive (a notebook, or standard error is a terminal); the bar opens at the
-engine's first report, after every argument has been checked. Or a callable ``progress(done, total)``, called about ten times a
-second with the paths done and once more with ``done == total`` at the end (an
-exception it raises stops the run, as Ctrl-C does).
+engine's first report, after every argument has been checked. Or a callable
+``progress(done, total)``, called about ten times a second with the paths done and
+once more with ``done == total`` at the end (an exception it raises stops the run, as
+Ctrl-C does).
+
+``paths``, ``seed`` and ``threads`` are ints: 100.0 or "100" is refused, not truncated.
 """
 
 from __future__ import annotations

@@ -106,8 +106,8 @@ def test_a_short_horizon_is_held_to_the_pro_rata_target(capsys, district):
     assert frame.loc["D", "shortfall"] == 80 - fc.mean("admissions")["D"]
     code, out, _ = run(capsys, "forecast", "--horizon", "6")
     assert code == 0
-    assert f"(target 160 a year, 80.0 pro rata over 6 months; expected shortfall {80 - fc.mean('admissions')['D']:.1f})" \
-        in out
+    shortfall = 80 - fc.mean("admissions")["D"]
+    assert f"(target 160 a year, 80.0 pro rata over 6 months; expected shortfall {shortfall:.1f})" in out
     assert "(target: the yearly target x 6/12)" in out
     code, out, _ = run(capsys, "forecast", "--horizon", "4", "--method", "exact")
     assert "P(reaching the target pro rata, 53.3) =" in out
