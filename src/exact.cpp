@@ -1,6 +1,9 @@
 #include "memberflow/exact.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <span>
 
 namespace memberflow {
 
@@ -147,12 +150,62 @@ node_distributions exact_forecast::stock(std::string_view stage, int month) cons
   return assemble(std::string(stage), {month, month}, h, arrival_mean);
 }
 
+namespace {
+
+std::string sd_text(double x) {
+  char out[32];
+  std::snprintf(out, sizeof out, "%.3g", x);
+  return out;
+}
+
+// Refuses (see detail::max_pmf_entries) a quantity whose pmfs would be too wide, too
+// many or too slow to convolve, estimating each node's pmf width from its variance.
+void check_size(const org& o, const Eigen::ArrayXXd& stocks, const Eigen::ArrayXXd& chance,
+                const Eigen::ArrayXd& arrival_mean, const std::string& quantity) {
+  const auto n = o.size();
+  std::vector<double> var(n);
+  for (std::size_t u = 0; u < n; ++u) {
+    const auto ui = static_cast<Eigen::Index>(u);
+    const auto q = chance.row(ui).max(0.0).min(1.0);
+    var[u] = arrival_mean(ui) + (stocks.row(ui) * q * (1 - q)).sum();
+  }
+  const auto width = [](double v) { return 20 * std::sqrt(v) + 20; };
+  double cells = 0, work = 0;
+  const auto subtree = o.rollup(std::span<const double>(var));
+  for (std::size_t u = 0; u < n; ++u) {
+    const double w = width(subtree[u]);
+    if (!(w <= detail::max_pmf_entries))
+      throw input_error("exact " + quantity + ": the pmf of node '" + o.id(static_cast<unit_index>(u)) +
+                        "' would need about " + detail::format_bytes(w * 8) + " (" + sd_text(w) +
+                        " entries; standard deviation " + sd_text(std::sqrt(subtree[u])) +
+                        "), above the limit of 2^24 entries: its counts are too large for exact pmfs; use "
+                        "method 'expected' or 'simulate'");
+    cells += w;
+    // Convolving the children one after another into the node's own pmf.
+    double acc = width(var[u]), acc_var = var[u];
+    for (auto c : o.children(static_cast<unit_index>(u))) {
+      work += acc * width(subtree[static_cast<std::size_t>(c)]);
+      acc_var += subtree[static_cast<std::size_t>(c)];
+      acc = width(acc_var);
+    }
+  }
+  if (work > detail::max_convolution_work)
+    throw input_error("exact " + quantity + ": convolving the pmfs up the tree would take about " +
+                      std::to_string(std::llround(work / 1e9)) +
+                      " billion multiply-adds, above the limit of 10^12; use method 'expected' or 'simulate'");
+  detail::check_fits_memory(cells * 8, "exact " + quantity + ": the pmfs of " + std::to_string(n) +
+                                           " nodes (about " + std::to_string(std::llround(cells)) + " entries)");
+}
+
+}  // namespace
+
 node_distributions exact_forecast::assemble(std::string quantity, month_window w, const Eigen::ArrayXXd& chance,
                                             const Eigen::ArrayXd& arrival_mean) const {
   const auto& o = scenario_.units();
   const auto& stocks = scenario_.stocks;
   const auto n = o.size();
   const auto slots = static_cast<std::size_t>(stocks.cols());
+  check_size(o, stocks, chance, arrival_mean, quantity);
   // Every truncation drops at most 2 eps; a node's pmf results from at most
   // (2 slots + 3) truncations per unit of its subtree, so its tail stays <= tolerance.
   const double eps = tolerance_ / (2.0 * static_cast<double>(n) * static_cast<double>(2 * slots + 4));
@@ -166,6 +219,8 @@ node_distributions exact_forecast::assemble(std::string quantity, month_window w
       if (c > 0 && q > 0) own = convolve(own, binomial_pmf(c, q, eps), eps);
     }
     for (auto child : o.children(u)) own = convolve(own, out.nodes[static_cast<std::size_t>(child)], eps);
+    if (!std::isfinite(own.sum()))  // never expected: check_size keeps the counts in range
+      throw error("exact " + out.quantity + ": the pmf of node '" + o.id(u) + "' is not finite");
     out.nodes[static_cast<std::size_t>(u)] = std::move(own);
   }
   return out;

@@ -7,7 +7,9 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
+#include <cstdio>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -27,6 +29,21 @@ std::size_t event_index(std::string_view name) {
     if (event_names[e] == name) return e;
   return n_events;
 }
+
+// The cells the histograms of one run may hold in all (the memory they and the pmfs
+// made of them may take): a deep tree's nodes have ever wider ranges of subtree totals,
+// so that a chain of 200,000 units would fill any memory. Shared by the workers.
+struct cell_budget {
+  std::atomic<long long> used{0};
+  long long limit = 0;
+  void spend(long long cells) {
+    if ((used += cells) > limit)
+      throw input_error("simulate: the distributions of the tracked counts need more than " +
+                        detail::format_bytes(static_cast<double>(limit) * 24) +
+                        " of memory (each node's histogram spans the values of its subtree's total; deep or "
+                        "large trees widen them): track fewer quantities or simulate a subtree");
+  }
+};
 
 // A growing histogram of integer counts.
 struct histogram {
@@ -52,7 +69,8 @@ struct histogram {
 class window_histograms {
  public:
   static constexpr long long width = 8;
-  explicit window_histograms(std::size_t counts) : lo_(counts, unset), window_(counts * width, 0) {}
+  explicit window_histograms(std::size_t counts, cell_budget* budget = nullptr)
+      : lo_(counts, unset), window_(counts * width, 0), budget_(budget) {}
 
   void add(std::size_t u, long long k, std::int64_t times = 1) {
     const auto i = static_cast<unsigned long long>(k - lo_[u]);  // past the window: huge
@@ -86,7 +104,15 @@ class window_histograms {
       lo_[u] = std::max(0LL, k - width / 2);
       add(u, k, times);
     } else {
-      wide_[u].add(k, times);
+      auto& h = wide_[u];
+      const auto before = h.counts.size();
+      if (budget_) {  // charge the growth before making it
+        const long long after = h.counts.empty() ? 1
+                                : k < h.offset ? static_cast<long long>(before) + (h.offset - k)
+                                               : std::max<long long>(static_cast<long long>(before), k - h.offset + 1);
+        budget_->spend(after - static_cast<long long>(before));
+      }
+      h.add(k, times);
     }
   }
 
@@ -120,6 +146,7 @@ class window_histograms {
   std::vector<long long> lo_;                        // per count: the value of its window's first cell
   std::vector<cell> window_;                         // counts x width
   std::unordered_map<std::size_t, histogram> wide_;  // per count that has any: the values outside its window
+  cell_budget* budget_ = nullptr;
 };
 
 // What one worker accumulates; merged by integer addition, so order does not matter.
@@ -867,13 +894,63 @@ void set_initial_state(setup& su) {
       }
 }
 
+std::string format_count(double x) {
+  char out[32];
+  std::snprintf(out, sizeof out, "%.3g", x);
+  return out;
+}
+
+// Refuses a unit that could see more than max_people_per_unit people (see simulate.hpp),
+// and a total that, summed over the paths, would overflow the 64-bit tallies.
+void check_people(const setup& su) {
+  const auto& sc = su.sc;
+  const auto& p = sc.model();
+  const auto n = sc.units().size();
+  double profile = su.opt.inflow_profile.empty() ? 1.0 : 0.0;
+  for (double f : su.opt.inflow_profile) profile = std::max(profile, f);
+  std::vector<double> inflow(sc.params.inflow.begin(), sc.params.inflow.end()),
+      transfer(sc.params.transfer_in.begin(), sc.params.transfer_in.end());
+  for (std::size_t k = 0; k < su.opt.uncertainty.size(); ++k) {  // a drawn rate: its mean + 10 sd
+    const auto& d = su.opt.uncertainty[k];
+    const double high = d.a * d.b + 10 * std::sqrt(d.a) * d.b;
+    auto* rate = su.draw_param[k] == param::inflow ? &inflow : su.draw_param[k] == param::transfer_in ? &transfer : nullptr;
+    if (rate)
+      for (auto u : su.draw_units[k]) (*rate)[static_cast<std::size_t>(u)] = std::max((*rate)[static_cast<std::size_t>(u)], high);
+  }
+  double total = 0;
+  for (std::size_t u = 0; u < n; ++u) {
+    double stock = 0;
+    for (std::size_t s = 0; s < p.size(); ++s) stock += static_cast<double>(su.total0[u * p.size() + s]);
+    const double arrivals = su.horizon * (inflow[u] * profile + transfer[u]);
+    const double people = stock + arrivals;
+    if (!(people <= max_people_per_unit))
+      throw input_error("unit '" + sc.units().id(static_cast<unit_index>(u)) + "' could see " + format_count(people) +
+                        " people over " + std::to_string(su.horizon) + " months (stocks " + format_count(stock) +
+                        ", arrivals " + format_count(arrivals) + " at inflow " + format_count(inflow[u]) +
+                        " and transfer_in " + format_count(transfer[u]) +
+                        " a month); the simulation handles at most 10^9 people per unit");
+    total += people;
+  }
+  if (total * static_cast<double>(su.opt.paths) > 4e18)
+    throw input_error("the organisation could see " + format_count(total) + " people over the horizon; summed over " +
+                      std::to_string(su.opt.paths) + " paths that overflows 64-bit counts: use fewer paths");
+}
+
 setup make_setup(const scenario& sc, int horizon, const simulation_options& opt) {
   sc.validate();
   if (horizon < 1) throw input_error("the horizon must be at least 1 month, got " + std::to_string(horizon));
   if (opt.paths < 1 || opt.paths > 0xFFFFFFFFLL)
     throw input_error("paths must be in 1 .. 4,294,967,295, got " + std::to_string(opt.paths));
+  if (opt.threads < 0 || opt.threads > max_threads)
+    throw input_error("threads must be 0 (one per core) .. " + std::to_string(max_threads) + ", got " +
+                      std::to_string(opt.threads));
   const auto& p = sc.model();
   const auto& o = sc.units();
+  if (const double work = static_cast<double>(opt.paths) * static_cast<double>(o.size()) * horizon;
+      work > max_unit_months)
+    throw input_error("paths x units x months = " + std::to_string(opt.paths) + " x " + std::to_string(o.size()) +
+                      " x " + std::to_string(horizon) + " = " + format_count(work) +
+                      " unit-months, above the limit of 10^12 (hours of work): use fewer paths");
   setup su{sc, horizon, opt, opt.track.empty() ? default_tracking(p, horizon) : opt.track, {}, {}, {}, {}, {}, {}, false, {}, {}, {}, {}, {}};
   for (const auto& t : su.tracked) {
     const auto e = event_index(t.quantity);
@@ -933,6 +1010,7 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt)
   }
   if (opt.uncertainty.empty()) su.chances = make_chances(su, sc.params);
   set_initial_state(su);
+  check_people(su);
   su.tracked_at.assign(n_events, std::vector<std::vector<std::size_t>>(static_cast<std::size_t>(horizon)));
   for (std::size_t i = 0; i < su.tracked.size(); ++i)
     if (const auto e = su.tracked_event[i]; e < n_events)
@@ -944,11 +1022,11 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt)
   return su;
 }
 
-accumulator make_accumulator(const setup& su) {
+accumulator make_accumulator(const setup& su, cell_budget* budget) {
   accumulator acc;
   const auto n = su.sc.units().size();
   acc.sums.assign(n * su.n_quantities() * static_cast<std::size_t>(su.horizon), 0);
-  acc.hist = window_histograms(n * su.tracked.size());
+  acc.hist = window_histograms(n * su.tracked.size(), budget);
   return acc;
 }
 
@@ -970,8 +1048,18 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
   const auto n = sc.units().size();
   int threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   threads = static_cast<int>(std::min<long long>(threads, opt.paths));
+  {
+    const double tallies = static_cast<double>(n) * static_cast<double>(su.n_quantities() * horizon + su.tracked.size() * 4) * 8;
+    const double kept_bytes = opt.keep_paths ? static_cast<double>(su.tracked.size()) * static_cast<double>(opt.paths) * n * 8 : 0;
+    detail::check_fits_memory(threads * tallies + kept_bytes,
+                              "simulate (" + std::to_string(threads) + " threads' tallies of " + std::to_string(n) +
+                                  " units" + (opt.keep_paths ? ", and keep_paths' " + std::to_string(su.tracked.size()) +
+                                                                   " x paths x nodes counts" : std::string()) + ")");
+  }
+  cell_budget budget;
+  budget.limit = static_cast<long long>(detail::available_memory() / 24);  // int64 counts, then double pmfs
   std::vector<accumulator> accs;
-  for (int i = 0; i < threads; ++i) accs.push_back(make_accumulator(su));
+  for (int i = 0; i < threads; ++i) accs.push_back(make_accumulator(su, &budget));
   std::vector<std::vector<std::int64_t>> kept;
   if (opt.keep_paths) kept.assign(su.tracked.size(), std::vector<std::int64_t>(static_cast<std::size_t>(opt.paths) * n));
 
@@ -1019,7 +1107,14 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
     finished_cv.notify_one();
   };
   std::vector<std::thread> pool;
-  for (int i = 0; i < threads; ++i) pool.emplace_back(work, i);
+  try {
+    for (int i = 0; i < threads; ++i) pool.emplace_back(work, i);
+  } catch (const std::system_error& e) {  // out of threads or of address space: stop those started
+    stop = true;
+    for (auto& t : pool) t.join();
+    throw error("simulate: could not start worker thread " + std::to_string(pool.size() + 1) + " of " +
+                std::to_string(threads) + " (" + e.what() + "); use fewer threads");
+  }
   // The calling thread reports progress every 100 ms and relays a request to stop; it
   // wakes as soon as the last worker is done.
   bool cancelled_by_caller = false;

@@ -45,4 +45,15 @@ struct source_location {
   std::string describe() const;
 };
 
+namespace detail {
+// The memory this process may use: the smaller of the machine's physical memory and the
+// address-space limit (ulimit -v), in bytes.
+double available_memory();
+// Throws input_error "<what> would need <size>, more than the <size> of memory ..." when
+// `bytes` exceeds available_memory(), so that work that cannot fit is refused up front.
+void check_fits_memory(double bytes, const std::string& what);
+// "1.6 TB", "512 MB": a size for messages.
+std::string format_bytes(double bytes);
+}  // namespace detail
+
 }  // namespace memberflow

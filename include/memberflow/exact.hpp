@@ -64,6 +64,14 @@ class exact_forecast {
 
 namespace detail {
 
+// What the exact engine refuses up front (before it allocates or convolves), from each
+// node's standard deviation s: a pmf keeps about 20 s + 20 entries (mass <= 1e-20 per
+// tail). A pmf of more than max_pmf_entries (2^24, 128 MB; s ~ 800,000: counts of about
+// 10^12 people), convolutions of more than max_convolution_work multiply-adds (10^12,
+// minutes of work), or pmfs that together exceed the memory the process may use.
+inline constexpr double max_pmf_entries = 16777216.0;
+inline constexpr double max_convolution_work = 1e12;
+
 // One backward month: next = d + T g (see above), for every unit at once. `g` and
 // `next` are units x slots.
 void backward_month(const pipeline& p, const parameter_set& ps, const Eigen::ArrayXXd& g, const Eigen::ArrayXXd& d,

@@ -108,6 +108,19 @@ struct simulation_result {
   long long path_count = 0;
 };
 
+// What simulate refuses up front, with the size the run would need:
+//   threads above max_threads (results do not depend on the thread count);
+//   a unit that could see more than max_people_per_unit people over the horizon (its
+//     stocks plus horizon x (inflow x the largest profile factor + transfer_in), with
+//     drawn rates at their mean + 10 standard deviations): draws cost O(sqrt(count)),
+//     and subtree sums x paths must fit 64-bit integers;
+//   paths x units x horizon above max_unit_months (hours of work);
+//   per-thread tallies and keep_paths' arrays that exceed the memory the process may use.
+// A worker thread that cannot be started stops the run with an `error` (no abort).
+inline constexpr int max_threads = 1024;
+inline constexpr double max_people_per_unit = 1e9;
+inline constexpr double max_unit_months = 1e12;
+
 simulation_result simulate(const scenario& sc, int horizon, const simulation_options& options);
 
 }  // namespace memberflow
