@@ -1,7 +1,9 @@
 """The ``memberflow`` command line.
 
 ``memberflow forecast`` with no arguments forecasts the embedded example district for
-the next 12 months; give your own units, parameters, stocks and targets as CSV files.
+the next 12 months; ``memberflow forecast DIR`` forecasts a scenario directory (its
+``scenario.json`` manifest names the pipeline and the CSV files; see
+docs/scenario-files.md), which ``memberflow example DIR`` writes for a start.
 
 Output for scripts (``--format csv|json``) keeps one fixed set of columns per command,
 in a fixed order, whatever the horizon or method: what a method does not compute is an
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 
 import pandas as pd
@@ -25,7 +28,8 @@ from . import __version__, datasets
 from .errors import Error
 from .exact import interval_columns, interval_levels, level_name
 from .forecast import METHODS, YEAR, Forecast, forecast
-from .scenario import Scenario
+from .pipeline import Pipeline
+from .scenario import ParameterWarning, Scenario
 
 # Bounds of the numeric options: wide enough for any real use, narrow enough that a
 # typo is refused at once instead of running for hours or exhausting memory.
@@ -77,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     _forecast_parser(sub)
     _funnel_parser(sub)
     _example_parser(sub)
+    _params_parser(sub)
     return p
 
 
@@ -129,17 +134,36 @@ def _funnel_parser(sub) -> None:
 
 
 def _example_parser(sub) -> None:
-    e = sub.add_parser("example", help="write the example district as CSV files to start your own",
-                       description="Write units.csv, overseers.csv, params.csv, stocks.csv and targets.csv of the "
-                                   "example district into DIRECTORY.")
+    e = sub.add_parser("example", help="write the example district as a scenario directory to start your own",
+                       description="Write the example district into DIRECTORY: scenario.json (the pipeline, the "
+                                   "calendar start and the files) and units.csv, overseers.csv, params.csv, "
+                                   "stocks.csv, targets.csv. `memberflow forecast DIRECTORY` reads it back to the "
+                                   "same forecast.")
     e.add_argument("directory")
     e.add_argument("--year", type=int, default=2021, choices=(2020, 2021))
     e.set_defaults(run=_run_example)
 
 
+def _params_parser(sub) -> None:
+    p = sub.add_parser("params", help="each parameter's value per unit and the file line that set it",
+                       description="For the units given (every unit by default), one row per stage and parameter: "
+                                   "the value, the scope that set it (*, kind:<kind>, the unit, or default) and its "
+                                   "source (the params file and line, or the manifest's pipeline default).")
+    _data_options(p)
+    p.add_argument("--unit", action="append", metavar="ID", help="a unit to show, repeatable (default: every unit)")
+    _output_options(p, "table (default), csv or json")
+    p.set_defaults(run=_run_params)
+
+
 def _data_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("data (default: the embedded example district)")
+    p.add_argument("scenario", nargs="?", metavar="DIR",
+                   help="a scenario directory (or its scenario.json manifest), as `memberflow example DIR` writes; "
+                        "default: the embedded example district")
+    g = p.add_argument_group("loose files (beside DIR: each replaces the file the manifest names)")
     g.add_argument("--units", help="units CSV (unit_id,parent_id,name,kind,...) or organisation JSON")
+    g.add_argument("--pipeline", metavar="JSON|party",
+                   help="without DIR: the pipeline the loose files follow, a JSON file (the manifest's pipeline "
+                        "object) or 'party' for the built-in preset")
     g.add_argument("--overseers", help="overseers CSV (overseer_id,unit_id)")
     g.add_argument("--params", help="parameter overrides CSV (scope,stage,param,value)")
     g.add_argument("--stocks", help="current stocks CSV (unit_id,stage,count[,months_in_stage])")
@@ -182,16 +206,31 @@ def _level(text: str) -> float:
 
 
 def _scenario(args: argparse.Namespace) -> tuple[Scenario, str]:
-    """The scenario the data options name, and how to call it in a report."""
-    given = [o for o in ("overseers", "params", "stocks", "targets") if getattr(args, o)]
-    if args.units is None:
-        if given:
-            raise ValueError(f"--{given[0]} needs --units (the example district is used only without files)")
-        scn, label = datasets.example_district(), "the example district"
-    else:
-        scn = Scenario.from_files(args.units, params=args.params, stocks=args.stocks, targets=args.targets,
-                                  overseers=args.overseers)
-        label = args.units
+    """The scenario the data options name, and how to call it in a report. Warnings
+    about parameter rows that change nothing go to standard error."""
+    files = {o: getattr(args, o) for o in ("units", "overseers", "params", "stocks", "targets")}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ParameterWarning)
+        if args.scenario is not None:
+            if args.pipeline is not None:
+                raise ValueError(f"{args.scenario}: a scenario directory carries its own pipeline; drop --pipeline "
+                                 "(or edit the manifest)")
+            scn, label = Scenario.read(args.scenario, **files), args.scenario
+        elif args.units is not None:
+            if args.pipeline is None:
+                raise ValueError("--units without a scenario directory needs --pipeline (a pipeline JSON file, or "
+                                 "'party' for the built-in preset): loose files do not say which pipeline they follow")
+            pipeline = Pipeline.party() if args.pipeline == "party" else Pipeline.read_json(args.pipeline)
+            scn = Scenario.from_files(pipeline=pipeline, **files)
+            label = args.units
+        else:
+            given = [f"--{o}" for o, v in files.items() if v] + (["--pipeline"] if args.pipeline else [])
+            if given:
+                raise ValueError(f"{given[0]} needs a scenario directory or --units (the example district is used "
+                                 "only without files)")
+            scn, label = datasets.example_district(), "the example district"
+    for w in caught:
+        print(f"memberflow: warning: {w.message}", file=sys.stderr)
     if args.start is not None:
         scn.start = args.start
     return scn, label
@@ -422,8 +461,20 @@ def _run_funnel(args: argparse.Namespace) -> int:
 def _run_example(args: argparse.Namespace) -> int:
     paths = datasets.example_district(args.year).to_files(args.directory)
     print("wrote " + ", ".join(str(p) for p in paths.values()))
-    print(f"forecast them with: memberflow forecast --units {paths['units']} --overseers {paths['overseers']} "
-          f"--params {paths['params']} --stocks {paths['stocks']} --targets {paths['targets']}")
+    print(f"forecast it with: memberflow forecast {args.directory}")
+    return 0
+
+
+def _run_params(args: argparse.Namespace) -> int:
+    scn, label = _scenario(args)
+    frame = scn.explain(args.unit)
+    if args.format == "table":
+        text = frame.to_string(index=False, float_format=lambda v: repr(float(v))) + "\n"
+    elif args.format == "csv":
+        text = _csv(frame)
+    else:
+        text = _json_document("params", {"scenario": label, "units": args.unit}, frame)
+    _emit(text, args.output)
     return 0
 
 

@@ -76,10 +76,10 @@ def test_csv_columns_are_the_same_for_every_horizon_and_method(capsys):
 def test_csv_columns_without_a_calendar_are_q1_to_q4(capsys, tmp_path):
     scn = mf.datasets.example_district()
     scn.start = None
-    scn.to_files(tmp_path)  # a scenario directory, read back by --units
+    scn.to_files(tmp_path)  # a scenario directory, read back as DIR
     for horizon in (3, 24):
         frame = csv_frame(capsys, "--horizon", str(horizon), "--method", "exact", "--level", "80", "--level", "95",
-                          "--units", str(tmp_path))
+                          str(tmp_path))
         assert list(frame.columns) == expected_columns(["Q1", "Q2", "Q3", "Q4"], levels=("80", "95"))
 
 

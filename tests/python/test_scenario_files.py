@@ -3,6 +3,7 @@ exact pmfs), pipelines written by hand, provenance of parameters, shadowed rows.
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -13,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import memberflow as mf
-from memberflow import stage
+from memberflow import cli, stage
 
 PARAMS = ("advance", "exit", "pass_rate", "attrition", "inflow", "transfer_in")
 
@@ -224,3 +225,84 @@ def test_a_target_that_is_not_a_number_names_the_unit():
     org = mf.datasets.example_district().org
     with pytest.raises(mf.InputError, match=r"targets DataFrame row 2: column 'target' .*'lots'"):
         mf.Scenario(org, targets={"D": 160, "C01": "lots"})
+
+
+# -- through the command line ------------------------------------------------------------
+
+
+@given(scenarios())
+def test_random_scenarios_round_trip_through_the_command_line(tmp_path_factory, sc):
+    d = tmp_path_factory.mktemp("cli")
+    sc.to_files(d)
+    out = d / "nodes.csv"
+    assert cli.main(["forecast", str(d), "--horizon", "5", "--format", "csv", "-o", str(out)]) == 0
+    nodes = pd.read_csv(out, dtype={"unit_id": str}, keep_default_na=False, na_values=[""]).set_index("unit_id")
+    fc = mf.forecast(sc, 5)  # the scenario in memory, never written
+    for q in ("admissions", "confirmations"):
+        np.testing.assert_array_equal(nodes.loc[list(sc.org.ids), q].to_numpy(), fc.mean(q).to_numpy())
+
+
+def test_example_then_forecast_dir_gives_the_embedded_example(tmp_path, capsys):
+    assert cli.main(["example", str(tmp_path / "mine")]) == 0
+    assert f"forecast it with: memberflow forecast {tmp_path / 'mine'}" in capsys.readouterr().out
+    for args in (["forecast"], ["forecast", str(tmp_path / "mine")],
+                 ["forecast", str(tmp_path / "mine" / "scenario.json")]):
+        assert cli.main([*args, "--format", "json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["rows"][0]["unit_id"] == "D"
+        assert doc["rows"][0]["admissions"] == mf.forecast(mf.datasets.example_district(), 12).mean("admissions")["D"]
+
+
+def test_loose_files_on_the_command_line_need_a_pipeline(tmp_path, capsys):
+    sc = mf.datasets.example_district()
+    paths = sc.to_files(tmp_path)
+    assert cli.main(["forecast", "--units", str(paths["units"]), "--stocks", str(paths["stocks"])]) == 2
+    assert "--units without a scenario directory needs --pipeline" in capsys.readouterr().err
+    (tmp_path / "pipe.json").write_text(sc.pipeline.to_json())
+    loose = ["--units", str(paths["units"]), "--params", str(paths["params"]), "--stocks", str(paths["stocks"]),
+             "--targets", str(paths["targets"]), "--pipeline", str(tmp_path / "pipe.json")]
+    assert cli.main(["forecast", *loose, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["rows"][0]["admissions"] == mf.forecast(sc, 12).mean("admissions")["D"]
+    assert cli.main(["forecast", str(tmp_path), "--pipeline", "party"]) == 2
+    assert "carries its own pipeline" in capsys.readouterr().err
+    assert cli.main(["forecast", "--stocks", str(paths["stocks"])]) == 2
+    assert "--stocks needs a scenario directory or --units" in capsys.readouterr().err
+
+
+def test_a_loose_file_beside_a_directory_replaces_the_manifests(tmp_path, capsys):
+    mf.datasets.example_district().to_files(tmp_path)
+    (tmp_path / "t.csv").write_text("unit_id,target\nD,200\n")
+    assert cli.main(["forecast", str(tmp_path), "--targets", str(tmp_path / "t.csv"), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert rows[0]["target"] == 200 and rows[1]["target"] is None
+
+
+def test_params_command_shows_values_and_their_lines(tmp_path, capsys):
+    mf.datasets.example_district().to_files(tmp_path)
+    (tmp_path / "params.csv").write_text("scope,stage,param,value\n*,training,advance,0.3\nC01-01,training,advance,0.2\n")
+    assert cli.main(["params", str(tmp_path), "--unit", "C01-01", "--unit", "C01-02", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["command"] == "params" and doc["columns"] == ["unit_id", "stage", "param", "value", "scope", "source"]
+    rows = {(r["unit_id"], r["stage"], r["param"]): r for r in doc["rows"]}
+    assert len(rows) == 18
+    assert rows[("C01-01", "training", "advance")]["source"] == f"{tmp_path / 'params.csv'} line 3"
+    assert rows[("C01-02", "training", "advance")] == {
+        "unit_id": "C01-02", "stage": "training", "param": "advance", "value": 0.3, "scope": "*",
+        "source": f"{tmp_path / 'params.csv'} line 2"}
+    assert cli.main(["params", str(tmp_path), "--format", "csv"]) == 0
+    assert len(pd.read_csv(io.StringIO(capsys.readouterr().out))) == 267 * 9
+    assert cli.main(["params", str(tmp_path), "--unit", "nowhere"]) == 2
+    assert "nowhere" in capsys.readouterr().err
+
+
+def test_a_shadowed_row_is_a_warning_on_standard_error(tmp_path, capsys):
+    mf.datasets.example_district().to_files(tmp_path)
+    (tmp_path / "params.csv").write_text("scope,stage,param,value\nkind:cell,source,inflow,0.2\n"
+                                         "*,source,inflow,0.1\n" +
+                                         "".join(f"{u},source,inflow,0.3\n"
+                                                 for u in mf.datasets.example_district().org.units_of_kind("cell")))
+    assert cli.main(["forecast", str(tmp_path), "--format", "csv"]) == 0
+    err = capsys.readouterr().err
+    assert "memberflow: warning: " in err and "line 2: scope 'kind:cell'" in err and "changes nothing" in err
+    assert "scope '*'" not in err  # the '*' row still reaches the units of other kinds
