@@ -84,6 +84,11 @@ exact_forecast::exact_forecast(scenario sc, int horizon, double tolerance)
   scenario_.validate();
   if (horizon < 1) throw input_error("the horizon must be at least 1 month, got " + std::to_string(horizon));
   if (!(tolerance > 0 && tolerance < 1)) throw input_error("the tail tolerance must be in (0, 1)");
+  // events() keeps two columns of units a month (the first and terminal slots' G(m)).
+  const double units = static_cast<double>(scenario_.units().size());
+  detail::check_fits_memory(units * (2.0 * (horizon + 1) + 4.0 * static_cast<double>(scenario_.model().state_size())) * 8,
+                            "exact over " + std::to_string(horizon) + " months of " + std::to_string(scenario_.units().size()) +
+                                " units");
 }
 
 node_distributions exact_forecast::events(std::string_view event, month_window w) const {

@@ -1,6 +1,8 @@
 // memberflow._core.ExactForecast: the exact-distribution engine. A request returns the
 // pmfs of every node at once as flat numpy arrays (offsets, lengths, one concatenated
 // probability vector, tails), which the Python layer slices per node without copying.
+#include <limits>
+
 #include "bindings.hpp"
 #include "memberflow/exact.hpp"
 
@@ -10,8 +12,9 @@ namespace memberflow::python {
 void register_exact(py::module_& m) {
   using namespace pybind11::literals;
   py::class_<exact_forecast, std::shared_ptr<exact_forecast>>(m, "ExactForecast")
-      .def(py::init([](const scenario& s, int horizon, double tolerance) {
-             return std::make_shared<exact_forecast>(s, horizon, tolerance);
+      .def(py::init([](const scenario& s, py::object horizon, double tolerance) {
+             return std::make_shared<exact_forecast>(
+                 s, integer_arg<int>(horizon, "horizon", std::numeric_limits<int>::min(), std::numeric_limits<int>::max()), tolerance);
            }),
            "scenario"_a, "horizon"_a, "tolerance"_a = 1e-12)
       .def_property_readonly("horizon", &exact_forecast::horizon)

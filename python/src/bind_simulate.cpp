@@ -3,6 +3,9 @@
 // back briefly to check for Ctrl-C (PyErr_CheckSignals) and to call the Python
 // progress callback. Either can stop the run: the workers finish their current path,
 // are joined (no thread outlives the call) and KeyboardInterrupt propagates.
+#include <climits>
+#include <limits>
+
 #include "bindings.hpp"
 #include "memberflow/random.hpp"
 #include "memberflow/simulate.hpp"
@@ -42,15 +45,18 @@ void register_simulate(py::module_& m) {
 
   m.def(
       "simulate",
-      [](std::shared_ptr<scenario> s, int horizon, long long paths, std::uint64_t seed, int threads, bool keep_paths,
+      [](std::shared_ptr<scenario> s, py::object horizon_arg, py::object paths_arg, py::object seed_arg,
+         py::object threads_arg, bool keep_paths,
          std::vector<std::tuple<std::string, int, int>> track, std::vector<double> profile,
          std::vector<std::tuple<std::string, std::string, std::string, std::string, double, double>> uncertainty,
          std::optional<std::pair<long long, std::vector<int>>> course,
          std::optional<std::tuple<bool, double, double, double>> target_rule, py::object progress) {
+        // Types and the C++ types' ranges here; simulate() checks the meaningful ranges.
+        const int horizon = integer_arg<int>(horizon_arg, "horizon", INT_MIN, INT_MAX);
         simulation_options o;
-        o.paths = paths;
-        o.seed = seed;
-        o.threads = threads;
+        o.paths = integer_arg<long long>(paths_arg, "paths", LLONG_MIN, LLONG_MAX);
+        o.seed = integer_arg<std::uint64_t>(seed_arg, "seed", 0, std::numeric_limits<std::uint64_t>::max());
+        o.threads = integer_arg<int>(threads_arg, "threads", INT_MIN, INT_MAX);
         o.keep_paths = keep_paths;
         for (auto& [q, a, b] : track) o.track.push_back({q, {a, b}});
         o.inflow_profile = std::move(profile);

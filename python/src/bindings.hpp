@@ -48,6 +48,19 @@ py::array_t<double> view(const Eigen::DenseBase<Derived>& a, py::handle owner, b
   return out;
 }
 
+// An integer argument from Python, range-checked: a bool, float, None or an int outside
+// [lo, hi] is an input_error naming the argument (pybind11 would raise a bare TypeError).
+template <class T>
+T integer_arg(py::handle value, const char* name, T lo, T hi) {
+  if (!PyLong_Check(value.ptr()) || PyBool_Check(value.ptr()))
+    throw input_error(std::string(name) + " must be an integer, got " +
+                      py::str(py::repr(value)).cast<std::string>() + " (" + Py_TYPE(value.ptr())->tp_name + ")");
+  const auto v = py::reinterpret_borrow<py::int_>(value);
+  if (py::int_(lo) <= v && v <= py::int_(hi)) return v.cast<T>();
+  throw input_error(std::string(name) + " must be from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got " +
+                    py::str(v).cast<std::string>());
+}
+
 // A text table from Python: column names and one list of strings per column; `labels`
 // (empty, or one per row: a DataFrame's index labels, from _tables.frame_labels) name
 // the rows in messages beside their 1-based numbers.

@@ -1,0 +1,63 @@
+// One libFuzzer target over every loader of text that users hand to memberflow. The
+// first byte picks the loader, the rest is the file's text:
+//   0 units CSV   1 organisation JSON   2 overseers CSV   3 params CSV
+//   4 stocks CSV  5 targets CSV         6 pipeline JSON
+// A loader may refuse its input with a memberflow::error (that is the point); anything
+// else (another exception, a crash, a sanitizer report, a hang) is a finding.
+// Built by tests/CMakeLists.txt with -DMEMBERFLOW_FUZZ=ON (clang, libFuzzer); the same
+// entry point replays tests/fuzz/corpus in the ordinary test run (replay_main.cpp).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "memberflow/memberflow.hpp"
+#include "memberflow/scenario_io.hpp"
+
+namespace {
+
+using namespace memberflow;
+
+// A small organisation with every kind of row the tables can name.
+const org& fixture_org() {
+  static const org o = org_from_json(R"({"units": [
+    {"unit_id": "D", "parent_id": null, "kind": "district"},
+    {"unit_id": "C1", "parent_id": "D", "kind": "commune"},
+    {"unit_id": "C2", "parent_id": "D", "kind": "commune"},
+    {"unit_id": "X1", "parent_id": "C1", "kind": "cell"}]})");
+  return o;
+}
+
+void load(std::uint8_t which, const std::string& text) {
+  const auto& o = fixture_org();
+  const auto p = pipeline::party();
+  switch (which % 7) {
+    case 0: org::from_table(read_csv_text(text, "units.csv")); break;
+    case 1: org_from_json(text, "org.json"); break;
+    case 2: {
+      org copy = o;
+      copy.set_overseers(read_csv_text(text, "overseers.csv"));
+      break;
+    }
+    case 3: {
+      auto ps = parameter_set::defaults(o, p);
+      ps.apply(read_csv_text(text, "params.csv"), o, p);
+      ps.validate(o, p);
+      break;
+    }
+    case 4: stocks_from_table(read_csv_text(text, "stocks.csv"), o, p); break;
+    case 5: targets_from_table(read_csv_text(text, "targets.csv"), o); break;
+    case 6: pipeline_from_json(text, "pipeline.json"); break;
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  try {
+    load(data[0], std::string(reinterpret_cast<const char*>(data) + 1, size - 1));
+  } catch (const memberflow::error&) {
+    // refused with a message: fine
+  }
+  return 0;
+}
