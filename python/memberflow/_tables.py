@@ -91,7 +91,23 @@ def frame_columns(frame: pd.DataFrame, what: str) -> tuple[list[str], list[list[
                 f"{row_name(frame, what, position)}: column '{name}' holds the float {e.args[0]!r}, above 2^53, "
                 "where a float no longer tells integer ids apart (pandas reads a column of integer ids with a "
                 "missing cell as floats); read the ids as text, e.g. pd.read_csv(..., dtype=str)") from None
+    for name, cells in zip(names, columns):
+        _check_unicode(frame, what, name, cells)
     return names, columns
+
+
+def _check_unicode(frame: pd.DataFrame, what: str, name: str, cells: list[str]) -> None:
+    """Text the core can take: str with a lone surrogate (from bytes decoded with
+    errors='surrogateescape', say) has no UTF-8 form."""
+    try:
+        "".join(cells).encode("utf-8")
+    except UnicodeEncodeError:
+        for r, cell in enumerate(cells):
+            try:
+                cell.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise InputError(f"{row_name(frame, what, r)}: column '{name}' holds {cell!r}, which is not valid "
+                                 f"Unicode text (a lone surrogate at character {e.start + 1})") from None
 
 
 def columns_frame(columns: dict[str, list[str]]) -> pd.DataFrame:
