@@ -1049,7 +1049,9 @@ simulation_result simulate(const scenario& sc, int horizon, const simulation_opt
   int threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   threads = static_cast<int>(std::min<long long>(threads, opt.paths));
   {
-    const double tallies = static_cast<double>(n) * static_cast<double>(su.n_quantities() * horizon + su.tracked.size() * 4) * 8;
+    // Per worker: the tallies, and the state (a count per unit and slot, a few times over).
+    const double tallies = static_cast<double>(n) *
+                           static_cast<double>(su.n_quantities() * horizon + su.tracked.size() * 4 + 4 * sc.model().state_size()) * 8;
     const double kept_bytes = opt.keep_paths ? static_cast<double>(su.tracked.size()) * static_cast<double>(opt.paths) * n * 8 : 0;
     detail::check_fits_memory(threads * tallies + kept_bytes,
                               "simulate (" + std::to_string(threads) + " threads' tallies of " + std::to_string(n) +

@@ -109,7 +109,9 @@ class Org:
     def from_frame(cls, frame: pd.DataFrame, overseers: pd.DataFrame | None = None) -> Org:
         """Build from a DataFrame with columns ``unit_id, parent_id`` and optional
         ``name, kind`` and attribute columns (missing parent = root). Errors name the
-        row (1-based)."""
+        row (1-based) and, unless the index is the default 0..n-1, its index label.
+        Ids are text: read a CSV of numeric ids with ``dtype=str`` (a float id above
+        2^53, which pandas makes of large integer ids beside a missing cell, is refused)."""
         core = _core.Org.from_columns("DataFrame", *frame_columns(frame, "units"), frame_labels(frame))
         if overseers is not None:
             core.set_overseers_columns("overseers DataFrame", *frame_columns(overseers, "overseers"),
