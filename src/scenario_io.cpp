@@ -173,6 +173,10 @@ std::string read_text(const std::string& path) {
 json parse_json(const std::string& text, const std::string& source) {
   try {
     return json::parse(text);
+  } catch (const json::out_of_range& e) {  // e.g. a number beyond a double (1e400)
+    std::string what = e.what();
+    if (auto cut = what.find("] "); cut != std::string::npos) what = what.substr(cut + 2);
+    throw input_error(source + ": not valid JSON (" + what + ")");
   } catch (const json::parse_error& e) {
     // nlohmann counts bytes; say the line and column a user's editor shows.
     const auto upto = text.substr(0, std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size()));
