@@ -317,7 +317,7 @@ def test_the_command_line_reports_bad_files_without_a_traceback(name, tmp_path):
 def test_a_pipeline_json_number_beyond_a_double_is_an_input_error(tmp_path):
     path = write(tmp_path, "pipeline.json", '{"admission": "probation", "stages": '
                                             '[{"name": "s", "kind": "markov", "advance": 1e400}]}')
-    # found by the fuzzer (tests/fuzz/findings/pipeline_json_number_overflow): nlohmann's
+    # found by the fuzzer (tests/fuzz/corpus/finding_pipeline_json_number_overflow): nlohmann's
     # out_of_range escaped as a RuntimeError
     with pytest.raises(mf.InputError, match=r"pipeline\.json: not valid JSON \(number overflow"):
         mf.Pipeline.read_json(path)
