@@ -181,6 +181,10 @@ CASES = {
     "simulate with 10**9 paths": (
         lambda p: mf.forecast(mf.datasets.example_district(), horizon=12, method="simulate", paths=10**9, seed=1),
         mf.InputError, r"paths x units x months = 1000000000 x 267 x 12 = 3\.2e\+12 unit-months, above the limit"),
+    "simulate keeping 300,000,000 paths of every node": (
+        lambda p: mf.forecast(mf.datasets.example_district(), horizon=12, method="simulate", paths=300_000_000,
+                              keep_paths=True, seed=1, threads=1),
+        mf.InputError, r"keep_paths' 14 x paths x nodes counts\) would need 8\.97 TB of memory, more than"),
     "exact with inflow 1e20": (
         lambda p: mf.forecast(scenario_with_params([["*", "source", "inflow", 1e20]]), horizon=12, method="exact")
         .interval("admissions", level=90),
