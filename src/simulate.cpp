@@ -4,10 +4,10 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <limits>
 #include <mutex>
 #include <numeric>
-#include <cstdio>
 #include <optional>
 #include <system_error>
 #include <thread>
