@@ -1,0 +1,104 @@
+#pragma once
+// An organisation's records, the raw material of estimation (docs/estimation.md).
+//
+// The event log has one row per event, columns person_id, unit_id, event, date and,
+// for `moved` only, to_unit_id. `event` is one of:
+//   <stage name>   the person entered that stage of the pipeline (e.g. source, training,
+//                  probation, full); aliases: candidate = the first stage, admitted = the
+//                  admission stage, confirmed = the terminal stage entered from the stage
+//                  before it;
+//   left           left from whatever stage the person is in (from the terminal stage:
+//                  attrition: death, expulsion, lapse);
+//   not_confirmed  failed at the end of a fixed-duration stage (probation);
+//   transfer_in    arrived from outside straight into the terminal stage;
+//   transfer_out   left the terminal stage for outside (attrition, like `left`);
+//   moved          changed unit within the organisation (to_unit_id), same stage, same age.
+// `date` is YYYY-MM-DD or YYYY-MM; only its month counts, because the model moves people
+// once a month: an event dated in month t is a move of month t, and the person is in the
+// new stage at the start of month t + 1 (docs/pipeline-model.md).
+#include <Eigen/Core>
+#include <string>
+#include <vector>
+
+#include "memberflow/org.hpp"
+#include "memberflow/pipeline.hpp"
+#include "memberflow/scenario.hpp"
+#include "memberflow/table.hpp"
+
+namespace memberflow {
+
+enum class record_kind { enter, left, not_confirmed, transfer_in, transfer_out, moved };
+
+struct event_record {
+  std::string person;
+  unit_index unit = 0;
+  record_kind kind = record_kind::enter;
+  std::size_t stage = 0;  // for enter: the stage entered
+  long month = 0;         // months since year 0, see month_index()
+  unit_index to_unit = 0; // for moved
+  long line = 0;          // the row of the source table
+};
+
+// A row refused while reading, with the reason in words.
+struct quarantined_row {
+  long line = 0;
+  std::string reason;
+};
+
+struct read_options {
+  // false: the first bad rows (up to 20, and the count of all) are an input_error.
+  // true: bad rows are set aside with their reasons; rows in = rows used + quarantined.
+  bool quarantine = false;
+};
+
+// months since January of year 0: calendar_month{2021, 3} -> 2021 * 12 + 2.
+inline long month_index(const calendar_month& m) { return static_cast<long>(m.year) * 12 + (m.month - 1); }
+
+class event_log {
+ public:
+  // Reads and checks the events: unknown units or stages, unparseable dates, duplicate
+  // rows, and histories that the model cannot produce (an event for a person in no
+  // stage, entering a stage other than the next, confirmed before admitted, two moves in
+  // one month, ...). Rows of a person with a bad row are quarantined together.
+  event_log(const text_table& events, std::shared_ptr<const org> o, std::shared_ptr<const pipeline> p,
+            const read_options& options = {});
+
+  const std::vector<event_record>& events() const { return events_; }  // by person, then month
+  const std::vector<quarantined_row>& quarantined() const { return quarantined_; }
+  std::size_t rows_read() const { return rows_read_; }
+  calendar_month first_month() const;  // of the earliest event
+  calendar_month last_month() const;   // of the latest event
+
+  // Who is where at the start of `month`: units x state slots (ages of fixed stages:
+  // months since entering), as scenario::stocks.
+  Eigen::ArrayXXd stocks_at(const calendar_month& month) const;
+
+ private:
+  std::shared_ptr<const org> org_;
+  std::shared_ptr<const pipeline> pipeline_;
+  std::vector<event_record> events_;
+  std::vector<quarantined_row> quarantined_;
+  std::size_t rows_read_ = 0;
+};
+
+// Person-months at risk and the moves they made, per unit (rows) and month (columns
+// 0..months-1 from `start`), for each stage of the pipeline:
+//   at_risk[s]     people in stage s at the start of the month (all ages of a fixed stage)
+//   advanced[s]    moves from s to s + 1 in the month (fixed stages: passes)
+//   exited[s]      people who left from s in the month (terminal stage: attrition;
+//                  fixed stages: exits during the stage, not failures at its end)
+//   completing[s]  fixed stages: people at the last age who did not exit, i.e. the
+//                  trials of pass_rate (passes are advanced[s]); 0 for other stages
+// and per unit and month the arrivals: candidates entering the first stage from outside
+// (`arrivals`) and transfer_in (`transfers_in`). A person who moves between units is at
+// risk in the old unit up to the month of the move and in the new one after it.
+struct exposure_table {
+  calendar_month start;
+  int months = 0;
+  std::vector<Eigen::ArrayXXd> at_risk, advanced, exited, completing;  // [stage]: units x months
+  Eigen::ArrayXXd arrivals, transfers_in;                                // units x months
+};
+
+exposure_table exposures(const event_log& log, const calendar_month& first, const calendar_month& last);
+
+}  // namespace memberflow
