@@ -1,12 +1,14 @@
 #pragma once
-// An organisation's records, the raw material of estimation (docs/estimation.md).
+// An organisation's records, the raw material of estimation (docs/records.md,
+// docs/estimation.md).
 //
 // The event log has one row per event, columns person_id, unit_id, event, date and,
-// for `moved` only, to_unit_id. `event` is one of:
+// for `moved` only, to_unit_id (the column may be left out when nobody moves; other
+// columns are ignored). `event` is one of:
 //   <stage name>   the person entered that stage of the pipeline (e.g. source, training,
 //                  probation, full); aliases: candidate = the first stage, admitted = the
 //                  admission stage, confirmed = the terminal stage entered from the stage
-//                  before it;
+//                  before it (a stage's own name wins over an alias);
 //   left           left from whatever stage the person is in (from the terminal stage:
 //                  attrition: death, expulsion, lapse);
 //   not_confirmed  failed at the end of a fixed-duration stage (probation);
@@ -15,8 +17,30 @@
 //   moved          changed unit within the organisation (to_unit_id), same stage, same age.
 // `date` is YYYY-MM-DD or YYYY-MM; only its month counts, because the model moves people
 // once a month: an event dated in month t is a move of month t, and the person is in the
-// new stage at the start of month t + 1 (docs/pipeline-model.md).
+// new stage (or unit) at the start of month t + 1 (docs/pipeline-model.md).
+//
+// A person's history is checked against the model, in date order:
+//   - it starts with an entry: `transfer_in`, or entering a stage. Entering the first
+//     stage is an arrival (a candidate). Entering any other stage as a first event is an
+//     OPENING ENTRY: the person was in the pipeline before the records begin; it places
+//     them in that stage from the next month on and counts as no move (neither an
+//     arrival nor an advance). So a log that starts at month L carries, for everybody
+//     present at the start of L, an entry of their stage dated before L: for a fixed
+//     stage dated when they entered it (age a at the start of L -> dated L - 1 - a),
+//     for the other stages any month before L (e.g. L - 1).
+//   - then each stage is entered only from the stage before it; a fixed stage of D
+//     months entered in month e is passed (the next stage entered) or failed
+//     (`not_confirmed`) in month e + D exactly, or left earlier; a person still in it
+//     after e + D while the records run on is refused (a missing confirmation);
+//   - the event's unit_id is the unit the person is in; at most one event a month;
+//     nothing after `left`, `not_confirmed` or `transfer_out` (a person who comes back
+//     needs a new person_id).
+// A bad row takes the person's whole history with it (their other rows are set aside
+// "with" it), except an exact duplicate (same person, unit, event, month, to_unit),
+// which is set aside alone while its first copy is used.
 #include <Eigen/Core>
+#include <climits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,8 +65,21 @@ struct event_record {
 
 // A row refused while reading, with the reason in words.
 struct quarantined_row {
-  long line = 0;
-  std::string reason;
+  long line = 0;                    // as the table counts rows (file line, or 1-based row)
+  std::string reason;               // without the location
+  std::vector<std::string> cells;   // the row as read, in the table's column order
+};
+
+// A stretch of a person's history in one unit and one stage: the person is there at the
+// start of months from..to, and the event of month `to` ends it (end::open: nothing
+// ended it, to = LONG_MAX).
+struct spell {
+  enum class end { open, advanced, exited, failed, moved };
+  unit_index unit = 0;
+  std::size_t stage = 0;
+  long entered = 0;  // the month of the entry into the stage (fixed stages: age 0 at entered + 1)
+  long from = 0, to = LONG_MAX;
+  end ends = end::open;
 };
 
 struct read_options {
@@ -64,13 +101,18 @@ class event_log {
             const read_options& options = {});
 
   const std::vector<event_record>& events() const { return events_; }  // by person, then month
+  const std::vector<spell>& spells() const { return spells_; }         // by person, then month
   const std::vector<quarantined_row>& quarantined() const { return quarantined_; }
   std::size_t rows_read() const { return rows_read_; }
-  calendar_month first_month() const;  // of the earliest event
-  calendar_month last_month() const;   // of the latest event
+  // Of the earliest and the latest event used; input_error if no event was.
+  calendar_month first_month() const;
+  calendar_month last_month() const;
+  const org& units() const { return *org_; }
+  const pipeline& model() const { return *pipeline_; }
 
   // Who is where at the start of `month`: units x state slots (ages of fixed stages:
-  // months since entering), as scenario::stocks.
+  // months since entering), as scenario::stocks. Any month up to last_month() + 1 (after
+  // that the records say nothing); before the first event it is empty.
   Eigen::ArrayXXd stocks_at(const calendar_month& month) const;
 
  private:
@@ -78,6 +120,7 @@ class event_log {
   std::shared_ptr<const pipeline> pipeline_;
   std::vector<event_record> events_;
   std::vector<quarantined_row> quarantined_;
+  std::vector<spell> spells_;
   std::size_t rows_read_ = 0;
 };
 
@@ -91,7 +134,8 @@ class event_log {
 //                  trials of pass_rate (passes are advanced[s]); 0 for other stages
 // and per unit and month the arrivals: candidates entering the first stage from outside
 // (`arrivals`) and transfer_in (`transfers_in`). A person who moves between units is at
-// risk in the old unit up to the month of the move and in the new one after it.
+// risk in the old unit up to the month of the move and in the new one after it. An opening
+// entry is not an arrival. Months from `first` to `last` (at most log.last_month()).
 struct exposure_table {
   calendar_month start;
   int months = 0;

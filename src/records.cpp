@@ -1,0 +1,380 @@
+// The event log reader: each row parsed on its own, then each person's history replayed
+// month by month against the model (records.hpp lists the rules), cut into spells from
+// which stocks and exposures are counted.
+#include "memberflow/records.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <optional>
+
+namespace memberflow {
+
+namespace {
+
+constexpr std::size_t listed_errors = 20;
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+std::string month_text(long m) { return calendar_month{}.plus(m).str(); }
+
+// A row, parsed; `bad` holds the reason when it could not be.
+struct parsed_row {
+  event_record rec;
+  std::string event_text;
+  std::string bad;
+};
+
+// "YYYY-MM" or "YYYY-MM-DD" -> month index; nullopt for anything else.
+std::optional<long> parse_date(const std::string& text) {
+  if (text.size() != 7 && text.size() != 10) return std::nullopt;
+  calendar_month m;
+  try {
+    m = calendar_month::parse(std::string_view(text).substr(0, 7), "date");
+  } catch (const input_error&) {
+    return std::nullopt;
+  }
+  if (text.size() == 10) {
+    if (text[7] != '-' || text[8] < '0' || text[8] > '9' || text[9] < '0' || text[9] > '9') return std::nullopt;
+    const int day = (text[8] - '0') * 10 + (text[9] - '0');
+    static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (m.year % 4 == 0 && m.year % 100 != 0) || m.year % 400 == 0;
+    if (day < 1 || day > days[m.month - 1] + (m.month == 2 && leap)) return std::nullopt;
+  }
+  return month_index(m);
+}
+
+std::string id_problem(const std::string& id) {
+  for (unsigned char c : id)
+    if (c < 0x20 || c == 0x7F) return "contains a control character";
+  if (id.find_first_not_of(' ') == std::string::npos) return "is blank";
+  if (id.front() == ' ' || id.back() == ' ') return "has a space at the start or end";
+  return {};
+}
+
+parsed_row parse_row(const std::vector<std::string>& cells, const std::size_t col[5], const org& o,
+                     const pipeline& p) {
+  parsed_row out;
+  auto& r = out.rec;
+  auto cell = [&](int i) -> const std::string& {
+    static const std::string empty;
+    return col[i] == text_table::npos ? empty : cells[col[i]];
+  };
+  r.person = cell(0);
+  out.event_text = cell(2);
+  if (auto why = id_problem(r.person); !why.empty()) return out.bad = "person_id " + quoted(r.person) + " " + why, out;
+  if (!o.contains(cell(1))) return out.bad = "unknown unit " + quoted(cell(1)), out;
+  r.unit = o.index(cell(1));
+  const auto& ev = cell(2);
+  const auto& st = p.stages();
+  auto stage_named = [&](const std::string& name) -> std::optional<std::size_t> {
+    for (std::size_t s = 0; s < st.size(); ++s)
+      if (st[s].name == name) return s;
+    return std::nullopt;
+  };
+  if (auto s = stage_named(ev)) r.kind = record_kind::enter, r.stage = *s;
+  else if (ev == "candidate") r.kind = record_kind::enter, r.stage = 0;
+  else if (ev == "admitted") r.kind = record_kind::enter, r.stage = p.admission();
+  else if (ev == "confirmed") r.kind = record_kind::enter, r.stage = p.terminal();
+  else if (ev == "left") r.kind = record_kind::left;
+  else if (ev == "not_confirmed") r.kind = record_kind::not_confirmed;
+  else if (ev == "transfer_in") r.kind = record_kind::transfer_in;
+  else if (ev == "transfer_out") r.kind = record_kind::transfer_out;
+  else if (ev == "moved") r.kind = record_kind::moved;
+  else {
+    std::string names;
+    for (const auto& s : st) names += s.name + ", ";
+    return out.bad = "unknown event " + quoted(ev) + " (a stage: " + names +
+                     "or candidate, admitted, confirmed, left, not_confirmed, transfer_in, transfer_out, moved)",
+           out;
+  }
+  const auto month = parse_date(cell(3));
+  if (!month) return out.bad = "date " + quoted(cell(3)) + " is not a date YYYY-MM-DD or a month YYYY-MM", out;
+  r.month = *month;
+  const auto& to = cell(4);
+  if (r.kind == record_kind::moved) {
+    if (to.empty()) return out.bad = "moved needs to_unit_id", out;
+    if (!o.contains(to)) return out.bad = "unknown to_unit_id " + quoted(to), out;
+    r.to_unit = o.index(to);
+    if (r.to_unit == r.unit) return out.bad = "moved to its own unit " + quoted(to), out;
+  } else if (!to.empty()) {
+    return out.bad = "to_unit_id " + quoted(to) + " is only for moved events", out;
+  }
+  return out;
+}
+
+bool same_record(const event_record& a, const event_record& b) {
+  return a.person == b.person && a.unit == b.unit && a.kind == b.kind && a.month == b.month &&
+         (a.kind != record_kind::enter || a.stage == b.stage) && (a.kind != record_kind::moved || a.to_unit == b.to_unit);
+}
+
+// Replays one person's events (date order) against the model. Returns the index (into
+// `events`) of the first event the model cannot produce and the reason; spells of a
+// valid history are appended to `out`.
+struct replay_result {
+  std::size_t bad = static_cast<std::size_t>(-1);
+  std::string reason;
+};
+
+replay_result replay(const std::vector<event_record>& ev, const std::vector<std::string>& event_text, const org& o,
+                     const pipeline& p, long records_end, std::vector<spell>& out) {
+  const auto& st = p.stages();
+  const auto first_out = out.size();
+  replay_result res;
+  std::optional<spell> cur;  // where the person is now
+  long entered_line = 0;     // the row that put them in the current stage
+  long last_month = LONG_MIN, last_line = 0;
+  std::optional<long> gone;  // the line of the event by which the person left
+  auto fail = [&](std::size_t i, std::string why) {
+    out.resize(first_out);
+    res.bad = i;
+    res.reason = std::move(why);
+    return res;
+  };
+  auto close = [&](long month, spell::end how) {
+    cur->to = month;
+    cur->ends = how;
+    out.push_back(*cur);
+  };
+  for (std::size_t i = 0; i < ev.size(); ++i) {
+    const auto& e = ev[i];
+    const std::string what = quoted(event_text[i]) + " in " + month_text(e.month);
+    if (gone) return fail(i, what + " after the person left (line " + std::to_string(*gone) + ")");
+    if (e.month == last_month)
+      return fail(i, what + ": a second event in that month (line " + std::to_string(last_line) +
+                         "); the model moves a person at most once a month");
+    last_month = e.month, last_line = e.line;
+    if (!cur) {
+      if (e.kind != record_kind::enter && e.kind != record_kind::transfer_in)
+        return fail(i, what + " for a person in no stage: a history starts by entering a stage or transfer_in");
+      cur = spell{e.unit, e.kind == record_kind::enter ? e.stage : p.terminal(), e.month, e.month + 1};
+      entered_line = e.line;
+      continue;
+    }
+    const auto& s = st[cur->stage];
+    const std::string in = " (in " + quoted(s.name) + " of unit " + quoted(o.id(cur->unit)) + " since line " +
+                           std::to_string(entered_line) + ")";
+    if (e.unit != cur->unit)
+      return fail(i, what + " in unit " + quoted(o.id(e.unit)) + ", but the person is in unit " +
+                         quoted(o.id(cur->unit)) + in);
+    const bool fixed = s.kind == stage_kind::fixed;
+    const long ends = cur->entered + s.months;  // a fixed stage's last month
+    if (fixed && e.month > ends)
+      return fail(i, what + ", but " + quoted(s.name) + " entered in " + month_text(cur->entered) + " (line " +
+                         std::to_string(entered_line) + ") ends in " + month_text(ends) + " (" +
+                         std::to_string(s.months) + " months later) with a pass, not_confirmed or left");
+    switch (e.kind) {
+      case record_kind::enter: {
+        if (e.stage != cur->stage + 1) {
+          std::string why = what + " enters " + quoted(st[e.stage].name) + " from " + quoted(s.name) + in;
+          if (cur->stage + 1 < st.size()) why += "; the stage after " + quoted(s.name) + " is " + quoted(st[cur->stage + 1].name);
+          if (e.stage <= p.admission() && cur->stage >= p.admission() && e.stage <= cur->stage)
+            why += " (admitted again without leaving)";
+          if (e.stage == p.terminal() && cur->stage < p.admission()) why += " (confirmed before admitted)";
+          return fail(i, why);
+        }
+        if (fixed && e.month != ends)
+          return fail(i, what + " passes " + quoted(s.name) + " before its " + std::to_string(s.months) +
+                             " months: entered in " + month_text(cur->entered) + " (line " +
+                             std::to_string(entered_line) + "), it is passed in " + month_text(ends));
+        close(e.month, spell::end::advanced);
+        cur = spell{e.unit, e.stage, e.month, e.month + 1};
+        entered_line = e.line;
+        break;
+      }
+      case record_kind::left:
+        close(e.month, spell::end::exited);
+        gone = e.line;
+        break;
+      case record_kind::not_confirmed:
+        if (!fixed) return fail(i, what + ", but " + quoted(s.name) + " is not a fixed-duration stage" + in);
+        if (e.month != ends)
+          return fail(i, what + " before the end of " + quoted(s.name) + ": entered in " + month_text(cur->entered) +
+                             " (line " + std::to_string(entered_line) + "), it ends in " + month_text(ends));
+        close(e.month, spell::end::failed);
+        gone = e.line;
+        break;
+      case record_kind::transfer_in:
+        return fail(i, what + " for a person already present" + in);
+      case record_kind::transfer_out:
+        if (cur->stage != p.terminal())
+          return fail(i, what + " from " + quoted(s.name) + in + ": only the terminal stage " +
+                             quoted(st[p.terminal()].name) + " transfers out (use left)");
+        close(e.month, spell::end::exited);
+        gone = e.line;
+        break;
+      case record_kind::moved: {
+        if (fixed && e.month == ends)
+          return fail(i, what + ": " + quoted(s.name) + " entered in " + month_text(cur->entered) + " (line " +
+                             std::to_string(entered_line) + ") ends that month with a pass, not_confirmed or left");
+        close(e.month, spell::end::moved);
+        const long entered = cur->entered;
+        cur = spell{e.to_unit, cur->stage, entered, e.month + 1};
+        break;
+      }
+    }
+  }
+  if (cur && !gone) {
+    const auto& s = st[cur->stage];
+    const long ends = cur->entered + s.months;
+    if (s.kind == stage_kind::fixed && ends <= records_end) {
+      // The entry row is the one at fault: point at it.
+      std::size_t i = 0;
+      while (i + 1 < ev.size() && ev[i].line != entered_line) ++i;
+      return fail(i, quoted(event_text[i]) + " in " + month_text(ev[i].month) + ": the person should pass or fail " +
+                         quoted(s.name) + " in " + month_text(ends) + " but has no event then, while the records run to " +
+                         month_text(records_end));
+    }
+    out.push_back(*cur);
+  }
+  return res;
+}
+
+}  // namespace
+
+event_log::event_log(const text_table& t, std::shared_ptr<const org> o, std::shared_ptr<const pipeline> p,
+                     const read_options& options)
+    : org_(std::move(o)), pipeline_(std::move(p)) {
+  if (!org_ || !pipeline_) throw input_error("an event log needs an organisation and a pipeline");
+  const std::size_t col[5] = {t.require_column("person_id"), t.require_column("unit_id"), t.require_column("event"),
+                              t.require_column("date"), t.find_column("to_unit_id")};
+  const auto n = t.rows.size();
+  rows_read_ = n;
+  std::vector<parsed_row> rows(n);
+  std::vector<std::string> why(n);  // the reason a row is set aside ("" = used)
+  std::vector<bool> primary(n, false);
+  long records_end = LONG_MIN;
+  for (std::size_t r = 0; r < n; ++r) {
+    rows[r] = parse_row(t.rows[r], col, *org_, *pipeline_);
+    rows[r].rec.line = t.lines[r];
+    if (!rows[r].bad.empty()) why[r] = rows[r].bad, primary[r] = true;
+    else records_end = std::max(records_end, rows[r].rec.month);
+  }
+  // By person, month, then row.
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const auto &x = rows[a].rec, &y = rows[b].rec;
+    return x.person != y.person ? x.person < y.person : x.month < y.month;
+  });
+  std::vector<event_record> ev;
+  std::vector<std::string> text;
+  std::vector<std::size_t> at;  // row of each event in ev
+  for (std::size_t begin = 0, end = 0; begin < n; begin = end) {
+    const auto& person = rows[order[begin]].rec.person;
+    end = begin;
+    while (end < n && rows[order[end]].rec.person == person) ++end;
+    ev.clear(), text.clear(), at.clear();
+    std::optional<std::size_t> bad;  // the person's first bad row
+    for (auto k = begin; k < end; ++k) {
+      const auto r = order[k];
+      if (!why[r].empty()) {
+        if (!bad) bad = r;
+        continue;
+      }
+      // An exact duplicate goes alone; its first copy stays.
+      std::optional<std::size_t> twin;
+      for (auto j = at.size(); j-- > 0 && ev[j].month == rows[r].rec.month;)
+        if (same_record(ev[j], rows[r].rec)) twin = at[j];
+      if (twin) {
+        why[r] = "duplicate of line " + std::to_string(t.lines[*twin]), primary[r] = true;
+        continue;
+      }
+      ev.push_back(rows[r].rec), text.push_back(rows[r].event_text), at.push_back(r);
+    }
+    if (!bad && id_problem(person).empty()) {
+      const auto res = replay(ev, text, *org_, *pipeline_, records_end, spells_);
+      if (res.reason.empty()) {
+        events_.insert(events_.end(), ev.begin(), ev.end());
+        continue;
+      }
+      bad = at[res.bad];
+      why[*bad] = "person " + quoted(person) + ": " + res.reason, primary[*bad] = true;
+    }
+    if (!id_problem(person).empty()) continue;  // rows without a usable person stand alone
+    for (auto r : at)
+      if (why[r].empty()) why[r] = "with line " + std::to_string(t.lines[*bad]) + ", a bad row of person " + quoted(person);
+  }
+  for (std::size_t r = 0; r < n; ++r)
+    if (!why[r].empty()) quarantined_.push_back({t.lines[r], why[r], t.rows[r]});
+  if (!options.quarantine && !quarantined_.empty()) {
+    std::size_t count = std::count(primary.begin(), primary.end(), true), listed = 0;
+    std::string msg = t.source + ": " + std::to_string(count) + " bad row" + (count == 1 ? "" : "s") +
+                      " in the event log" + (count > listed_errors ? " (the first 20)" : "") +
+                      "; read with quarantine to set them aside with their reasons";
+    for (std::size_t r = 0; r < n && listed < listed_errors; ++r)
+      if (primary[r]) msg += "\n  " + t.where(r).describe() + ": " + why[r], ++listed;
+    throw input_error(msg);
+  }
+}
+
+calendar_month event_log::first_month() const {
+  if (events_.empty()) throw input_error("the event log holds no event");
+  long m = LONG_MAX;
+  for (const auto& e : events_) m = std::min(m, e.month);
+  return calendar_month{}.plus(m);
+}
+
+calendar_month event_log::last_month() const {
+  if (events_.empty()) throw input_error("the event log holds no event");
+  long m = LONG_MIN;
+  for (const auto& e : events_) m = std::max(m, e.month);
+  return calendar_month{}.plus(m);
+}
+
+Eigen::ArrayXXd event_log::stocks_at(const calendar_month& month) const {
+  const auto& p = *pipeline_;
+  Eigen::ArrayXXd stocks = Eigen::ArrayXXd::Zero(static_cast<Eigen::Index>(org_->size()),
+                                                 static_cast<Eigen::Index>(p.state_size()));
+  const long m = month_index(month);
+  if (!events_.empty() && m > month_index(last_month()) + 1)
+    throw input_error("stocks at the start of " + month.str() + ": the records end in " + last_month().str() +
+                      ", so the latest start of a month they describe is " + last_month().plus(1).str());
+  for (const auto& s : spells_)
+    if (s.from <= m && m <= s.to) {
+      const bool fixed = p.stages()[s.stage].kind == stage_kind::fixed;
+      stocks(s.unit, static_cast<Eigen::Index>(p.offset(s.stage) + (fixed ? m - s.entered - 1 : 0))) += 1;
+    }
+  return stocks;
+}
+
+exposure_table exposures(const event_log& log, const calendar_month& first, const calendar_month& last) {
+  const auto& p = log.model();
+  const long f = month_index(first), l = month_index(last);
+  if (l < f) throw input_error("exposures: the last month " + last.str() + " is before the first " + first.str());
+  if (l > month_index(log.last_month()))
+    throw input_error("exposures up to " + last.str() + ": the records end in " + log.last_month().str());
+  const auto units = static_cast<Eigen::Index>(log.units().size());
+  const auto months = static_cast<Eigen::Index>(l - f + 1);
+  detail::check_fits_memory(8.0 * units * months * (4.0 * p.size() + 2),
+                            "exposures of " + std::to_string(units) + " units over " + std::to_string(months) + " months");
+  exposure_table x;
+  x.start = first;
+  x.months = static_cast<int>(months);
+  for (auto* a : {&x.at_risk, &x.advanced, &x.exited, &x.completing})
+    a->assign(p.size(), Eigen::ArrayXXd::Zero(units, months));
+  x.arrivals = x.transfers_in = Eigen::ArrayXXd::Zero(units, months);
+  for (const auto& s : log.spells()) {
+    const auto& st = p.stages()[s.stage];
+    for (long t = std::max(s.from, f); t <= std::min(s.to, l); ++t) {
+      const auto c = static_cast<Eigen::Index>(t - f);
+      x.at_risk[s.stage](s.unit, c) += 1;
+      const bool ends_now = t == s.to;
+      // The pass_rate trial: at the last age, unless the person left during the month.
+      if (st.kind == stage_kind::fixed && t == s.entered + st.months && !(ends_now && s.ends == spell::end::exited))
+        x.completing[s.stage](s.unit, c) += 1;
+      if (ends_now && s.ends == spell::end::advanced) x.advanced[s.stage](s.unit, c) += 1;
+      if (ends_now && s.ends == spell::end::exited) x.exited[s.stage](s.unit, c) += 1;
+    }
+  }
+  const auto& ev = log.events();
+  for (std::size_t i = 0; i < ev.size(); ++i) {
+    const auto& e = ev[i];
+    if (e.month < f || e.month > l) continue;
+    const auto c = static_cast<Eigen::Index>(e.month - f);
+    // Entering the first stage is always a person's first event (nothing leads back to it).
+    if (e.kind == record_kind::enter && e.stage == 0) x.arrivals(e.unit, c) += 1;
+    if (e.kind == record_kind::transfer_in) x.transfers_in(e.unit, c) += 1;
+  }
+  return x;
+}
+
+}  // namespace memberflow
