@@ -10,6 +10,7 @@
 #include "catch.hpp"
 #include "memberflow/expected.hpp"
 #include "memberflow/history.hpp"
+#include "memberflow/records.hpp"
 
 using namespace memberflow;
 
@@ -170,6 +171,34 @@ TEST_CASE("the yearly counts and the end stocks are what the event log says", "[
     stocks(o.index(last.unit), static_cast<Eigen::Index>(p.offset(static_cast<std::size_t>(s)) + age)) += 1;
   }
   CHECK((stocks == h.end.stocks).all());
+}
+
+TEST_CASE("the records reader takes the whole log and finds the same stocks and counts", "[history]") {
+  const auto h = datasets::example_history();
+  const event_log log(h.events, h.start.organisation, h.start.stages);
+  CHECK(log.quarantined().empty());
+  CHECK(log.rows_read() == h.events.rows.size());
+  CHECK((log.stocks_at(calendar_month{2016, 1}) == h.start.stocks).all());
+  CHECK((log.stocks_at(calendar_month{2021, 1}) == h.end.stocks).all());
+  const auto ex = exposures(log, calendar_month{2016, 1}, calendar_month{2020, 12});
+  REQUIRE(ex.months == 60);
+  const auto& o = h.start.units();
+  const auto uc = h.yearly.require_column("unit_id"), yc = h.yearly.require_column("year");
+  auto column = [&](const char* name) { return h.yearly.require_column(name); };
+  for (const auto& r : h.yearly.rows) {
+    const auto u = o.index(r[uc]);
+    const auto k = static_cast<Eigen::Index>(12 * (std::stoi(r[yc]) - 2016));
+    auto year = [&](const Eigen::ArrayXXd& a) { return static_cast<long long>(a.row(u).segment(k, 12).sum()); };
+    INFO(r[uc] << " " << r[yc]);
+    CHECK(year(ex.arrivals) == std::stoll(r[column("arrivals")]));
+    CHECK(year(ex.advanced[0]) == std::stoll(r[column("training_entries")]));
+    CHECK(year(ex.advanced[1]) == std::stoll(r[column("admissions")]));
+    CHECK(year(ex.advanced[2]) == std::stoll(r[column("confirmations")]));
+    CHECK(year(ex.exited[2]) == std::stoll(r[column("probation_exits")]));
+    CHECK(year(ex.exited[3]) == std::stoll(r[column("full_exits")]) + std::stoll(r[column("transfers_out")]));
+    CHECK(year(ex.transfers_in) == std::stoll(r[column("transfers_in")]));
+    CHECK(static_cast<long long>(ex.at_risk[3](u, k)) == std::stoll(r[column("full_start")]));
+  }
 }
 
 TEST_CASE("every person's events are a path the model can take", "[history]") {
