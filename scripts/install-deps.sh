@@ -13,6 +13,7 @@ debian_packages=(
   librandom123-dev     # Random123: counter-based Philox generator (synthetic data)
   catch2               # Catch2 (v2 on Debian 12, v3 on Debian 13): C++ tests
   libbenchmark-dev     # Google Benchmark: C++ benchmarks
+  clang                # libFuzzer (with its runtime, libclang-rt) for the loaders' fuzz target
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -12,5 +12,14 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMEMBERFLOW_TESTS=ON
 cmake --build "$build" -j "$(nproc)"
 (cd "$build" && ctest --output-on-failure)
 
+# Every loader fuzzed for a bounded time (20 s) under AddressSanitizer and UBSan, with
+# libFuzzer (clang): tests/fuzz, CONTRIBUTING.md.
+fuzz=build/fuzz
+rm -rf "$fuzz"
+CC=clang CXX=clang++ cmake -S . -B "$fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMBERFLOW_FUZZ=ON \
+  -DMEMBERFLOW_INSTALL=OFF -DMEMBERFLOW_SANITIZE=address,undefined -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link
+cmake --build "$fuzz" -j "$(nproc)" --target fuzz_loaders
+ctest --test-dir "$fuzz" -R "fuzz_work_corpus|fuzz_loaders_bounded" --output-on-failure
+
 python3 -m pip install -q --disable-pip-version-check ".[test]"
 python3 -m pytest

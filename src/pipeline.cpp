@@ -83,9 +83,9 @@ namespace detail {
 
 void check_param_domain(param p, double value, const std::string& context) {
   const bool rate = p == param::inflow || p == param::transfer_in;
-  if (!std::isfinite(value) || value < 0 || (!rate && value > 1))
+  if (!std::isfinite(value) || value < 0 || value > (rate ? max_arrival_rate : 1.0))
     throw parameter_error(context + ": " + std::string(param_name(p)) + " = " + fmt(value) + " is outside " +
-                          (rate ? "[0, inf) (people per month)" : "[0, 1] (a probability per month)"));
+                          (rate ? "[0, 1e9] (people per month)" : "[0, 1] (a probability per month)"));
 }
 
 void check_markov_total(double advance, double exit, const std::string& context) {
@@ -122,8 +122,9 @@ pipeline::pipeline(std::vector<stage> stages, std::string admission_stage) : sta
     const bool last = s + 1 == stages_.size();
     if (last != (st.kind == stage_kind::terminal))
       throw parameter_error(ctx + (last ? ": the last stage must be terminal" : ": only the last stage may be terminal"));
-    if (st.kind == stage_kind::fixed && st.months < 1)
-      throw parameter_error(ctx + ": months = " + std::to_string(st.months) + " must be >= 1");
+    if (st.kind == stage_kind::fixed && (st.months < 1 || st.months > max_stage_months))
+      throw parameter_error(ctx + ": months = " + std::to_string(st.months) + " must be from 1 to " +
+                            std::to_string(max_stage_months));
     for (auto p : all_params) {
       if (takes(s, p)) detail::check_param_domain(p, st.get(p), ctx);
       else if (st.get(p) != (p == param::pass_rate ? 1.0 : 0.0))

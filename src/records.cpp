@@ -103,7 +103,8 @@ parsed_row parse_row(const std::vector<std::string>& cells, const std::size_t co
 
 bool same_record(const event_record& a, const event_record& b) {
   return a.person == b.person && a.unit == b.unit && a.kind == b.kind && a.month == b.month &&
-         (a.kind != record_kind::enter || a.stage == b.stage) && (a.kind != record_kind::moved || a.to_unit == b.to_unit);
+         (a.kind != record_kind::enter || a.stage == b.stage) &&
+         (a.kind != record_kind::moved || a.to_unit == b.to_unit);
 }
 
 // Replays one person's events (date order) against the model. Returns the index (into
@@ -115,7 +116,8 @@ struct replay_result {
 };
 
 replay_result replay(const std::vector<event_record>& ev, const std::vector<std::string>& event_text, const org& o,
-                     const pipeline& p, long records_end, std::vector<spell>& out) {
+                     const pipeline& p, long records_end, const std::string& noun, std::vector<spell>& out) {
+  auto at = [&](long line) { return noun + " " + std::to_string(line); };
   const auto& st = p.stages();
   const auto first_out = out.size();
   replay_result res;
@@ -137,9 +139,9 @@ replay_result replay(const std::vector<event_record>& ev, const std::vector<std:
   for (std::size_t i = 0; i < ev.size(); ++i) {
     const auto& e = ev[i];
     const std::string what = quoted(event_text[i]) + " in " + month_text(e.month);
-    if (gone) return fail(i, what + " after the person left (line " + std::to_string(*gone) + ")");
+    if (gone) return fail(i, what + " after the person left (" + at(*gone) + ")");
     if (e.month == last_month)
-      return fail(i, what + ": a second event in that month (line " + std::to_string(last_line) +
+      return fail(i, what + ": a second event in that month (" + at(last_line) +
                          "); the model moves a person at most once a month");
     last_month = e.month, last_line = e.line;
     if (!cur) {
@@ -150,22 +152,24 @@ replay_result replay(const std::vector<event_record>& ev, const std::vector<std:
       continue;
     }
     const auto& s = st[cur->stage];
-    const std::string in = " (in " + quoted(s.name) + " of unit " + quoted(o.id(cur->unit)) + " since line " +
-                           std::to_string(entered_line) + ")";
+    const std::string in = " (in " + quoted(s.name) + " of unit " + quoted(o.id(cur->unit)) + " since " +
+                           at(entered_line) + ")";
     if (e.unit != cur->unit)
       return fail(i, what + " in unit " + quoted(o.id(e.unit)) + ", but the person is in unit " +
                          quoted(o.id(cur->unit)) + in);
     const bool fixed = s.kind == stage_kind::fixed;
     const long ends = cur->entered + s.months;  // a fixed stage's last month
+    const std::string entry =
+        quoted(s.name) + " entered in " + month_text(cur->entered) + " (" + at(entered_line) + ")";
     if (fixed && e.month > ends)
-      return fail(i, what + ", but " + quoted(s.name) + " entered in " + month_text(cur->entered) + " (line " +
-                         std::to_string(entered_line) + ") ends in " + month_text(ends) + " (" +
+      return fail(i, what + ", but " + entry + " ends in " + month_text(ends) + " (" +
                          std::to_string(s.months) + " months later) with a pass, not_confirmed or left");
     switch (e.kind) {
       case record_kind::enter: {
         if (e.stage != cur->stage + 1) {
           std::string why = what + " enters " + quoted(st[e.stage].name) + " from " + quoted(s.name) + in;
-          if (cur->stage + 1 < st.size()) why += "; the stage after " + quoted(s.name) + " is " + quoted(st[cur->stage + 1].name);
+          if (cur->stage + 1 < st.size())
+            why += "; the stage after " + quoted(s.name) + " is " + quoted(st[cur->stage + 1].name);
           if (e.stage <= p.admission() && cur->stage >= p.admission() && e.stage <= cur->stage)
             why += " (admitted again without leaving)";
           if (e.stage == p.terminal() && cur->stage < p.admission()) why += " (confirmed before admitted)";
@@ -173,8 +177,8 @@ replay_result replay(const std::vector<event_record>& ev, const std::vector<std:
         }
         if (fixed && e.month != ends)
           return fail(i, what + " passes " + quoted(s.name) + " before its " + std::to_string(s.months) +
-                             " months: entered in " + month_text(cur->entered) + " (line " +
-                             std::to_string(entered_line) + "), it is passed in " + month_text(ends));
+                             " months: entered in " + month_text(cur->entered) + " (" + at(entered_line) +
+                             "), it is passed in " + month_text(ends));
         close(e.month, spell::end::advanced);
         cur = spell{e.unit, e.stage, e.month, e.month + 1};
         entered_line = e.line;
@@ -188,7 +192,7 @@ replay_result replay(const std::vector<event_record>& ev, const std::vector<std:
         if (!fixed) return fail(i, what + ", but " + quoted(s.name) + " is not a fixed-duration stage" + in);
         if (e.month != ends)
           return fail(i, what + " before the end of " + quoted(s.name) + ": entered in " + month_text(cur->entered) +
-                             " (line " + std::to_string(entered_line) + "), it ends in " + month_text(ends));
+                             " (" + at(entered_line) + "), it ends in " + month_text(ends));
         close(e.month, spell::end::failed);
         gone = e.line;
         break;
@@ -203,8 +207,7 @@ replay_result replay(const std::vector<event_record>& ev, const std::vector<std:
         break;
       case record_kind::moved: {
         if (fixed && e.month == ends)
-          return fail(i, what + ": " + quoted(s.name) + " entered in " + month_text(cur->entered) + " (line " +
-                             std::to_string(entered_line) + ") ends that month with a pass, not_confirmed or left");
+          return fail(i, what + ": " + entry + " ends that month with a pass, not_confirmed or left");
         close(e.month, spell::end::moved);
         const long entered = cur->entered;
         cur = spell{e.to_unit, cur->stage, entered, e.month + 1};
@@ -220,8 +223,8 @@ replay_result replay(const std::vector<event_record>& ev, const std::vector<std:
       std::size_t i = 0;
       while (i + 1 < ev.size() && ev[i].line != entered_line) ++i;
       return fail(i, quoted(event_text[i]) + " in " + month_text(ev[i].month) + ": the person should pass or fail " +
-                         quoted(s.name) + " in " + month_text(ends) + " but has no event then, while the records run to " +
-                         month_text(records_end));
+                         quoted(s.name) + " in " + month_text(ends) +
+                         " but has no event then, while the records run to " + month_text(records_end));
     }
     out.push_back(*cur);
   }
@@ -275,13 +278,13 @@ event_log::event_log(const text_table& t, std::shared_ptr<const org> o, std::sha
       for (auto j = at.size(); j-- > 0 && ev[j].month == rows[r].rec.month;)
         if (same_record(ev[j], rows[r].rec)) twin = at[j];
       if (twin) {
-        why[r] = "duplicate of line " + std::to_string(t.lines[*twin]), primary[r] = true;
+        why[r] = "duplicate of " + std::string(t.noun) + " " + std::to_string(t.lines[*twin]), primary[r] = true;
         continue;
       }
       ev.push_back(rows[r].rec), text.push_back(rows[r].event_text), at.push_back(r);
     }
     if (!bad && id_problem(person).empty()) {
-      const auto res = replay(ev, text, *org_, *pipeline_, records_end, spells_);
+      const auto res = replay(ev, text, *org_, *pipeline_, records_end, t.noun, spells_);
       if (res.reason.empty()) {
         events_.insert(events_.end(), ev.begin(), ev.end());
         continue;
@@ -291,7 +294,9 @@ event_log::event_log(const text_table& t, std::shared_ptr<const org> o, std::sha
     }
     if (!id_problem(person).empty()) continue;  // rows without a usable person stand alone
     for (auto r : at)
-      if (why[r].empty()) why[r] = "with line " + std::to_string(t.lines[*bad]) + ", a bad row of person " + quoted(person);
+      if (why[r].empty())
+        why[r] = "with " + std::string(t.noun) + " " + std::to_string(t.lines[*bad]) + ", a bad row of person " +
+                 quoted(person);
   }
   for (std::size_t r = 0; r < n; ++r)
     if (!why[r].empty()) quarantined_.push_back({t.lines[r], why[r], t.rows[r]});
@@ -345,7 +350,8 @@ exposure_table exposures(const event_log& log, const calendar_month& first, cons
   const auto units = static_cast<Eigen::Index>(log.units().size());
   const auto months = static_cast<Eigen::Index>(l - f + 1);
   detail::check_fits_memory(8.0 * units * months * (4.0 * p.size() + 2),
-                            "exposures of " + std::to_string(units) + " units over " + std::to_string(months) + " months");
+                            "exposures of " + std::to_string(units) + " units over " + std::to_string(months) +
+                                " months");
   exposure_table x;
   x.start = first;
   x.months = static_cast<int>(months);

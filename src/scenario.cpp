@@ -71,7 +71,7 @@ void parameter_set::validate(const org& o, const pipeline& p) const {
   // The checks run on every unit before each forecast: build a message only on failure.
   auto in_domain = [](param q, double v) {
     const bool rate = q == param::inflow || q == param::transfer_in;
-    return std::isfinite(v) && v >= 0 && (rate || v <= 1);
+    return std::isfinite(v) && v >= 0 && v <= (rate ? max_arrival_rate : 1.0);
   };
   for (unit_index u = 0; u < n; ++u)
     for (std::size_t s = 0; s < p.size(); ++s) {

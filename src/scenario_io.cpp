@@ -160,16 +160,6 @@ namespace {
 using json = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
-std::string read_text(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw input_error(path + ": is a directory, not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw input_error(path + ": cannot open the file for reading");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 json parse_json(const std::string& text, const std::string& source) {
   try {
     return json::parse(text);
@@ -191,12 +181,14 @@ json parse_json(const std::string& text, const std::string& source) {
 
 void require_keys(const json& obj, std::initializer_list<const char*> allowed, const std::string& where) {
   if (!obj.is_object()) throw input_error(where + ": expected a JSON object, got " + obj.dump());
-  for (const auto& [key, value] : obj.items())
+  for (const auto& item : obj.items()) {
+    const auto& key = item.key();  // not a structured binding: clang 14 cannot capture one
     if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) == allowed.end()) {
       std::string valid;
       for (auto a : allowed) valid += (valid.empty() ? "" : ", ") + std::string(a);
       throw input_error(where + ": unknown key '" + key + "' (valid: " + valid + ")");
     }
+  }
 }
 
 std::string json_string(const json& v, const std::string& where) {
@@ -302,7 +294,7 @@ pipeline pipeline_from_json(const std::string& text, const std::string& source) 
   return pipeline_from(parse_json(text, source), source);
 }
 
-pipeline read_pipeline_json(const std::string& path) { return pipeline_from_json(read_text(path), path); }
+pipeline read_pipeline_json(const std::string& path) { return pipeline_from_json(detail::read_text_file(path), path); }
 
 scenario read_scenario(const std::string& path, const scenario_files& overrides, std::vector<std::string>* warnings) {
   std::error_code ec;
@@ -311,7 +303,7 @@ scenario read_scenario(const std::string& path, const scenario_files& overrides,
     throw input_error(manifest.string() + ": no scenario manifest here (write one with `memberflow example DIR` "
                                           "or Scenario.to_files)");
   const auto source = manifest.string();
-  const auto doc = parse_json(read_text(source), source);
+  const auto doc = parse_json(detail::read_text_file(source), source);
   require_keys(doc, {"memberflow_scenario", "start", "pipeline", "files"}, source);
   if (!doc.contains("memberflow_scenario") || !doc["memberflow_scenario"].is_number_integer())
     throw input_error(source + ": 'memberflow_scenario' (the format version, " + std::to_string(manifest_version) +

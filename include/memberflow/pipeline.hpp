@@ -29,6 +29,11 @@ namespace memberflow {
 
 enum class stage_kind { markov, fixed, terminal };
 
+// Bounds that no organisation reaches and that keep every engine's arithmetic and memory
+// finite: a century-long fixed stage, a billion arrivals a unit a month.
+inline constexpr int max_stage_months = 1200;
+inline constexpr double max_arrival_rate = 1e9;
+
 // The per-unit parameters of the model. Which ones a stage takes depends on its kind;
 // inflow belongs to the first stage and transfer_in to the terminal stage.
 enum class param { advance, exit, pass_rate, attrition, inflow, transfer_in };

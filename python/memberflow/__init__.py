@@ -21,12 +21,13 @@ from .forecast import Forecast, forecast  # noqa: E402
 from .org import Org  # noqa: E402
 from .pipeline import Pipeline  # noqa: E402
 from .scenario import ParameterWarning, Scenario  # noqa: E402
+from .records import EventLog  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Error", "InputError", "ParameterError", "UnknownIdError",
-    "Distributions", "ExactForecast", "Forecast", "Org", "ParameterWarning", "SimulationForecast", "Pipeline",
+    "Distributions", "EventLog", "ExactForecast", "Forecast", "Org", "ParameterWarning", "SimulationForecast", "Pipeline",
     "Scenario",
     "datasets", "errors", "forecast", "stage",
 ]

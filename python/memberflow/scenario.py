@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from ._tables import columns_frame, frame_columns
+from ._tables import columns_frame, frame_columns, frame_labels
 from .errors import InputError
 from .org import Org
 from .pipeline import Pipeline
@@ -224,7 +224,7 @@ class Scenario:
 
 def _load(table: TableLike, what: str, from_csv, from_columns):
     if isinstance(table, pd.DataFrame):
-        return from_columns(f"{what} DataFrame", *frame_columns(table, what))
+        return from_columns(f"{what} DataFrame", *frame_columns(table, what), frame_labels(table))
     elif isinstance(table, (str, os.PathLike)):
         return from_csv(os.fspath(table))
     else:

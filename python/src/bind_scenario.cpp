@@ -8,9 +8,11 @@
 namespace memberflow::python {
 
 namespace {
+// Rows are named by their 1-based position and, unless the index is the default, the
+// DataFrame's index label.
 text_table columns_table(const std::string& source, const std::vector<std::string>& names,
-                         const std::vector<std::vector<std::string>>& columns) {
-  return table_from_columns(source, names, columns);
+                         const std::vector<std::vector<std::string>>& columns, const std::vector<std::string>& labels) {
+  return table_from_columns(source, names, columns, 1, labels);
 }
 }  // namespace
 
@@ -65,28 +67,28 @@ void register_scenario(py::module_& m) {
       .def_property_readonly("pipeline", [](const scenario& s) { return std::const_pointer_cast<pipeline>(s.stages); })
       .def("apply_params_columns",
            [](scenario& s, const std::string& source, const std::vector<std::string>& names,
-              const std::vector<std::vector<std::string>>& columns) {
-             return s.params.apply(columns_table(source, names, columns), s.units(), s.model());
+              const std::vector<std::vector<std::string>>& columns, const std::vector<std::string>& labels) {
+             return s.params.apply(columns_table(source, names, columns, labels), s.units(), s.model());
            },
-           "source"_a, "names"_a, "columns"_a)
+           "source"_a, "names"_a, "columns"_a, "labels"_a = std::vector<std::string>{})
       .def("apply_params_csv", [](scenario& s, const std::string& path) { return s.params.apply(read_csv(path), s.units(), s.model()); },
            "path"_a)
       .def("params_columns", [](const scenario& s) { return table_to_columns(s.params.to_table(s.units(), s.model())); })
       .def("set_stocks_columns",
            [](scenario& s, const std::string& source, const std::vector<std::string>& names,
-              const std::vector<std::vector<std::string>>& columns) {
-             s.stocks = stocks_from_table(columns_table(source, names, columns), s.units(), s.model());
+              const std::vector<std::vector<std::string>>& columns, const std::vector<std::string>& labels) {
+             s.stocks = stocks_from_table(columns_table(source, names, columns, labels), s.units(), s.model());
            },
-           "source"_a, "names"_a, "columns"_a)
+           "source"_a, "names"_a, "columns"_a, "labels"_a = std::vector<std::string>{})
       .def("set_stocks_csv", [](scenario& s, const std::string& path) { s.stocks = stocks_from_table(read_csv(path), s.units(), s.model()); },
            "path"_a)
       .def("stocks_columns", [](const scenario& s) { return table_to_columns(stocks_to_table(s.stocks, s.units(), s.model())); })
       .def("set_targets_columns",
            [](scenario& s, const std::string& source, const std::vector<std::string>& names,
-              const std::vector<std::vector<std::string>>& columns) {
-             s.targets = targets_from_table(columns_table(source, names, columns), s.units());
+              const std::vector<std::vector<std::string>>& columns, const std::vector<std::string>& labels) {
+             s.targets = targets_from_table(columns_table(source, names, columns, labels), s.units());
            },
-           "source"_a, "names"_a, "columns"_a)
+           "source"_a, "names"_a, "columns"_a, "labels"_a = std::vector<std::string>{})
       .def("set_targets_csv", [](scenario& s, const std::string& path) { s.targets = targets_from_table(read_csv(path), s.units()); },
            "path"_a)
       .def_property_readonly("stocks", [](py::object self) { return view(self.cast<scenario&>().stocks, self, true); },

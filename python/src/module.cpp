@@ -14,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
   register_datasets(m);
   register_exact(m);
   register_simulate(m);
+  register_records(m);
 }

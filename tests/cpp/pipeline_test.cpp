@@ -117,14 +117,17 @@ TEST_CASE("advance + exit above 1 in a markov stage is refused", "[pipeline]") {
   CHECK_NOTHROW(pipeline(stages, "probation"));
 }
 
-TEST_CASE("a fixed stage shorter than one month is refused", "[pipeline]") {
+TEST_CASE("a fixed stage shorter than one month or longer than a century is refused", "[pipeline]") {
   auto stages = valid_stages();
   stages[2].months = 0;
   REQUIRE_THROWS_AS_WITH(pipeline(stages, "probation"), parameter_error,
-                         mf_test::contains("stage 'probation': months = 0 must be >= 1"));
+                         mf_test::contains("stage 'probation': months = 0 must be from 1 to 1200"));
   stages[2].months = -3;
   REQUIRE_THROWS_AS_WITH(pipeline(stages, "probation"), parameter_error,
-                         mf_test::contains("stage 'probation': months = -3 must be >= 1"));
+                         mf_test::contains("stage 'probation': months = -3 must be from 1 to 1200"));
+  stages[2].months = 1201;
+  REQUIRE_THROWS_AS_WITH(pipeline(stages, "probation"), parameter_error,
+                         mf_test::contains("stage 'probation': months = 1201 must be from 1 to 1200"));
   stages[2].months = 1;
   const pipeline one(stages, "probation");
   CHECK(one.state_size() == 4);

@@ -392,8 +392,9 @@ TEST_CASE("Gamma, beta and normal draws have their means and variances", "[rando
   const long long n = 200000;
   SECTION("gamma, shape below and above 1") {
     std::uint64_t id = 0;
-    for (const auto& [shape, scale] : std::vector<std::pair<double, double>>{
+    for (const auto& params : std::vector<std::pair<double, double>>{
              {0.3, 1.0}, {0.5, 2.0}, {1.0, 1.0}, {2.5, 0.5}, {30.0, 0.1}}) {
+      const double shape = params.first, scale = params.second;  // lambdas below capture them
       stream s(20210201, id++, 9, 0);
       bool positive = true;
       const auto [mean, var] = sample_mean_var(
@@ -417,8 +418,9 @@ TEST_CASE("Gamma, beta and normal draws have their means and variances", "[rando
   }
   SECTION("beta") {
     std::uint64_t id = 0;
-    for (const auto& [a, b] : std::vector<std::pair<double, double>>{
+    for (const auto& params : std::vector<std::pair<double, double>>{
              {0.5, 0.5}, {2.0, 6.0}, {30.0, 10.0}, {0.3 * 1e7, 0.7 * 1e7}}) {
+      const double a = params.first, b = params.second;  // lambdas below capture them
       stream s(20210201, id++, 10, 0);
       bool inside = true;
       const auto [mean, var] = sample_mean_var(

@@ -347,3 +347,13 @@ TEST_CASE("read_scenario reads units, overrides, stocks and targets from files",
   CHECK(empty.stocks.sum() == 0);
   CHECK(empty.targets.isNaN().all());
 }
+
+TEST_CASE("arrival rates above a billion people a month are refused, naming the row", "[scenario]") {
+  fixture f;
+  REQUIRE_THROWS_AS_WITH(f.ps.apply(overrides({{"X1", "", "inflow", "1e300"}}), f.o, f.p), parameter_error,
+                         mf_test::contains("params line 1: scope 'X1', stage 'source': inflow = 1e+300 is outside "
+                                           "[0, 1e9] (people per month)"));
+  CHECK_NOTHROW(f.ps.apply(overrides({{"X1", "", "inflow", "1e9"}}), f.o, f.p));
+  f.ps.transfer_in(f.u("B1")) = 9.2e18;  // set in memory: validate() catches it
+  REQUIRE_THROWS_AS(f.ps.validate(f.o, f.p), parameter_error);
+}

@@ -214,7 +214,7 @@ S, T, P = stage.markov("s", 0.1, 0.1), stage.terminal("f", 0.01), stage.fixed("p
 
 PIPELINE_CASES = {
     "duration 0": (lambda: mf.Pipeline([S, stage.fixed("p", 0, 0.0, 1.0), T], admission="p"),
-                   mf.ParameterError, ["stage 'p'", "months = 0", ">= 1"]),
+                   mf.ParameterError, ["stage 'p'", "months = 0", "from 1 to 1200"]),
     "negative duration": (lambda: mf.Pipeline([S, stage.fixed("p", -2, 0.0, 1.0), T], admission="p"),
                           mf.ParameterError, ["stage 'p'", "months = -2"]),
     "terminal not last": (lambda: mf.Pipeline([S, T, P], admission="p"),

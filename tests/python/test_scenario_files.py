@@ -306,3 +306,11 @@ def test_a_shadowed_row_is_a_warning_on_standard_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "memberflow: warning: " in err and "line 2: scope 'kind:cell'" in err and "changes nothing" in err
     assert "scope '*'" not in err  # the '*' row still reaches the units of other kinds
+
+
+def test_a_params_dataframe_error_names_the_index_label():
+    org = mf.datasets.example_district().org
+    params = pd.DataFrame({"scope": ["*", "C01"], "stage": ["source", "source"], "param": ["advance", "advance"],
+                           "value": [0.1, 1.5]}, index=["first", "second"])
+    with pytest.raises(mf.ParameterError, match=r"params DataFrame row 2 \(index label 'second'\)"):
+        mf.Scenario(org, params=params)
