@@ -44,6 +44,19 @@ def with_stocks(tmp_path, text: str):
     return mf.Scenario(scn.org, scn.pipeline, stocks=write(tmp_path, "stocks.csv", text))
 
 
+def events(tmp_path, rows: str | bytes, **kwargs):
+    header = b"person_id,unit_id,event,date,to_unit_id\n"
+    data = header + (rows.encode() if isinstance(rows, str) else rows)
+    return mf.EventLog.from_csv(write(tmp_path, "events.csv", data), mf.datasets.example_district(), **kwargs)
+
+
+def events_frame(**columns):
+    frame = pd.DataFrame({"person_id": ["p1"], "unit_id": ["C01-01"], "event": ["source"], "date": ["2021-01"]})
+    for name, values in columns.items():
+        frame[name] = pd.Series(values, dtype=object)
+    return mf.EventLog.from_frame(frame, mf.datasets.example_district())
+
+
 def chain_frame(n: int, loop: bool = False) -> pd.DataFrame:
     ids = [f"U{i}" for i in range(n)]
     return pd.DataFrame({"unit_id": ids, "parent_id": [ids[-1] if loop else None] + ids[:-1]})
@@ -196,6 +209,59 @@ CASES = {
         lambda p: mf.forecast(with_stocks(p, "unit_id,stage,count,months_in_stage\nC01-01,full,9007199254740992,\n"),
                               horizon=12, method="exact").interval("full", level=90, month=12),
         mf.InputError, r"the pmf of node '.*' would need about [\d.]+ [KMGT]?B .* above the limit of 2\^24"),
+    # -- event logs (docs/records.md): the first bad rows and their count, each located ---
+    "event log with an unknown unit": (
+        lambda p: events(p, "p1,Z9,source,2021-01,\n"),
+        mf.InputError, r"events\.csv: 1 bad row in the event log.*\n  .*events\.csv line 2: unknown unit 'Z9'"),
+    "event log moving to an unknown unit": (
+        lambda p: events(p, "p1,C01-01,source,2021-01,\np1,C01-01,moved,2021-02,Z9\n"),
+        mf.InputError, r"events\.csv line 3: unknown to_unit_id 'Z9'"),
+    "event log with an unknown event": (
+        lambda p: events(p, "p1,C01-01,joined,2021-01,\n"),
+        mf.InputError, r"events\.csv line 2: unknown event 'joined' \(a stage: source, training, probation, full"),
+    "event log with an unparseable date": (
+        lambda p: events(p, "p1,C01-01,source,01/03/2021,\n"),
+        mf.InputError, r"events\.csv line 2: date '01/03/2021' is not a date YYYY-MM-DD or a month YYYY-MM"),
+    "event log with a duplicate row": (
+        lambda p: events(p, "p1,C01-01,source,2021-01,\np1,C01-01,source,2021-01,\n"),
+        mf.InputError, r"events\.csv line 3: duplicate of line 2"),
+    "event log skipping a stage": (
+        lambda p: events(p, "p1,C01-01,source,2021-01,\np1,C01-01,admitted,2021-02,\n"),
+        mf.InputError, r"line 3: person 'p1': 'admitted' in 2021-02 enters 'probation' from 'source'"),
+    "event log confirming before admitting": (
+        lambda p: events(p, "p1,C01-01,training,2020-12,\np1,C01-01,confirmed,2021-02,\n"),
+        mf.InputError, r"enters 'full' from 'training'.*\(confirmed before admitted\)"),
+    "event log with an event after leaving": (
+        lambda p: events(p, "p1,C01-01,full,2020-12,\np1,C01-01,left,2021-02,\np1,C01-01,left,2021-03,\n"),
+        mf.InputError, r"line 4: person 'p1': 'left' in 2021-03 after the person left \(line 3\)"),
+    "event log with two moves in a month": (
+        lambda p: events(p, "p1,C01-01,full,2020-12,\np1,C01-01,moved,2021-02,C01-02\n"
+                            "p1,C01-02,moved,2021-02,C01-03\n"),
+        mf.InputError, r"line 4: .*a second event in that month \(line 3\)"),
+    "event log confirming before probation's 12 months": (
+        lambda p: events(p, "p1,C01-01,admitted,2021-01,\np1,C01-01,confirmed,2021-06,\n"),
+        mf.InputError, r"passes 'probation' before its 12 months: entered in 2021-01 \(line 2\), it is passed in "
+                       r"2022-01"),
+    "event log with 30 bad rows": (
+        lambda p: events(p, "".join(f"p{i},Z9,source,2021-01,\n" for i in range(30))),
+        mf.InputError, r"30 bad rows in the event log \(the first 20\)"),
+    "event log with invalid UTF-8": (
+        lambda p: events(p, b"p\xff,C01-01,source,2021-01,\n"),
+        mf.InputError, r"events\.csv line 2, byte 2: invalid UTF-8"),
+    "event log without a date column": (
+        lambda p: mf.EventLog.from_csv(write(p, "events.csv", "person_id,unit_id,event\np1,C01-01,source\n"),
+                                       mf.datasets.example_district()),
+        mf.InputError, r"events\.csv: missing column 'date'"),
+    "event log DataFrame with a padded person id": (
+        lambda p: events_frame(person_id=["p1 "]),
+        mf.InputError, r"events DataFrame row 1: person_id 'p1 ' has a space at the start or end"),
+    "event log DataFrame with a float person id above 2^53": (
+        lambda p: events_frame(person_id=[2.0**60]),
+        mf.InputError, r"events DataFrame row 1: column 'person_id' holds the float 1\.152921504606847e\+18"),
+    "event log from an Org without its pipeline": (
+        lambda p: mf.EventLog.from_csv(write(p, "events.csv", "person_id,unit_id,event,date\n"),
+                                       mf.datasets.example_district().org),
+        mf.InputError, r"the events name the stages of a pipeline: pass pipeline="),
     # -- integers out of range at the compiled boundary -----------------------------------
     "core simulate with seed 2**70": (
         lambda p: _core.simulate(mf.datasets.example_district()._core, 12, 10, 2**70, 1, False, [], [], [],
