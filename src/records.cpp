@@ -4,8 +4,12 @@
 #include "memberflow/records.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <optional>
+
+#include "memberflow/org_io.hpp"
 
 namespace memberflow {
 
@@ -99,6 +103,19 @@ parsed_row parse_row(const std::vector<std::string>& cells, const std::size_t co
     return out.bad = "to_unit_id " + quoted(to) + " is only for moved events", out;
   }
   return out;
+}
+
+// The default for bad rows: an input_error counting them and listing the first 20.
+void refuse(const text_table& t, const std::vector<std::string>& why, const std::vector<bool>& primary,
+            const std::string& what) {
+  const auto count = static_cast<std::size_t>(std::count(primary.begin(), primary.end(), true));
+  if (count == 0) return;
+  std::string msg = t.source + ": " + std::to_string(count) + " bad row" + (count == 1 ? "" : "s") + " in " + what +
+                    (count > listed_errors ? " (the first 20)" : "") +
+                    "; read with quarantine to set them aside with their reasons";
+  for (std::size_t r = 0, listed = 0; r < why.size() && listed < listed_errors; ++r)
+    if (primary[r]) msg += "\n  " + t.where(r).describe() + ": " + why[r], ++listed;
+  throw input_error(msg);
 }
 
 bool same_record(const event_record& a, const event_record& b) {
@@ -300,15 +317,7 @@ event_log::event_log(const text_table& t, std::shared_ptr<const org> o, std::sha
   }
   for (std::size_t r = 0; r < n; ++r)
     if (!why[r].empty()) quarantined_.push_back({t.lines[r], why[r], t.rows[r]});
-  if (!options.quarantine && !quarantined_.empty()) {
-    std::size_t count = std::count(primary.begin(), primary.end(), true), listed = 0;
-    std::string msg = t.source + ": " + std::to_string(count) + " bad row" + (count == 1 ? "" : "s") +
-                      " in the event log" + (count > listed_errors ? " (the first 20)" : "") +
-                      "; read with quarantine to set them aside with their reasons";
-    for (std::size_t r = 0; r < n && listed < listed_errors; ++r)
-      if (primary[r]) msg += "\n  " + t.where(r).describe() + ": " + why[r], ++listed;
-    throw input_error(msg);
-  }
+  if (!options.quarantine) refuse(t, why, primary, "the event log");
 }
 
 calendar_month event_log::first_month() const {
@@ -381,6 +390,163 @@ exposure_table exposures(const event_log& log, const calendar_month& first, cons
     if (e.kind == record_kind::transfer_in) x.transfers_in(e.unit, c) += 1;
   }
   return x;
+}
+
+namespace {
+
+// "2020" -> (2020-01, 12), "2020Q2" -> (2020-04, 3), "2020-03" -> (2020-03, 1).
+std::optional<std::pair<long, int>> parse_period(const std::string& text) {
+  auto digits = [&](std::size_t from, std::size_t n) {
+    if (text.size() < from + n) return false;
+    for (std::size_t i = from; i < from + n; ++i)
+      if (text[i] < '0' || text[i] > '9') return false;
+    return true;
+  };
+  if (!digits(0, 4)) return std::nullopt;
+  const int year = std::stoi(text.substr(0, 4));
+  if (year < 1) return std::nullopt;
+  if (text.size() == 4) return std::make_pair(month_index({year, 1}), 12);
+  if (text.size() == 6 && text[4] == 'Q' && text[5] >= '1' && text[5] <= '4')
+    return std::make_pair(month_index({year, 1}) + 3 * (text[5] - '1'), 3);
+  if (text.size() == 7 && text[4] == '-' && digits(5, 2)) {
+    const int month = std::stoi(text.substr(5, 2));
+    if (month >= 1 && month <= 12) return std::make_pair(month_index({year, month}), 1);
+  }
+  return std::nullopt;
+}
+
+std::string period_text(long first, int months) {
+  const auto m = calendar_month{}.plus(first);
+  if (months == 12) return std::to_string(m.year);
+  if (months == 3) return std::to_string(m.year) + "Q" + std::to_string((m.month + 2) / 3);
+  return m.str();
+}
+
+}  // namespace
+
+count_table::count_table(const text_table& t, const org& o, const pipeline& p, const read_options& options) {
+  const auto& st = p.stages();
+  const auto S = st.size();
+  const auto unit_col = t.require_column("unit_id");
+  const auto period_col = t.find_column("period") != text_table::npos ? t.require_column("period")
+                          : t.find_column("year") != text_table::npos ? t.require_column("year")
+                                                                       : t.require_column("period");
+  const bool yearly_column = t.columns[period_col] == "year";
+  // The columns of each quantity (npos: not given, unknown).
+  std::vector<std::size_t> start_col(S), entry_col(S), exit_col(S), end_col(S);
+  for (std::size_t s = 0; s < S; ++s) {
+    start_col[s] = t.require_column(st[s].name + "_start");
+    entry_col[s] = t.find_column(s == 0                ? std::string("arrivals")
+                                 : s == p.admission() ? std::string("admissions")
+                                 : s == p.terminal()  ? std::string("confirmations")
+                                                      : st[s].name + "_entries");
+    exit_col[s] = t.find_column(st[s].name + "_exits");
+    end_col[s] = t.find_column(st[s].name + "_end");
+  }
+  const auto failed_col = t.find_column("not_confirmed"), in_col = t.find_column("transfers_in"),
+             out_col = t.find_column("transfers_out");
+  std::size_t fixed_stages = 0;
+  for (const auto& x : st) fixed_stages += x.kind == stage_kind::fixed;
+
+  const auto n = t.rows.size();
+  rows_read = n;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Eigen::ArrayXXd all_start(n, S), all_entries(n, S), all_exits(n, S), all_end(n, S);
+  Eigen::ArrayXd all_failed(n), all_in(n), all_out(n);
+  std::vector<period> rows(n);
+  std::vector<std::string> why(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    const auto& cells = t.rows[r];
+    auto& why_r = why[r];
+    // A count, or NaN for a missing column or an empty cell; a bad cell sets why_r.
+    auto count = [&](std::size_t col, bool required = false) {
+      if (col == text_table::npos || cells[col].empty()) {
+        if (required && why_r.empty()) why_r = "column '" + t.columns[col] + "' is empty (stocks are required)";
+        return nan;
+      }
+      long long v = -1;
+      try {
+        v = detail::parse_integer(cells[col], t.where(r), t.columns[col]);
+      } catch (const input_error&) {
+      }
+      if ((v < 0 || v > detail::max_count) && why_r.empty())
+        why_r = "column '" + t.columns[col] + "' must be a whole number from 0 to 2^53, got '" + cells[col] + "'";
+      return static_cast<double>(v);
+    };
+    for (std::size_t s = 0; s < S; ++s) {
+      all_start(r, s) = count(start_col[s], true);
+      all_entries(r, s) = count(entry_col[s]);
+      all_exits(r, s) = count(exit_col[s]);
+      all_end(r, s) = count(end_col[s]);
+    }
+    all_failed(r) = count(failed_col), all_in(r) = count(in_col), all_out(r) = count(out_col);
+    rows[r].line = t.lines[r];
+    const auto& period_cell = cells[period_col];
+    const auto parsed = parse_period(period_cell);
+    if (!parsed || (yearly_column && parsed->second != 12)) {
+      why_r = "period '" + period_cell + "' is not a year (2020), a quarter (2020Q1) or a month (2020-03)";
+      if (yearly_column) why_r = "year '" + period_cell + "' is not a year such as 2020";
+    } else {
+      rows[r].first = parsed->first, rows[r].months = parsed->second;
+    }
+    if (!o.contains(cells[unit_col])) why_r = "unknown unit '" + cells[unit_col] + "'";
+    else rows[r].unit = o.index(cells[unit_col]);
+    if (!why_r.empty()) continue;
+    // What the stocks allow: nobody leaves a stage who was not there at the start or
+    // came in during the period (unknown terms are left out of the moves out, which only
+    // weakens the check); with every term given, the stocks at the end must follow.
+    for (std::size_t s = 0; s < S && why_r.empty(); ++s) {
+      const bool terminal = s == p.terminal(), fixed = st[s].kind == stage_kind::fixed;
+      const double in = all_entries(r, s) + (terminal ? all_in(r) : 0.0);
+      double moves_out[] = {s + 1 < S ? all_entries(r, s + 1) : 0.0, all_exits(r, s),
+                            fixed ? (fixed_stages == 1 ? all_failed(r) : nan) : 0.0, terminal ? all_out(r) : 0.0};
+      double out = 0, known_out = 0;
+      for (double v : moves_out) out += v, known_out += std::isnan(v) ? 0.0 : v;
+      const std::string stage = "'" + st[s].name + "'";
+      if (!std::isnan(in) && known_out > all_start(r, s) + in)
+        why_r = "more people leave " + stage + " (" + detail::format_attribute(known_out) + ") than were there: " +
+                detail::format_attribute(all_start(r, s)) + " at the start and " + detail::format_attribute(in) +
+                " entering";
+      else if (!std::isnan(in + out + all_end(r, s)) && all_start(r, s) + in - out != all_end(r, s))
+        why_r = stage + ": start " + detail::format_attribute(all_start(r, s)) + " + entries " +
+                detail::format_attribute(in) + " - moves out " + detail::format_attribute(out) + " = " +
+                detail::format_attribute(all_start(r, s) + in - out) + ", but the end is " +
+                detail::format_attribute(all_end(r, s));
+    }
+  }
+  // The same unit twice in overlapping periods (2020 and 2020Q3, or the same month twice).
+  std::vector<std::size_t> order;
+  for (std::size_t r = 0; r < n; ++r)
+    if (why[r].empty()) order.push_back(r);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return rows[a].unit != rows[b].unit ? rows[a].unit < rows[b].unit : rows[a].first < rows[b].first;
+  });
+  for (std::size_t k = 1; k < order.size(); ++k) {
+    const auto &a = rows[order[k - 1]], &b = rows[order[k]];
+    if (a.unit == b.unit && b.first < a.first + a.months) {
+      const auto later = std::max(order[k - 1], order[k]), earlier = std::min(order[k - 1], order[k]);
+      why[later] = "unit '" + o.id(b.unit) + "', period " + period_text(rows[later].first, rows[later].months) +
+                   " overlaps " + period_text(rows[earlier].first, rows[earlier].months) + " of " +
+                   t.where(earlier).describe();
+    }
+  }
+  std::vector<bool> bad(n);
+  for (std::size_t r = 0; r < n; ++r) bad[r] = !why[r].empty();
+  if (!options.quarantine) refuse(t, why, bad, "the counts");
+  std::vector<Eigen::Index> used;
+  for (std::size_t r = 0; r < n; ++r) {
+    if (!why[r].empty()) quarantined.push_back({t.lines[r], why[r], t.rows[r]});
+    else used.push_back(static_cast<Eigen::Index>(r)), periods.push_back(rows[r]);
+  }
+  const auto m = static_cast<Eigen::Index>(used.size());
+  for (auto* a : {&start, &entries, &exits, &end}) a->resize(m, static_cast<Eigen::Index>(S));
+  for (auto* a : {&not_confirmed, &transfers_in, &transfers_out}) a->resize(m);
+  for (Eigen::Index k = 0; k < m; ++k) {
+    const auto r = used[static_cast<std::size_t>(k)];
+    start.row(k) = all_start.row(r), entries.row(k) = all_entries.row(r);
+    exits.row(k) = all_exits.row(r), end.row(k) = all_end.row(r);
+    not_confirmed(k) = all_failed(r), transfers_in(k) = all_in(r), transfers_out(k) = all_out(r);
+  }
 }
 
 }  // namespace memberflow

@@ -145,4 +145,35 @@ struct exposure_table {
 
 exposure_table exposures(const event_log& log, const calendar_month& first, const calendar_month& last);
 
+// Aggregate counts, one row per unit and period (docs/records.md): what most
+// organisations and every published statistic have. Columns: unit_id; period (2020,
+// 2020Q1 or 2020-03; a column `year` is taken for a yearly table without `period`);
+// <stage>_start for every stage (the stocks at the start of the period, required); and
+// the counts of the period, each optional (a missing column or an empty cell is unknown,
+// NaN, never 0): arrivals (entries into the first stage from outside), the entries into
+// every later stage (named `admissions` for the admission stage, `confirmations` for the
+// terminal stage, `<stage>_entries` otherwise), not_confirmed, <stage>_exits (`left` from
+// the stage), transfers_in, transfers_out and <stage>_end (the stocks at the start of the
+// next period). This is the yearly table of datasets::history.
+// Checks, each a bad row: unknown unit, a period that does not parse, the same unit in
+// overlapping periods, counts that are not whole numbers >= 0, more people leaving a
+// stage than were there (start + entries < moves out + exits), and, where every term is
+// given, start + entries - moves out - exits != end. Bad rows are an input_error (the
+// first 20 and a count) or, with quarantine, set aside with their reasons.
+struct count_table {
+  struct period {
+    unit_index unit = 0;
+    long first = 0;  // month index of the first month (month_index)
+    int months = 1;  // 1, 3 or 12
+    long line = 0;
+  };
+  std::vector<period> periods;              // the rows used, in table order
+  Eigen::ArrayXXd start, entries, exits, end;  // periods x stages; entries.col(0) = arrivals
+  Eigen::ArrayXd not_confirmed, transfers_in, transfers_out;  // periods
+  std::vector<quarantined_row> quarantined;
+  std::size_t rows_read = 0;
+
+  count_table(const text_table& counts, const org& o, const pipeline& p, const read_options& options = {});
+};
+
 }  // namespace memberflow

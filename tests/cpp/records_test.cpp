@@ -1,6 +1,7 @@
 // The event log: exposures and stocks against a month-by-month simulation written here
 // (the people's true states, counted directly), a small history checked by hand, every
 // class of bad record with its message, and the quarantine's accounting.
+#include <cmath>
 #include <map>
 #include <memory>
 #include <random>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "memberflow/history.hpp"
 #include "memberflow/records.hpp"
 
 using namespace memberflow;
@@ -34,6 +36,8 @@ event_log read(const std::string& csv, bool quarantine = false) {
 }
 
 const std::string header = "person_id,unit_id,event,date,to_unit_id\n";
+
+std::string period_text_for_test(long first) { return calendar_month{}.plus(first).str(); }
 
 }  // namespace
 
@@ -287,4 +291,89 @@ TEST_CASE("quarantine sets a bad person aside whole and a duplicate alone; rows 
   CHECK(x.arrivals.sum() == 1);  // p2 only
   CHECK(x.advanced[0].sum() == 1);
   CHECK(x.at_risk[0].sum() == 2);  // p2 in source in February and March
+}
+
+TEST_CASE("the synthetic history's yearly counts read cleanly and agree with its event log", "[records]") {
+  datasets::history_options options;
+  options.years = 2;
+  options.seed = 5;
+  const auto h = datasets::example_history(options);
+  const auto& o = h.start.organisation;
+  const auto& p = h.start.stages;
+  const event_log log(h.events, o, p);
+  const count_table counts(h.yearly, *o, *p);
+  REQUIRE(counts.quarantined.empty());
+  REQUIRE(counts.periods.size() == 2 * o->size());
+  const auto first = calendar_month{h.years.front(), 1};
+  const auto x = exposures(log, first, first.plus(23));
+  for (std::size_t k = 0; k < counts.periods.size(); ++k) {
+    const auto& period = counts.periods[k];
+    REQUIRE(period.months == 12);
+    const auto u = period.unit;
+    const auto c0 = static_cast<Eigen::Index>(period.first - month_index(first));
+    const auto stocks = log.stocks_at(calendar_month{}.plus(period.first));
+    for (std::size_t s = 0; s < p->size(); ++s) {
+      INFO("unit " << o->id(u) << ", year " << period_text_for_test(period.first) << ", stage " << s);
+      CHECK(counts.start(k, s) == stocks.row(u).segment(p->offset(s), p->width(s)).sum());
+      const double entered = s == 0 ? x.arrivals.row(u).segment(c0, 12).sum()
+                                    : x.advanced[s - 1].row(u).segment(c0, 12).sum();
+      CHECK(counts.entries(k, s) == entered);
+      if (s != p->terminal()) CHECK(counts.exits(k, s) == x.exited[s].row(u).segment(c0, 12).sum());
+    }
+    CHECK(counts.transfers_in(k) == x.transfers_in.row(u).segment(c0, 12).sum());
+  }
+}
+
+TEST_CASE("aggregate counts: periods, unknowns and every bad row with its reason", "[records]") {
+  const auto o = two_units();
+  const auto p = short_party();
+  const std::string head =
+      "unit_id,period,source_start,training_start,probation_start,full_start,arrivals,training_entries,admissions,"
+      "confirmations,not_confirmed,source_exits,training_exits,probation_exits,full_exits,transfers_in,transfers_out,"
+      "full_end\n";
+  auto read_counts = [&](const std::string& rows, bool quarantine = false) {
+    return count_table(read_csv_text(head + rows, "counts.csv"), *o, *p, read_options{quarantine});
+  };
+  const auto ok = read_counts(
+      "A,2020,5,2,1,10,3,2,1,1,0,1,0,0,1,1,0,11\n"
+      "A,2021Q1,5,2,1,11,,,,,,,,,,,,\n"
+      "B,2021-03,0,0,0,4,0,0,0,0,0,0,0,0,0,0,1,3\n");
+  REQUIRE(ok.periods.size() == 3);
+  CHECK(ok.periods[0].first == month_index({2020, 1}));
+  CHECK(ok.periods[0].months == 12);
+  CHECK(ok.periods[1].first == month_index({2021, 1}));
+  CHECK(ok.periods[1].months == 3);
+  CHECK(ok.periods[2].first == month_index({2021, 3}));
+  CHECK(ok.periods[2].months == 1);
+  CHECK(ok.entries(0, 2) == 1);
+  CHECK(std::isnan(ok.entries(1, 2)));  // empty is unknown, not 0
+  CHECK(std::isnan(ok.end(0, 0)));      // no source_end column
+  CHECK(ok.end(0, 3) == 11);
+
+  const std::vector<std::pair<std::string, std::string>> bad{
+      {"Z,2020,1,0,0,0,,,,,,,,,,,,\n", "counts.csv line 2: unknown unit 'Z'"},
+      {"A,2020Q5,1,0,0,0,,,,,,,,,,,,\n", "line 2: period '2020Q5' is not a year (2020), a quarter (2020Q1) or a month"},
+      {"A,2020,-1,0,0,0,,,,,,,,,,,,\n", "line 2: column 'source_start' must be a whole number from 0 to 2^53, got '-1'"},
+      {"A,2020,1.5,0,0,0,,,,,,,,,,,,\n", "column 'source_start' must be a whole number"},
+      {"A,2020,,0,0,0,,,,,,,,,,,,\n", "column 'source_start' is empty (stocks are required)"},
+      {"A,2020,5,2,1,10,0,9,,,,,,,,,,\n",
+       "line 2: more people leave 'source' (9) than were there: 5 at the start and 0 entering"},
+      {"A,2020,5,2,1,10,3,2,1,1,0,1,0,0,1,1,0,12\n",
+       "line 2: 'full': start 10 + entries 2 - moves out 1 = 11, but the end is 12"},
+      {"A,2020,1,0,0,0,,,,,,,,,,,,\nA,2020Q3,1,0,0,0,,,,,,,,,,,,\n",
+       "line 3: unit 'A', period 2020Q3 overlaps 2020 of counts.csv line 2"},
+  };
+  for (const auto& [rows, message] : bad) {
+    INFO(rows);
+    REQUIRE_THROWS_WITH(read_counts(rows), mf_test::contains(message));
+    REQUIRE_THROWS_WITH(read_counts(rows), mf_test::contains("bad row"));
+    const auto q = read_counts(rows + "B,2020,0,0,0,0,,,,,,,,,,,,\n", true);
+    CHECK(q.rows_read == q.periods.size() + q.quarantined.size());
+    CHECK(q.periods.size() >= 1);
+  }
+  REQUIRE_THROWS_WITH(count_table(read_csv_text("unit_id,period,source_start\nA,2020,1\n", "c.csv"), *o, *p),
+                      mf_test::contains("c.csv: missing column 'training_start'"));
+  REQUIRE_THROWS_WITH(count_table(read_csv_text("unit_id,year,source_start,training_start,probation_start,"
+                                                "full_start\nA,2020Q1,1,0,0,0\n", "y.csv"), *o, *p),
+                      mf_test::contains("y.csv line 2: year '2020Q1' is not a year such as 2020"));
 }
