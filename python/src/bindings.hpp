@@ -25,6 +25,7 @@ void register_datasets(py::module_& m);
 void register_exact(py::module_& m);
 void register_simulate(py::module_& m);
 void register_records(py::module_& m);
+void register_estimate(py::module_& m);
 
 // A read-only numpy view of C++ memory owned by `owner`.
 template <class T>

@@ -15,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
   register_exact(m);
   register_simulate(m);
   register_records(m);
+  register_estimate(m);
 }

@@ -1,0 +1,99 @@
+"""Parameters learned from records, with partial pooling along the organisation tree.
+
+The model and its equations: docs/estimation.md. In short, each unit's monthly rates
+are drawn around its parent's (beta-binomial for probabilities, gamma-Poisson for
+arrival rates), with a strength of pooling per level of the tree estimated from the
+data, so that a rural cell with three candidates in five years borrows from its
+commune and a large unit keeps its own rates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from .errors import InputError
+from .records import EventLog, MonthLike
+from .scenario import Scenario, _month_text
+
+__all__ = ["Fit", "estimate"]
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The result of :func:`estimate`.
+
+    ``scenario``: the log's organisation and pipeline with every unit's parameters set to
+    their posterior means, the stocks the log implies at the start of the month after
+    the fitting window, and that month as its calendar start; ready for every engine
+    and for :meth:`Scenario.to_files`.
+    ``rates``: tidy, one row per unit, stage and parameter: the unit's own ``events``
+    and ``exposure`` (trials, or months for arrival rates), ``mle`` (events / exposure),
+    ``centre`` (the prior mean: the rest of its parent's subtree), the posterior
+    ``mean`` and central interval ``lo-L`` / ``hi-L``. For markov stages, ``exit`` is
+    the chance of leaving given not advancing (the scenario holds
+    ``exit = q (1 - advance)``).
+    ``pooling``: the strength of pooling ``kappa`` by parameter and depth (large: units
+    of that level hardly differ).
+    ``first`` / ``last``: the months fitted.
+    """
+
+    scenario: Scenario
+    rates: pd.DataFrame
+    pooling: pd.DataFrame
+    first: pd.Period
+    last: pd.Period
+
+    def __repr__(self) -> str:
+        return (f"<memberflow.Fit: {len(self.scenario.org)} units, {self.first} to {self.last}, "
+                f"{self.rates.param.nunique()} parameters per unit>")
+
+
+def estimate(log: EventLog, first: MonthLike | None = None, last: MonthLike | None = None, *,
+             level: float = 90) -> Fit:
+    """Fit every rate of the model from an event log, with partial pooling along the tree.
+
+    ``first`` / ``last``: the months to fit (default: the log's first and last months).
+    ``level``: the central posterior interval in ``rates``, in percent.
+
+    >>> import memberflow as mf
+    >>> h = mf.datasets.example_history()
+    >>> log = mf.EventLog.from_frame(h.events, h.start)
+    >>> fit = mf.estimate(log)
+    >>> round(fit.scenario.start.year)
+    2021
+    """
+    if not isinstance(log, EventLog):
+        raise TypeError(f"estimate: expected a memberflow.EventLog, got {type(log).__name__}")
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 100:
+        raise InputError(f"estimate: level is a percentage in (0, 100), got {level!r}")
+    if 0 < level < 1:
+        raise InputError(f"estimate: level is in percent: for a {level * 100:g}% interval give level={level * 100:g}")
+    first_text = log._core.first_month if first is None else _month_text(first)
+    last_text = log._core.last_month if last is None else _month_text(last)
+    x = log._core.exposures(first_text, last_text)
+    after = pd.Period(last_text, freq="M") + 1
+    scenario = Scenario(log.org, log.pipeline, stocks=log.snapshot(after), start=after)
+    rates = _core.fit_exposures(scenario._core, x["start"], x["months"], list(x["at_risk"]), list(x["advanced"]),
+                                list(x["exited"]), list(x["completing"]), np.asarray(x["arrivals"]),
+                                np.asarray(x["transfers_in"]), (1 - level / 100) / 2)
+    scenario._core.validate()
+    return Fit(scenario, _rates_frame(rates, log, level), _pooling_frame(rates),
+               pd.Period(first_text, freq="M"), pd.Period(last_text, freq="M"))
+
+
+def _rates_frame(rates: list[dict], log: EventLog, level: float) -> pd.DataFrame:
+    ids = np.asarray(log.org.ids, dtype=object)
+    name = f"{level:g}"
+    parts = [pd.DataFrame({"unit_id": ids, "stage": r["stage"], "param": r["param"], "events": r["events"],
+                           "exposure": r["exposure"], "mle": r["mle"], "centre": r["centre"], "mean": r["mean"],
+                           f"lo-{name}": r["lo"], f"hi-{name}": r["hi"]}) for r in rates]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _pooling_frame(rates: list[dict]) -> pd.DataFrame:
+    rows = [(r["stage"], r["param"], depth, kappa) for r in rates for depth, kappa in enumerate(r["kappa"])]
+    return pd.DataFrame(rows, columns=["stage", "param", "depth", "kappa"])
