@@ -99,9 +99,9 @@ TEST_CASE("a probability outside [0, 1] is refused naming the stage and paramete
   REQUIRE_THROWS_AS_WITH(with(2, param::exit, std::numeric_limits<double>::quiet_NaN()), parameter_error,
                          mf_test::contains("stage 'probation': exit = nan is outside [0, 1]"));
   REQUIRE_THROWS_AS_WITH(with(0, param::inflow, -1), parameter_error,
-                         mf_test::contains("stage 'source': inflow = -1 is outside [0, inf)"));
+                         mf_test::contains("stage 'source': inflow = -1 is outside [0, 1e9]"));
   REQUIRE_THROWS_AS_WITH(with(3, param::transfer_in, std::numeric_limits<double>::infinity()), parameter_error,
-                         mf_test::contains("stage 'full': transfer_in = inf is outside [0, inf)"));
+                         mf_test::contains("stage 'full': transfer_in = inf is outside [0, 1e9]"));
   // Rates above 1 are fine.
   CHECK_NOTHROW(with(0, param::inflow, 25.0));
   CHECK_NOTHROW(with(1, param::advance, 0.98));  // with exit 0.02: exactly 1
