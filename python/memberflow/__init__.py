@@ -21,14 +21,15 @@ from .forecast import Forecast, forecast  # noqa: E402
 from .org import Org  # noqa: E402
 from .pipeline import Pipeline  # noqa: E402
 from .scenario import ParameterWarning, Scenario  # noqa: E402
-from .records import EventLog  # noqa: E402
+from .records import CountTable, EventLog  # noqa: E402
 from .estimate import Fit, estimate  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Error", "InputError", "ParameterError", "UnknownIdError",
-    "Distributions", "EventLog", "ExactForecast", "Forecast", "Org", "ParameterWarning", "SimulationForecast", "Pipeline",
+    "CountTable", "Distributions", "EventLog", "ExactForecast", "Forecast", "Org", "ParameterWarning",
+    "SimulationForecast", "Pipeline",
     "Scenario",
     "Fit", "datasets", "errors", "estimate", "forecast", "stage",
 ]

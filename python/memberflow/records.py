@@ -21,7 +21,7 @@ from .org import Org
 from .pipeline import Pipeline
 from .scenario import Scenario, _month_text
 
-__all__ = ["EventLog"]
+__all__ = ["CountTable", "EventLog"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 MonthLike = Union[str, pd.Period]
@@ -113,13 +113,7 @@ class EventLog:
     def quarantined(self) -> pd.DataFrame:
         """The rows set aside: ``line`` (a file's line) or ``row`` (a DataFrame's 1-based
         row), ``reason``, then the row's own cells."""
-        lines, reasons, cells = self._core.quarantined()
-        frame = pd.DataFrame({self._core.noun: pd.Series(lines, dtype="int64"),
-                              "reason": pd.Series(reasons, dtype=object)})
-        for i, name in enumerate(self._core.columns):
-            if name not in frame.columns:
-                frame[name] = pd.Series([c[i] for c in cells], dtype=object)
-        return frame
+        return _quarantined_frame(self._core)
 
     @property
     def first_month(self) -> pd.Period:
@@ -189,3 +183,87 @@ class EventLog:
     def __repr__(self) -> str:
         return (f"<memberflow.EventLog: {self.rows_read} rows read, {self.events_used} events used, "
                 f"{self.rows_read - self.events_used} quarantined>")
+
+
+def _quarantined_frame(core) -> pd.DataFrame:
+    lines, reasons, cells = core.quarantined()
+    frame = pd.DataFrame({core.noun: pd.Series(lines, dtype="int64"), "reason": pd.Series(reasons, dtype=object)})
+    for i, name in enumerate(core.columns):
+        if name not in frame.columns:
+            frame[name] = pd.Series([c[i] for c in cells], dtype=object)
+    return frame
+
+
+class CountTable:
+    """Aggregate counts per unit and period (docs/records.md): ``unit_id``, ``period``
+    (``2020``, ``2020Q1`` or ``2020-03``; or a ``year`` column), ``<stage>_start`` for
+    every stage, and optional counts: ``arrivals``, the entries into each later stage
+    (``admissions``, ``confirmations``, ``<stage>_entries``), ``not_confirmed``,
+    ``<stage>_exits``, ``transfers_in``, ``transfers_out``, ``<stage>_end``. A missing
+    column or empty cell is unknown (NaN), never 0. Bad rows (unknown unit, bad period,
+    overlapping periods, counts that are not whole numbers, more people leaving a stage
+    than were there, stocks that do not add up) are an :class:`InputError`, or with
+    ``quarantine=True`` set aside in :attr:`quarantined` with their reasons.
+    """
+
+    def __init__(self, core, org: Org, pipeline: Pipeline):
+        self._core = core
+        self._org = org
+        self._pipeline = pipeline
+
+    @classmethod
+    def from_csv(cls, path: PathLike, scenario_or_org: Scenario | Org, pipeline: Pipeline | None = None, *,
+                 quarantine: bool = False) -> CountTable:
+        org, pipe = _org_and_pipeline(scenario_or_org, pipeline)
+        return cls(_core.CountTable.read_csv(os.fspath(path), org._core, pipe._core, bool(quarantine)), org, pipe)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, scenario_or_org: Scenario | Org, pipeline: Pipeline | None = None, *,
+                   quarantine: bool = False) -> CountTable:
+        org, pipe = _org_and_pipeline(scenario_or_org, pipeline)
+        names, columns = frame_columns(frame, "counts")
+        return cls(_core.CountTable.from_columns("counts DataFrame", names, columns, frame_labels(frame), org._core,
+                                                 pipe._core, bool(quarantine)), org, pipe)
+
+    @property
+    def rows_read(self) -> int:
+        return self._core.rows_read
+
+    @property
+    def quarantined(self) -> pd.DataFrame:
+        """The rows set aside: ``line`` (or ``row``), ``reason``, then the row's cells."""
+        return _quarantined_frame(self._core)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows used, checked: ``unit_id, period, first`` (the first month, a
+        Period), ``months`` (12, 3 or 1), then every count column (floats, NaN unknown)."""
+        a = self._core.arrays()
+        stages, admission = list(self._pipeline.stages), self._pipeline.admission
+        first = [pd.Period(year=m // 12, month=m % 12 + 1, freq="M") for m in a["first"]]
+        period = [str(f.year) if n == 12 else f"{f.year}Q{f.quarter}" if n == 3 else str(f)
+                  for f, n in zip(first, a["months"])]
+        out = {"unit_id": pd.Series(np.asarray(self._org.ids, dtype=object)[np.asarray(a["unit"], dtype=int)],
+                                    dtype=object),
+               "period": pd.Series(period, dtype=object), "first": pd.Series(first, dtype="period[M]"),
+               "months": pd.Series(a["months"], dtype="int64")}
+        for s, name in enumerate(stages):
+            out[f"{name}_start"] = a["start"][:, s]
+        for s, name in enumerate(stages):
+            entry = ("arrivals" if s == 0 else "admissions" if name == admission
+                     else "confirmations" if s == len(stages) - 1 else f"{name}_entries")
+            out[entry] = a["entries"][:, s]
+        out["not_confirmed"] = a["not_confirmed"]
+        for s, name in enumerate(stages):
+            out[f"{name}_exits"] = a["exits"][:, s]
+        out["transfers_in"] = a["transfers_in"]
+        out["transfers_out"] = a["transfers_out"]
+        for s, name in enumerate(stages):
+            out[f"{name}_end"] = a["end"][:, s]
+        return pd.DataFrame(out)
+
+    def __len__(self) -> int:
+        return len(self._core.arrays()["unit"])
+
+    def __repr__(self) -> str:
+        return f"<memberflow.CountTable: {self.rows_read} rows read, {len(self)} used>"

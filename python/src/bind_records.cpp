@@ -21,6 +21,17 @@ std::shared_ptr<py_event_log> make_log(const text_table& t, std::shared_ptr<cons
                                                      t.columns, t.noun});
 }
 
+struct py_count_table {
+  count_table counts;
+  std::vector<std::string> columns;
+  std::string noun;
+};
+
+std::shared_ptr<py_count_table> make_counts(const text_table& t, const org& o, const pipeline& p, bool quarantine) {
+  return std::make_shared<py_count_table>(
+      py_count_table{count_table(t, o, p, read_options{quarantine}), t.columns, t.noun});
+}
+
 // Without an owner (a null handle) numpy copies the data: x dies on return.
 py::list arrays(const std::vector<Eigen::ArrayXXd>& per_stage) {
   py::list out;
@@ -32,7 +43,8 @@ py::list arrays(const std::vector<Eigen::ArrayXXd>& per_stage) {
 
 void register_records(py::module_& m) {
   using namespace pybind11::literals;
-  py::class_<py_event_log, std::shared_ptr<py_event_log>>(m, "EventLog", "C++ core event log (use memberflow.EventLog).")
+  py::class_<py_event_log, std::shared_ptr<py_event_log>>(m, "EventLog",
+                                                          "C++ core event log (use memberflow.EventLog).")
       .def_static("read_csv",
                   [](const std::string& path, std::shared_ptr<org> o, std::shared_ptr<pipeline> p, bool quarantine) {
                     return make_log(read_csv(path), std::move(o), std::move(p), quarantine);
@@ -86,6 +98,52 @@ void register_records(py::module_& m) {
                              "transfers_in"_a = view(x.transfers_in, py::handle()));
            },
            "first"_a, "last"_a, "Units x months arrays per stage (copies), months first..last (YYYY-MM).");
+
+  py::class_<py_count_table, std::shared_ptr<py_count_table>>(m, "CountTable",
+                                                              "C++ core aggregate counts (use memberflow.CountTable).")
+      .def_static("read_csv",
+                  [](const std::string& path, const org& o, const pipeline& p, bool quarantine) {
+                    return make_counts(read_csv(path), o, p, quarantine);
+                  },
+                  "path"_a, "org"_a, "pipeline"_a, "quarantine"_a = false)
+      .def_static("from_columns",
+                  [](const std::string& source, const std::vector<std::string>& names,
+                     const std::vector<std::vector<std::string>>& columns, const std::vector<std::string>& labels,
+                     const org& o, const pipeline& p, bool quarantine) {
+                    return make_counts(table_from_columns(source, names, columns, 1, labels), o, p, quarantine);
+                  },
+                  "source"_a, "names"_a, "columns"_a, "labels"_a, "org"_a, "pipeline"_a, "quarantine"_a = false)
+      .def_property_readonly("rows_read", [](const py_count_table& c) { return c.counts.rows_read; })
+      .def_property_readonly("columns", [](const py_count_table& c) { return c.columns; })
+      .def_property_readonly("noun", [](const py_count_table& c) { return c.noun; })
+      .def("quarantined",
+           [](const py_count_table& c) {
+             py::list lines, reasons, cells;
+             for (const auto& q : c.counts.quarantined) {
+               lines.append(q.line);
+               reasons.append(q.reason);
+               cells.append(q.cells);
+             }
+             return py::make_tuple(lines, reasons, cells);
+           })
+      .def("arrays",
+           [](const py_count_table& c) {
+             const auto& t = c.counts;
+             std::vector<unit_index> units;
+             std::vector<long> first, months;
+             for (const auto& p : t.periods) {
+               units.push_back(p.unit);
+               first.push_back(p.first);
+               months.push_back(p.months);
+             }
+             return py::dict("unit"_a = units, "first"_a = first, "months"_a = months,
+                             "start"_a = view(t.start, py::handle()), "entries"_a = view(t.entries, py::handle()),
+                             "exits"_a = view(t.exits, py::handle()), "end"_a = view(t.end, py::handle()),
+                             "not_confirmed"_a = view(t.not_confirmed, py::handle()),
+                             "transfers_in"_a = view(t.transfers_in, py::handle()),
+                             "transfers_out"_a = view(t.transfers_out, py::handle()));
+           },
+           "Per period used: unit index, first month index, months; periods x stages arrays (copies).");
 }
 
 }  // namespace memberflow::python

@@ -196,3 +196,50 @@ def test_integer_person_ids_and_period_dates_from_a_frame(scn):
     log = mf.EventLog.from_frame(frame, scn)
     assert log.events_used == 2
     assert log.snapshot("2021-04")["stage"].tolist() == ["training"]
+
+
+COUNTS = ("unit_id,period,source_start,training_start,probation_start,full_start,arrivals,training_entries,"
+          "admissions,confirmations,not_confirmed,source_exits,training_exits,probation_exits,full_exits,"
+          "transfers_in,transfers_out,full_end\n"
+          "A,2020,5,2,1,10,3,2,1,1,0,1,0,0,1,1,0,11\n"
+          "A,2021Q1,5,2,1,11,,,,,,,,,,,,\n"
+          "B,2021-03,0,0,0,4,0,0,0,0,0,0,0,0,0,0,1,3\n")
+
+
+def test_counts_from_csv_and_frame_agree_and_keep_unknowns(scn, tmp_path):
+    path = tmp_path / "counts.csv"
+    path.write_text(COUNTS)
+    from_csv = mf.CountTable.from_csv(path, scn)
+    from_frame = mf.CountTable.from_frame(pd.read_csv(path), scn.org, scn.pipeline)
+    pd.testing.assert_frame_equal(from_csv.frame, from_frame.frame)
+    f = from_csv.frame
+    assert f["period"].tolist() == ["2020", "2021Q1", "2021-03"]
+    assert f["months"].tolist() == [12, 3, 1]
+    assert f["first"].tolist() == [pd.Period("2020-01", freq="M"), pd.Period("2021-01", freq="M"),
+                                   pd.Period("2021-03", freq="M")]
+    assert f.loc[0, "admissions"] == 1 and pd.isna(f.loc[1, "admissions"])  # unknown, not 0
+    assert f["source_end"].isna().all()  # a column not given
+
+
+def test_bad_counts_are_refused_or_quarantined(scn, tmp_path):
+    path = tmp_path / "counts.csv"
+    path.write_text(COUNTS + "A,2020Q3,1,0,0,0,,,,,,,,,,,,\n" + "B,2020,5,2,1,10,0,9,,,,,,,,,,\n"
+                    + "Z,2020,1,0,0,0,,,,,,,,,,,,\n")
+    with pytest.raises(mf.InputError, match=r"counts\.csv: 3 bad rows in the counts") as error:
+        mf.CountTable.from_csv(path, scn)
+    assert "counts.csv line 5: unit 'A', period 2020Q3 overlaps 2020 of" in str(error.value)
+    assert "line 6: more people leave 'source' (9) than were there: 5 at the start and 0 entering" in str(error.value)
+    assert "line 7: unknown unit 'Z'" in str(error.value)
+    counts = mf.CountTable.from_csv(path, scn, quarantine=True)
+    assert counts.rows_read == len(counts) + len(counts.quarantined) == 6
+    assert counts.quarantined["line"].tolist() == [5, 6, 7]
+
+
+def test_the_example_history_counts_load_cleanly():
+    history = getattr(mf.datasets, "example_history", None)
+    if history is None:
+        pytest.skip("no synthetic history generator in this build")
+    h = history(years=2, seed=3)
+    yearly, start = (h["yearly"], h["start"]) if isinstance(h, dict) else (h.yearly, h.start)
+    counts = mf.CountTable.from_frame(yearly, start)
+    assert len(counts) == counts.rows_read == len(yearly)
