@@ -6,9 +6,11 @@ from collections.abc import Sequence
 
 from . import _core
 from .errors import ParameterError
+from .history import History, example_history  # noqa: F401 (the synthetic history: docs/history.md)
 from .scenario import Scenario
 
 __all__ = ["example_district", "synthetic", "SCALES"]
+__all__ += ["History", "example_history"]
 
 #: Fanouts (mean children per unit, level by level) and kinds of preset scales.
 SCALES = {

@@ -24,6 +24,7 @@ void register_funnel(py::module_& m);
 void register_datasets(py::module_& m);
 void register_exact(py::module_& m);
 void register_simulate(py::module_& m);
+void register_history(py::module_& m);
 void register_records(py::module_& m);
 void register_estimate(py::module_& m);
 

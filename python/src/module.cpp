@@ -14,6 +14,7 @@ PYBIND11_MODULE(_core, m) {
   register_datasets(m);
   register_exact(m);
   register_simulate(m);
+  register_history(m);
   register_records(m);
   register_estimate(m);
 }

@@ -1,0 +1,62 @@
+// memberflow._core synthetic history of the example district (memberflow.datasets.example_history).
+#include "bindings.hpp"
+#include "memberflow/history.hpp"
+
+namespace memberflow::python {
+
+namespace {
+
+// The truth as tidy columns: one row per unit, year, stage and parameter the stage takes.
+py::dict truth_columns(const datasets::history& h) {
+  const auto& o = h.start.units();
+  const auto& p = h.start.model();
+  std::vector<std::string> units, stages, params;
+  std::vector<int> years;
+  std::vector<double> values;
+  for (unit_index u = 0; u < static_cast<unit_index>(o.size()); ++u)
+    for (std::size_t k = 0; k < h.truth.size(); ++k)
+      for (std::size_t s = 0; s < p.size(); ++s)
+        for (auto prm : all_params)
+          if (p.takes(s, prm)) {
+            units.push_back(o.id(u));
+            years.push_back(h.years[k]);
+            stages.push_back(p.stages()[s].name);
+            params.emplace_back(param_name(prm));
+            values.push_back(h.truth[k].get(u, s, prm));
+          }
+  py::dict out;
+  out["unit_id"] = units;
+  out["year"] = py::array_t<int>(static_cast<py::ssize_t>(years.size()), years.data());
+  out["stage"] = stages;
+  out["param"] = params;
+  out["value"] = py::array_t<double>(static_cast<py::ssize_t>(values.size()), values.data());
+  return out;
+}
+
+}  // namespace
+
+void register_history(py::module_& m) {
+  using namespace pybind11::literals;
+  m.def(
+      "example_history",
+      [](py::handle seed, py::handle years) {
+        datasets::history_options o;
+        o.seed = integer_arg<std::uint64_t>(seed, "seed", 0, std::numeric_limits<std::uint64_t>::max());
+        o.years = integer_arg<int>(years, "years", 2, 30);
+        auto h = [&] {
+          py::gil_scoped_release release;
+          return datasets::example_history(o);
+        }();
+        py::dict out;
+        out["events"] = table_to_columns(h.events);
+        out["yearly"] = table_to_columns(h.yearly);
+        out["truth"] = truth_columns(h);
+        out["years"] = h.years;
+        out["start"] = std::make_shared<scenario>(std::move(h.start));
+        out["end"] = std::make_shared<scenario>(std::move(h.end));
+        return out;
+      },
+      "seed"_a, "years"_a);
+}
+
+}  // namespace memberflow::python
