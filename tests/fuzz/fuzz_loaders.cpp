@@ -2,15 +2,20 @@
 // first byte picks the loader, the rest is the file's text:
 //   0 units CSV   1 organisation JSON   2 overseers CSV   3 params CSV
 //   4 stocks CSV  5 targets CSV         6 pipeline JSON
+//   7 event log CSV (then its stocks and exposures)   8 aggregate counts CSV
+// (each of 7 and 8 read with quarantine and without).
 // A loader may refuse its input with a memberflow::error (that is the point); anything
 // else (another exception, a crash, a sanitizer report, a hang) is a finding.
 // Built by tests/CMakeLists.txt with -DMEMBERFLOW_FUZZ=ON (clang, libFuzzer); the same
 // entry point replays tests/fuzz/corpus in the ordinary test run (replay_main.cpp).
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "memberflow/memberflow.hpp"
+#include "memberflow/records.hpp"
 #include "memberflow/scenario_io.hpp"
 
 namespace {
@@ -30,7 +35,7 @@ const org& fixture_org() {
 void load(std::uint8_t which, const std::string& text) {
   const auto& o = fixture_org();
   const auto p = pipeline::party();
-  switch (which % 7) {
+  switch (which % 9) {
     case 0: org::from_table(read_csv_text(text, "units.csv")); break;
     case 1: org_from_json(text, "org.json"); break;
     case 2: {
@@ -47,6 +52,27 @@ void load(std::uint8_t which, const std::string& text) {
     case 4: stocks_from_table(read_csv_text(text, "stocks.csv"), o, p); break;
     case 5: targets_from_table(read_csv_text(text, "targets.csv"), o); break;
     case 6: pipeline_from_json(text, "pipeline.json"); break;
+    case 7: {
+      const auto table = read_csv_text(text, "events.csv");
+      const auto po = std::make_shared<const org>(o);
+      const auto pp = std::make_shared<const pipeline>(p);
+      const event_log log(table, po, pp, read_options{true});
+      if (log.rows_read() != log.events().size() + log.quarantined().size()) __builtin_trap();
+      if (!log.events().empty()) {
+        log.stocks_at(log.last_month().plus(1));
+        const auto first = month_index(log.first_month()), last = month_index(log.last_month());
+        exposures(log, log.last_month().plus(-std::min(last - first, 23L)), log.last_month());
+      }
+      event_log(table, po, pp);
+      break;
+    }
+    case 8: {
+      const auto table = read_csv_text(text, "counts.csv");
+      const count_table counts(table, o, p, read_options{true});
+      if (counts.rows_read != counts.periods.size() + counts.quarantined.size()) __builtin_trap();
+      count_table(table, o, p);
+      break;
+    }
   }
 }
 
