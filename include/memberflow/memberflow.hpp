@@ -14,5 +14,6 @@
 #include "memberflow/scenario.hpp"
 #include "memberflow/scenario_io.hpp"
 #include "memberflow/random.hpp"
+#include "memberflow/records.hpp"
 #include "memberflow/simulate.hpp"
 #include "memberflow/table.hpp"
