@@ -21,6 +21,7 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -28,7 +29,9 @@ from . import __version__, datasets
 from .errors import Error
 from .exact import interval_columns, interval_levels, level_name
 from .forecast import METHODS, YEAR, Forecast, forecast
+from .estimate import estimate
 from .pipeline import Pipeline
+from .records import EventLog
 from .scenario import ParameterWarning, Scenario
 
 # Bounds of the numeric options: wide enough for any real use, narrow enough that a
@@ -82,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     _funnel_parser(sub)
     _example_parser(sub)
     _params_parser(sub)
+    _fit_parser(sub)
     return p
 
 
@@ -153,6 +157,27 @@ def _params_parser(sub) -> None:
     p.add_argument("--unit", action="append", metavar="ID", help="a unit to show, repeatable (default: every unit)")
     _output_options(p, "table (default), csv or json")
     p.set_defaults(run=_run_params)
+
+
+def _fit_parser(sub) -> None:
+    f = sub.add_parser("fit", help="learn every unit's parameters from an event log (partial pooling along the tree)",
+                       description="Fit each unit's rates from an event log (person_id,unit_id,event,date[,to_unit_id]; "
+                                   "docs/records.md) with partial pooling along the organisation tree "
+                                   "(docs/estimation.md), and write the fitted scenario as a directory: the "
+                                   "organisation and pipeline of DIR, the posterior means as parameters, the stocks "
+                                   "the log implies at the month after the window. Also writes rates.csv (each "
+                                   "unit's data, estimate and interval) and pooling.csv beside it.")
+    _data_options(f)
+    f.add_argument("--events", required=True, metavar="CSV", help="the event log")
+    f.add_argument("--first", metavar="YYYY-MM",
+                   help="first month fitted (default: 11 months before --last: rates drift between years)")
+    f.add_argument("--last", metavar="YYYY-MM", help="last month fitted (default: the log's last)")
+    f.add_argument("--quarantine", action="store_true",
+                   help="set bad rows aside (listed on standard error) instead of refusing the log")
+    f.add_argument("--level", type=_level, default=90.0, metavar="PERCENT",
+                   help="posterior interval in rates.csv, in percent (default 90)")
+    f.add_argument("--into", required=True, metavar="OUT_DIR", help="where to write the fitted scenario")
+    f.set_defaults(run=_run_fit)
 
 
 def _data_options(p: argparse.ArgumentParser) -> None:
@@ -462,6 +487,21 @@ def _run_example(args: argparse.Namespace) -> int:
     paths = datasets.example_district(args.year).to_files(args.directory)
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     print(f"forecast it with: memberflow forecast {args.directory}")
+    return 0
+
+
+def _run_fit(args: argparse.Namespace) -> int:
+    scn, _ = _scenario(args)
+    log = EventLog.from_csv(args.events, scn, quarantine=args.quarantine)
+    for _, row in log.quarantined.iterrows():
+        print(f"memberflow: quarantined: {args.events} {log._core.noun} {row.iloc[0]}: {row['reason']}", file=sys.stderr)
+    fit = estimate(log, args.first, args.last, level=args.level)
+    paths = fit.scenario.to_files(args.into)
+    fit.rates.to_csv(Path(args.into) / "rates.csv", index=False)
+    fit.pooling.to_csv(Path(args.into) / "pooling.csv", index=False)
+    print(f"fitted {fit.first} to {fit.last} from {log.events_used:,} events ({len(log.quarantined):,} quarantined); "
+          f"wrote {paths['manifest']}, rates.csv and pooling.csv in {args.into}")
+    print(f"forecast it with: memberflow forecast {args.into}")
     return 0
 
 

@@ -56,7 +56,10 @@ def estimate(log: EventLog, first: MonthLike | None = None, last: MonthLike | No
              level: float = 90) -> Fit:
     """Fit every rate of the model from an event log, with partial pooling along the tree.
 
-    ``first`` / ``last``: the months to fit (default: the log's first and last months).
+    ``first`` / ``last``: the months to fit; by default the log's last 12 months. Rates
+    drift from year to year (in the example history, admissions fell from 186 to 97 a
+    year), and a longer window averages over that drift: pool across units, not across
+    years, until the drift model of docs/estimation.md lands.
     ``level``: the central posterior interval in ``rates``, in percent.
 
     >>> import memberflow as mf
@@ -72,8 +75,11 @@ def estimate(log: EventLog, first: MonthLike | None = None, last: MonthLike | No
         raise InputError(f"estimate: level is a percentage in (0, 100), got {level!r}")
     if 0 < level < 1:
         raise InputError(f"estimate: level is in percent: for a {level * 100:g}% interval give level={level * 100:g}")
-    first_text = log._core.first_month if first is None else _month_text(first)
     last_text = log._core.last_month if last is None else _month_text(last)
+    if first is None:
+        first_text = str(max(pd.Period(log._core.first_month, freq="M"), pd.Period(last_text, freq="M") - 11))
+    else:
+        first_text = _month_text(first)
     x = log._core.exposures(first_text, last_text)
     after = pd.Period(last_text, freq="M") + 1
     scenario = Scenario(log.org, log.pipeline, stocks=log.snapshot(after), start=after)

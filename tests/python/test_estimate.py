@@ -1,0 +1,130 @@
+"""Estimation from an event log: the fitted scenario, recovery of the known truth of the
+synthetic history (partial pooling against no pooling and complete pooling), and the
+lossless round trip of the fitted scenario."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import memberflow as mf
+
+
+@pytest.fixture(scope="module")
+def history():
+    return mf.datasets.example_history(seed=0)
+
+
+@pytest.fixture(scope="module")
+def fit(history):
+    log = mf.EventLog.from_frame(history.events, history.start)
+    return mf.estimate(log, first="2016-01", last="2020-12")
+
+
+def test_the_fitted_scenario_starts_where_the_log_ends(fit, history):
+    scn = fit.scenario
+    assert scn.start == pd.Period("2021-01", freq="M")
+    pd.testing.assert_frame_equal(scn.stock_totals(), history.end.stock_totals())
+    assert (fit.first, fit.last) == (pd.Period("2016-01", freq="M"), pd.Period("2020-12", freq="M"))
+    # every engine takes it
+    assert mf.forecast(scn, 12).mean("admissions")[scn.org.root] > 0
+    assert list(fit.rates.columns) == ["unit_id", "stage", "param", "events", "exposure", "mle", "centre", "mean",
+                                       "lo-90", "hi-90"]
+
+
+def test_the_data_behind_each_rate_are_the_logs_exposures(fit, history):
+    log = mf.EventLog.from_frame(history.events, history.start)
+    x = log.exposures("2016-01", "2020-12")
+    totals = x.groupby(["unit_id", "stage"])[["at_risk", "advanced", "exited", "completing", "arrivals"]].sum()
+    r = fit.rates.set_index(["unit_id", "stage", "param"])
+    for unit in ("D", "C01", "C01-01", "B01"):
+        t = totals.loc[(unit, "training")]
+        assert r.loc[(unit, "training", "advance"), "events"] == t.advanced
+        assert r.loc[(unit, "training", "advance"), "exposure"] == t.at_risk
+        assert r.loc[(unit, "training", "exit"), "exposure"] == t.at_risk - t.advanced  # given not advancing
+        p = totals.loc[(unit, "probation")]
+        assert r.loc[(unit, "probation", "pass_rate"), "exposure"] == p.completing
+        assert r.loc[(unit, "source", "inflow"), "events"] == totals.loc[(unit, "source")].arrivals
+        assert r.loc[(unit, "source", "inflow"), "exposure"] == 60  # months
+
+
+def test_markov_exit_in_the_scenario_is_q_times_one_minus_advance(fit):
+    r = fit.rates.set_index(["unit_id", "stage", "param"])["mean"]
+    adv, ex = fit.scenario.param("advance"), fit.scenario.param("exit")
+    for unit in ("D", "C05-03"):
+        assert adv.loc[unit, "source"] == r[(unit, "source", "advance")]
+        assert ex.loc[unit, "source"] == pytest.approx(r[(unit, "source", "exit")] * (1 - adv.loc[unit, "source"]),
+                                                      rel=1e-15)
+
+
+@pytest.mark.parametrize("stage, param", [("source", "advance"), ("training", "advance"), ("source", "inflow")])
+def test_partial_pooling_recovers_the_truth_better_than_no_or_complete_pooling(fit, history, stage, param):
+    truth = history.truth[(history.truth.stage == stage) & (history.truth.param == param)]
+    true_rate = truth.groupby("unit_id")["value"].mean()  # the rate averaged over the five years
+    r = fit.rates[(fit.rates.stage == stage) & (fit.rates.param == param)].set_index("unit_id")
+    r = r[r.exposure > 0]
+    if param == "inflow":  # own arrivals only: units without own members have no candidates
+        r = r[true_rate.reindex(r.index) > 0]
+    t = true_rate.reindex(r.index)
+    complete = r.events.sum() / r.exposure.sum()
+    mse = {"pooled": ((r["mean"] - t) ** 2).mean(), "none": ((r.mle - t) ** 2).mean(),
+           "complete": ((complete - t) ** 2).mean()}
+    assert mse["pooled"] < mse["none"], mse
+    assert mse["pooled"] < mse["complete"], mse
+
+
+def test_the_fitted_scenario_round_trips_through_its_files(fit, tmp_path):
+    fit.scenario.to_files(tmp_path)
+    back = mf.Scenario.read(tmp_path)
+    a, b = mf.forecast(fit.scenario, 12), mf.forecast(back, 12)
+    for q in a.quantities:
+        np.testing.assert_array_equal(a.own(q), b.own(q))
+
+
+def test_bad_arguments(fit, history):
+    log = mf.EventLog.from_frame(history.events, history.start)
+    with pytest.raises(mf.InputError, match="for a 90% interval give level=90"):
+        mf.estimate(log, level=0.9)
+    with pytest.raises(TypeError, match="expected a memberflow.EventLog"):
+        mf.estimate(history.events)
+    with pytest.raises(mf.InputError, match="YYYY-MM"):
+        mf.estimate(log, first="January")
+
+
+def test_the_default_window_is_the_logs_last_twelve_months(history):
+    log = mf.EventLog.from_frame(history.events, history.start)
+    fit = mf.estimate(log)
+    assert (fit.first, fit.last) == (pd.Period("2020-01", freq="M"), pd.Period("2020-12", freq="M"))
+
+
+def test_memberflow_fit_writes_a_scenario_that_forecasts(history, tmp_path, capsys):
+    from memberflow import cli
+
+    paths = history.to_files(tmp_path / "history")
+    out = tmp_path / "fitted"
+    assert cli.main(["fit", str(paths["start"]), "--events", str(paths["events"]), "--first", "2016-01",
+                     "--last", "2020-12", "--into", str(out)]) == 0
+    assert f"forecast it with: memberflow forecast {out}" in capsys.readouterr().out
+    rates = pd.read_csv(out / "rates.csv", dtype={"unit_id": str})
+    log = mf.EventLog.from_csv(paths["events"], history.start)
+    expected = mf.estimate(log, first="2016-01", last="2020-12").rates
+    np.testing.assert_array_equal(rates["mean"].to_numpy(), expected["mean"].to_numpy())
+    assert cli.main(["forecast", str(out), "--format", "json"]) == 0
+    assert json_rows(capsys)[0]["admissions"] > 0
+    # a bad log: refused, or quarantined with every row accounted for
+    bad = tmp_path / "bad.csv"
+    bad.write_text("person_id,unit_id,event,date,to_unit_id\nP1,C01-01,source,2019-03-02,\nP1,ZZ,training,2019-05-01,\n"
+                   "P2,C01-02,source,2019-04-02,\n")
+    assert cli.main(["fit", str(paths["start"]), "--events", str(bad), "--into", str(tmp_path / "x")]) == 2
+    assert "unknown unit 'ZZ'" in capsys.readouterr().err
+    assert cli.main(["fit", str(paths["start"]), "--events", str(bad), "--into", str(tmp_path / "y"),
+                     "--quarantine"]) == 0
+    err = capsys.readouterr().err
+    assert "line 3: unknown unit 'ZZ'" in err and "line 2: with line 3" in err
+
+
+def json_rows(capsys):
+    import json
+
+    return json.loads(capsys.readouterr().out)["rows"]
