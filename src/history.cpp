@@ -322,12 +322,10 @@ history example_history(const history_options& opt) {
   // last year (people admitted the year before); then the last year's shift of training's
   // advance logit is solved (admissions increase with it) for 89 admissions.
   Eigen::ArrayXXd mean0 = steady_pipeline(p, truth[0]);
-  {
-    Eigen::ArrayXXd state = mean0;
-    const double scale = example_confirmations_2020 / run_expected(p, truth, 0, state).confirmations.back();
-    for (auto& ps : truth) ps.inflow *= scale;
-    mean0 *= scale;
-  }
+  Eigen::ArrayXXd state = mean0;
+  const double scale = example_confirmations_2020 / run_expected(p, truth, 0, state).confirmations.back();
+  for (auto& ps : truth) ps.inflow *= scale;
+  mean0 *= scale;
   Eigen::ArrayXXd last_start = mean0;
   run_expected(p, std::vector<parameter_set>(truth.begin(), truth.end() - 1), 0, last_start);
   const auto trained = static_cast<Eigen::Index>(p.admission() - 1);
@@ -342,7 +340,8 @@ history example_history(const history_options& opt) {
     const double mid = (lo + hi) / 2;
     (last_admissions(mid) < example_admissions_2020 ? lo : hi) = mid;
   }
-  last_admissions((lo + hi) / 2);
+  const double shift = (lo + hi) / 2;
+  last_admissions(shift);
 
   // Full members: the example's, scaled so that the expected end total is the 2021 one.
   const auto full = static_cast<Eigen::Index>(p.offset(p.terminal()));
@@ -369,6 +368,8 @@ history example_history(const history_options& opt) {
   }
   auto h = simulate_history(sc, truth, opt.seed, opt.transfer_out_share);
   h.end.targets = target.targets;
+  h.inflow_scale = scale;
+  h.last_year_shift = shift;
   return h;
 }
 

@@ -16,6 +16,7 @@ struct history {
   // empty: the model has no moves between units). Everybody present at the start has an
   // entry event of their stage dated in the month before the first month (a fixed stage:
   // dated so that their age at the start is right), so the log alone says who is where.
+  // Rows: these opening entries unit by unit, then the months in order, unit by unit.
   text_table events;
   // One row per unit and calendar year: unit_id, year, <stage>_start for every stage
   // (stocks at the start of the year), arrivals (into the first stage from outside), the
@@ -28,6 +29,9 @@ struct history {
   std::vector<parameter_set> truth;  // the parameters of every unit, one set per year
   scenario start;                    // stocks at the start of the first year, its parameters
   scenario end;                      // stocks the log implies at the start of the year after
+  // example_history's calibration: the factor on every unit's inflow and the shift of the
+  // last year's logit of the advance rate into admission (1 and 0 from simulate_history).
+  double inflow_scale = 1, last_year_shift = 0;
 };
 
 // Simulates people one by one, month by month, under the model of

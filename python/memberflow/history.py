@@ -26,8 +26,9 @@ class History:
     """Records simulated from known parameters, and those parameters.
 
     ``events``: the event log, one row per event (person_id, unit_id, event, date as
-    ``YYYY-MM-DD`` text, to_unit_id always empty), in date order; everybody present at
-    the start has an entry of their stage dated before the first month.
+    ``YYYY-MM-DD`` text, to_unit_id always empty); everybody present at
+    the start has an entry of their stage dated before the first month. Rows: those
+    opening entries, then the months in order (within a month, unit by unit).
     ``yearly``: one row per unit and year: ``<stage>_start`` stocks, arrivals,
     training_entries, admissions, confirmations, not_confirmed, ``<stage>_exits``,
     transfers_in, transfers_out, ``<stage>_end`` stocks.
@@ -35,6 +36,9 @@ class History:
     ``start`` / ``end``: scenarios at the first month and at the month after the last
     (stocks the log implies; parameters of the first / last year; ``end`` carries the
     2021 targets).
+    ``calibration``: ``inflow_scale`` (the factor on every unit's inflow) and
+    ``last_year_shift`` (added to the logit of training's advance rate in the last year),
+    solved so that the last year's expected admissions and confirmations are 89 and 141.
     """
 
     events: pd.DataFrame
@@ -42,6 +46,7 @@ class History:
     truth: pd.DataFrame
     start: Scenario
     end: Scenario
+    calibration: dict[str, float]
 
     def to_files(self, directory: PathLike) -> dict[str, Path]:
         """Write events.csv, yearly.csv, truth.csv and the start/ and end/ scenario
@@ -70,4 +75,5 @@ def example_history(seed: int = 0, years: int = 5) -> History:
     events = pd.DataFrame(core["events"])
     events["to_unit_id"] = None
     return History(events=events, yearly=yearly, truth=pd.DataFrame(core["truth"]),
-                   start=Scenario._wrap(core["start"]), end=Scenario._wrap(core["end"]))
+                   start=Scenario._wrap(core["start"]), end=Scenario._wrap(core["end"]),
+                   calibration=dict(core["calibration"]))

@@ -52,6 +52,7 @@ void register_history(py::module_& m) {
         out["yearly"] = table_to_columns(h.yearly);
         out["truth"] = truth_columns(h);
         out["years"] = h.years;
+        out["calibration"] = py::dict("inflow_scale"_a = h.inflow_scale, "last_year_shift"_a = h.last_year_shift);
         out["start"] = std::make_shared<scenario>(std::move(h.start));
         out["end"] = std::make_shared<scenario>(std::move(h.end));
         return out;

@@ -92,6 +92,7 @@ def test_shape_and_calendar(history):
     full_end = h.end.stock_totals()["full"].sum()
     assert abs(full_end - 6113) < 150  # expected: example_district(2021)'s 6,113
     assert len(mf.datasets.example_history(years=2).yearly) == 267 * 2
+    assert h.calibration["inflow_scale"] > 0 and h.calibration["last_year_shift"] < 0  # 2020 is the thin year
 
 
 def test_yearly_counts_are_the_event_logs(history):
