@@ -133,7 +133,8 @@ struct replay_result {
 };
 
 replay_result replay(const std::vector<event_record>& ev, const std::vector<std::string>& event_text, const org& o,
-                     const pipeline& p, long records_end, const std::string& noun, std::vector<spell>& out) {
+                     const pipeline& p, long records_end, const std::string& noun, std::size_t base,
+                     std::vector<spell>& out) {
   auto at = [&](long line) { return noun + " " + std::to_string(line); };
   const auto& st = p.stages();
   const auto first_out = out.size();
@@ -165,6 +166,7 @@ replay_result replay(const std::vector<event_record>& ev, const std::vector<std:
       if (e.kind != record_kind::enter && e.kind != record_kind::transfer_in)
         return fail(i, what + " for a person in no stage: a history starts by entering a stage or transfer_in");
       cur = spell{e.unit, e.kind == record_kind::enter ? e.stage : p.terminal(), e.month, e.month + 1};
+      cur->event = base + i;
       entered_line = e.line;
       continue;
     }
@@ -198,6 +200,7 @@ replay_result replay(const std::vector<event_record>& ev, const std::vector<std:
                              "), it is passed in " + month_text(ends));
         close(e.month, spell::end::advanced);
         cur = spell{e.unit, e.stage, e.month, e.month + 1};
+        cur->event = base + i;
         entered_line = e.line;
         break;
       }
@@ -228,6 +231,7 @@ replay_result replay(const std::vector<event_record>& ev, const std::vector<std:
         close(e.month, spell::end::moved);
         const long entered = cur->entered;
         cur = spell{e.to_unit, cur->stage, entered, e.month + 1};
+        cur->event = base + i;
         break;
       }
     }
@@ -301,7 +305,7 @@ event_log::event_log(const text_table& t, std::shared_ptr<const org> o, std::sha
       ev.push_back(rows[r].rec), text.push_back(rows[r].event_text), at.push_back(r);
     }
     if (!bad && id_problem(person).empty()) {
-      const auto res = replay(ev, text, *org_, *pipeline_, records_end, t.noun, spells_);
+      const auto res = replay(ev, text, *org_, *pipeline_, records_end, t.noun, events_.size(), spells_);
       if (res.reason.empty()) {
         events_.insert(events_.end(), ev.begin(), ev.end());
         continue;
@@ -348,6 +352,19 @@ Eigen::ArrayXXd event_log::stocks_at(const calendar_month& month) const {
       stocks(s.unit, static_cast<Eigen::Index>(p.offset(s.stage) + (fixed ? m - s.entered - 1 : 0))) += 1;
     }
   return stocks;
+}
+
+text_table event_log::people_at(const calendar_month& month) const {
+  stocks_at(month);  // the same range check
+  const long m = month_index(month);
+  text_table t;
+  t.source = "people at the start of " + month.str();
+  t.columns = {"person_id", "unit_id", "stage", "months_in_stage"};
+  for (const auto& s : spells_)
+    if (s.from <= m && m <= s.to)
+      t.add_row({events_[s.event].person, org_->id(s.unit), pipeline_->stages()[s.stage].name,
+                 std::to_string(m - s.entered - 1)});
+  return t;
 }
 
 exposure_table exposures(const event_log& log, const calendar_month& first, const calendar_month& last) {

@@ -80,6 +80,7 @@ struct spell {
   long entered = 0;  // the month of the entry into the stage (fixed stages: age 0 at entered + 1)
   long from = 0, to = LONG_MAX;
   end ends = end::open;
+  std::size_t event = 0;  // in event_log::events(): the entry or move that began the spell
 };
 
 struct read_options {
@@ -114,6 +115,9 @@ class event_log {
   // months since entering), as scenario::stocks. Any month up to last_month() + 1 (after
   // that the records say nothing); before the first event it is empty.
   Eigen::ArrayXXd stocks_at(const calendar_month& month) const;
+  // The same person by person: person_id, unit_id, stage, months_in_stage (months since
+  // entering the stage, for every stage; for a fixed stage its age), in person order.
+  text_table people_at(const calendar_month& month) const;
 
  private:
   std::shared_ptr<const org> org_;

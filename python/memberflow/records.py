@@ -140,6 +140,14 @@ class EventLog:
         frame["months_in_stage"] = pd.to_numeric(frame["months_in_stage"].replace("", None)).astype("Int64")
         return frame
 
+    def people(self, month: MonthLike) -> pd.DataFrame:
+        """Who is where at the start of ``month``, and for how long: one row per person,
+        ``person_id, unit_id, stage, months_in_stage`` (months since entering the stage,
+        for every stage; for a fixed-duration stage, its age)."""
+        frame = columns_frame(self._core.people_columns(_month_text(month)))
+        frame["months_in_stage"] = frame["months_in_stage"].astype("int64")
+        return frame
+
     def exposures(self, first: MonthLike | None = None, last: MonthLike | None = None) -> pd.DataFrame:
         """Person-months at risk and moves, one row per unit, stage and month from
         ``first`` to ``last`` (default: the log's first and last months): ``unit_id,

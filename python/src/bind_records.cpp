@@ -81,6 +81,11 @@ void register_records(py::module_& m) {
              return table_to_columns(stocks_to_table(stocks, l.log.units(), l.log.model()));
            },
            "month"_a, "The stocks table (unit_id, stage, count, months_in_stage) at the start of a month YYYY-MM.")
+      .def("people_columns",
+           [](const py_event_log& l, const std::string& month) {
+             return table_to_columns(l.log.people_at(calendar_month::parse(month, "people")));
+           },
+           "month"_a, "person_id, unit_id, stage, months_in_stage at the start of a month YYYY-MM.")
       .def("stocks_at",
            [](const py_event_log& l, const std::string& month) {
              const auto stocks = l.log.stocks_at(calendar_month::parse(month, "stocks_at"));

@@ -82,6 +82,14 @@ TEST_CASE("a hand-made history gives the exposures and stocks counted by hand", 
   CHECK(x.exited[2].sum() == 0);
   CHECK(x.completing[0].sum() == 0);
 
+  const auto people = log.people_at({2021, 6});
+  REQUIRE(people.rows.size() == 1);
+  CHECK(people.rows[0] == std::vector<std::string>{"p1", "B", "probation", "1"});
+  const auto april = log.people_at({2021, 4});
+  REQUIRE(april.rows.size() == 1);
+  CHECK(april.rows[0] == std::vector<std::string>{"p1", "A", "training", "0"});
+  CHECK(log.people_at({2021, 2}).rows == std::vector<std::vector<std::string>>{{"p1", "A", "source", "0"},
+                                                                              {"p2", "A", "training", "1"}});
   const auto june = log.stocks_at({2021, 6});
   CHECK(june(B, 2 + 1) == 1);  // p1 in probation at age 1 (slots: source, training, probation 0..2, full)
   CHECK(june.sum() == 1);
@@ -186,6 +194,10 @@ TEST_CASE("exposures and stocks equal the counts of a month-by-month simulation"
   CHECK(x.completing[2].sum() > 10);
   for (int m = 0; m <= T; ++m) {
     const auto s = log.stocks_at(start.plus(m));
+    const auto who = log.people_at(start.plus(m));
+    CHECK(static_cast<double>(who.rows.size()) == s.sum());
+    for (const auto& row : who.rows)
+      if (row[2] == "probation") CHECK(s(o->index(row[1]), 2 + std::stoi(row[3])) >= 1);
     for (unit_index u = 0; u < units; ++u)
       for (int c = 0; c < 6; ++c) {
         INFO("month " << m << ", unit " << u << ", slot " << c);

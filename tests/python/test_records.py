@@ -102,6 +102,15 @@ def test_a_snapshot_is_a_stocks_table_a_scenario_takes_unchanged(scn, tmp_path):
         log.snapshot("2021-09")
 
 
+def test_people_says_who_is_where_and_for_how_long(scn, tmp_path):
+    log = mf.EventLog.from_csv(write(tmp_path, HISTORY), scn)
+    people = log.people("2021-02")
+    assert people.values.tolist() == [["p1", "A", "source", 0], ["p2", "A", "training", 1],
+                                      ["p4", "B", "probation", 2]]
+    snap = log.snapshot("2021-02")
+    assert len(people) == snap["count"].sum()
+
+
 def test_the_example_history_loads_cleanly_and_its_snapshots_match(scn):
     history = getattr(mf.datasets, "example_history", None)
     if history is None:
