@@ -294,9 +294,11 @@ event_log::event_log(const text_table& t, std::shared_ptr<const org> o, std::sha
         if (!bad) bad = r;
         continue;
       }
-      // An exact duplicate goes alone; its first copy stays.
+      // An exact duplicate goes alone; its first copy stays. Two different events of one
+      // month already fail the replay, so looking back two events is enough (and keeps a
+      // month with thousands of rows linear).
       std::optional<std::size_t> twin;
-      for (auto j = at.size(); j-- > 0 && ev[j].month == rows[r].rec.month;)
+      for (auto j = at.size(); j-- > 0 && j + 2 >= at.size() && ev[j].month == rows[r].rec.month;)
         if (same_record(ev[j], rows[r].rec)) twin = at[j];
       if (twin) {
         why[r] = "duplicate of " + std::string(t.noun) + " " + std::to_string(t.lines[*twin]), primary[r] = true;

@@ -389,3 +389,12 @@ TEST_CASE("aggregate counts: periods, unknowns and every bad row with its reason
                                                 "full_start\nA,2020Q1,1,0,0,0\n", "y.csv"), *o, *p),
                       mf_test::contains("y.csv line 2: year '2020Q1' is not a year such as 2020"));
 }
+
+TEST_CASE("20,000 copies of one row: the first is used, every other set aside as its duplicate", "[records]") {
+  std::string csv = header + "p1,A,source,2021-01,\n";
+  for (int i = 0; i < 20000; ++i) csv += "p1,A,source,2021-01,\n";
+  const auto log = read(csv, true);
+  CHECK(log.events().size() == 1);
+  CHECK(log.quarantined().size() == 20000);
+  CHECK(log.quarantined().back().reason == "duplicate of line 2");
+}
