@@ -97,6 +97,10 @@ text_table read_csv_text(std::string_view text, const std::string& path) {
   csv_parser parser;
   if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0)
     throw error("libcsv could not be initialised");
+  // RFC 4180: spaces are part of a field. libcsv trims them from unquoted fields by
+  // default, which would turn "C01-01 " into "C01-01" without a word; kept, such an id
+  // is refused by the id checks and a name keeps its spaces.
+  csv_set_space_func(&parser, [](unsigned char) { return 0; });
   csv_reader_state st{path, 0, 0, false, {}, {}};
   st.table.source = path;
   auto fail = [&](const std::string& what) {

@@ -102,6 +102,9 @@ CASES = {
     "an id with a trailing space beside the same id without": (
         lambda p: mf.Org.from_csv(write(p, "units.csv", 'unit_id,parent_id\nD,\n"C01-01 ",D\nC01-01,D\n')),
         mf.InputError, r"units\.csv line 3: unit_id 'C01-01 ' has a space at the start or end"),
+    "an unquoted id with a trailing space (CSV keeps spaces, RFC 4180)": (
+        lambda p: mf.Org.from_csv(write(p, "units.csv", 'unit_id,parent_id\nD,\nC01-01 ,D\n')),
+        mf.InputError, r"units\.csv line 3: unit_id 'C01-01 ' has a space at the start or end"),
     "a parent id with a leading space": (
         lambda p: mf.Org.from_csv(write(p, "units.csv", 'unit_id,parent_id\nD,\nA," D"\n')),
         mf.InputError, r"units\.csv line 3: parent_id ' D' has a space at the start or end"),
