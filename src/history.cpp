@@ -289,7 +289,8 @@ history example_history(const history_options& opt) {
   for (unit_index v = 0; v < n; ++v) {
     random::stream rs(opt.seed, 0, static_cast<std::uint64_t>(v), 0, effects_domain);
     const auto d = o.depth(v);
-    const double sd = d == 0 ? 0.0 : opt.level_sd[std::min<std::size_t>(static_cast<std::size_t>(d), opt.level_sd.size()) - 1];
+    const auto level = std::min<std::size_t>(static_cast<std::size_t>(d), opt.level_sd.size());
+    const double sd = d == 0 ? 0.0 : opt.level_sd[level - 1];
     for (Eigen::Index j = 0; j < m; ++j) own(v, j) = sd * random::normal(rs);
   }
   for (unit_index u = 0; u < n; ++u)

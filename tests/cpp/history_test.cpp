@@ -292,7 +292,8 @@ TEST_CASE("the calibration holds in expectation: over seeds, 2020 has 89 admissi
     sa += a, sa2 += a * a, sc += c, sc2 += c * c;
   }
   const double ma = sa / seeds, mc = sc / seeds;
-  const double se_a = std::sqrt((sa2 / seeds - ma * ma) / (seeds - 1)), se_c = std::sqrt((sc2 / seeds - mc * mc) / (seeds - 1));
+  const double se_a = std::sqrt((sa2 / seeds - ma * ma) / (seeds - 1)),
+               se_c = std::sqrt((sc2 / seeds - mc * mc) / (seeds - 1));
   INFO("admissions " << ma << " (se " << se_a << "), confirmations " << mc << " (se " << se_c << ")");
   CHECK(std::abs(ma - 89) < 4 * se_a);
   CHECK(std::abs(mc - 141) < 4 * se_c);
@@ -325,8 +326,10 @@ TEST_CASE("the history refuses what it cannot simulate", "[history]") {
   const auto h = datasets::example_history();
   auto sc = h.start;
   sc.start = calendar_month{2016, 3};
-  REQUIRE_THROWS_AS_WITH(datasets::simulate_history(sc, h.truth, 0), input_error, mf_test::contains("must be a January"));
+  REQUIRE_THROWS_AS_WITH(datasets::simulate_history(sc, h.truth, 0), input_error,
+                         mf_test::contains("must be a January"));
   sc.start = calendar_month{2016, 1};
   REQUIRE_THROWS_AS_WITH(datasets::simulate_history(sc, {}, 0), input_error, mf_test::contains("at least one year"));
-  REQUIRE_THROWS_AS_WITH(datasets::simulate_history(sc, h.truth, 0, 1.5), input_error, mf_test::contains("transfer_out_share"));
+  REQUIRE_THROWS_AS_WITH(datasets::simulate_history(sc, h.truth, 0, 1.5), input_error,
+                         mf_test::contains("transfer_out_share"));
 }

@@ -46,7 +46,8 @@ def recount(h: mf.datasets.History) -> pd.DataFrame:
     ev = with_months(h.events)
     ev["year"] = ev["month"] // 12
     inside = ev[ev["month"] >= FIRST]
-    first_event = ~inside["person_id"].duplicated() & ~inside["person_id"].isin(ev.loc[ev["month"] < FIRST, "person_id"])
+    present = ev.loc[ev["month"] < FIRST, "person_id"]
+    first_event = ~inside["person_id"].duplicated() & ~inside["person_id"].isin(present)
     kinds = {
         "arrivals": (inside["event"] == "source") & first_event,
         "training_entries": inside["event"] == "training",
@@ -59,7 +60,7 @@ def recount(h: mf.datasets.History) -> pd.DataFrame:
     }
     parts = [inside[mask].groupby(["unit_id", "year"]).size().rename(name) for name, mask in kinds.items()]
     for year in h.yearly["year"].unique():
-        for column, month in ((f"_start", year * 12), (f"_end", (year + 1) * 12)):
+        for column, month in (("_start", year * 12), ("_end", (year + 1) * 12)):
             s = stocks_at(ev, month).groupby(level=["unit_id", "entered"]).sum().unstack(fill_value=0)
             s.columns = [c + column for c in s.columns]
             parts.append(s.assign(year=year).set_index("year", append=True).stack().rename("n"))
