@@ -7,6 +7,7 @@ See docs/history.md for the generating model. Exposed as
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -61,14 +62,24 @@ class History:
         return {**paths, "start": root / "start", "end": root / "end"}
 
 
-def example_history(seed: int = 0, years: int = 5) -> History:
-    """Synthetic records of the example district for ``years`` years ending with 2020
-    (default 2016-01 to 2020-12), simulated person by person from parameters that differ
-    between units (rural units thinner, unit effects per level of the tree) and drift
-    from year to year, calibrated so that 2020 is expected to have the article's 89
-    admissions and 141 confirmations. The same seed gives the same records, to the bit.
+def example_history(seed: int = 0, years: int = 5, *, level_sd: Sequence[float] = (0.3, 0.2),
+                    year_sd: float = 0.15, unit_drift_sd: float = 0.05,
+                    transfer_out_share: float = 1 / 3) -> History:
+    """Synthetic records of the example district for ``years`` (2-30) years ending with
+    2020 (default 2016-01 to 2020-12), simulated person by person from parameters that
+    differ between units (rural units thinner, unit effects per level of the tree) and
+    drift from year to year, calibrated so that 2020 is expected to have the article's 89
+    admissions and 141 confirmations. The same arguments give the same records, to the bit.
+
+    On the logit of probabilities and the log of arrival rates: ``level_sd`` are the
+    standard deviations of the unit effects of the base organisations, the sub-cells
+    (deeper levels would use the last); ``year_sd`` the step of the district-wide random
+    walk a year, ``unit_drift_sd`` that of each unit's own. ``transfer_out_share`` of the
+    full members' attrition is written as ``transfer_out``, the rest as ``left``.
+    See docs/history.md.
     """
-    core = _core.example_history(seed, years)
+    core = _core.example_history(seed, years, [float(x) for x in level_sd], float(year_sd), float(unit_drift_sd),
+                                 float(transfer_out_share))
     yearly = pd.DataFrame(core["yearly"])
     counts = [c for c in yearly.columns if c != "unit_id"]
     yearly[counts] = yearly[counts].astype("int64")

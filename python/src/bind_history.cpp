@@ -39,10 +39,14 @@ void register_history(py::module_& m) {
   using namespace pybind11::literals;
   m.def(
       "example_history",
-      [](py::handle seed, py::handle years) {
-        datasets::history_options o;
-        o.seed = integer_arg<std::uint64_t>(seed, "seed", 0, std::numeric_limits<std::uint64_t>::max());
-        o.years = integer_arg<int>(years, "years", 2, 30);
+      [](py::handle seed, py::handle years, std::vector<double> level_sd, double year_sd, double unit_drift_sd,
+         double transfer_out_share) {
+        datasets::history_options o{.seed = integer_arg<std::uint64_t>(seed, "seed", 0, UINT64_MAX),
+                                    .years = integer_arg<int>(years, "years", 2, 30),
+                                    .level_sd = std::move(level_sd),
+                                    .year_sd = year_sd,
+                                    .unit_drift_sd = unit_drift_sd,
+                                    .transfer_out_share = transfer_out_share};
         auto h = [&] {
           py::gil_scoped_release release;
           return datasets::example_history(o);
@@ -57,7 +61,7 @@ void register_history(py::module_& m) {
         out["end"] = std::make_shared<scenario>(std::move(h.end));
         return out;
       },
-      "seed"_a, "years"_a);
+      "seed"_a, "years"_a, "level_sd"_a, "year_sd"_a, "unit_drift_sd"_a, "transfer_out_share"_a);
 }
 
 }  // namespace memberflow::python

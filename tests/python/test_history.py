@@ -216,6 +216,26 @@ def test_bad_arguments(kwargs, match):
         mf.datasets.example_history(**kwargs)
 
 
+def test_no_heterogeneity_no_drift():
+    h = mf.datasets.example_history(seed=1, level_sd=[0.0], year_sd=0.0, unit_drift_sd=0.0)
+    advance = h.truth[(h.truth["stage"] == "training") & (h.truth["param"] == "advance")]
+    kinds = h.start.org.to_frame().set_index("unit_id")["kind"]
+    # without effects or drift: one value for rural sub-cells and one for the others, the
+    # same every year but the last, which carries the calibrated drop
+    per_year = advance[advance["unit_id"].isin(kinds.index[kinds == "sub_cell"])].groupby("year")["value"]
+    assert (per_year.nunique() == 2).all()
+    assert advance[advance["year"] < 2020].groupby("unit_id")["value"].nunique().eq(1).all()
+    by_year = advance.pivot(index="unit_id", columns="year", values="value")
+    assert (by_year[2020] < by_year[2019]).all()
+
+
+@pytest.mark.parametrize("kwargs, match", [({"level_sd": []}, "level_sd"), ({"year_sd": -0.1}, ">= 0"),
+                                           ({"transfer_out_share": 2.0}, "transfer_out_share")])
+def test_bad_sizes(kwargs, match):
+    with pytest.raises(mf.InputError, match=match):
+        mf.datasets.example_history(**kwargs)
+
+
 def test_to_files_round_trip(history, tmp_path):
     paths = history.to_files(tmp_path)
     events = pd.read_csv(paths["events"], dtype=str, keep_default_na=False)
