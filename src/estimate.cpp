@@ -40,6 +40,7 @@ double argmax_log(F f, double lo, double hi) {
 }  // namespace
 
 double rate_fit::mean(unit_index u) const {
+  if (no_data) return centre(u);
   return is_probability ? shape(u) / (shape(u) + scale(u)) : shape(u) / scale(u);
 }
 
@@ -49,6 +50,7 @@ double rate_fit::mle(unit_index u) const {
 
 double rate_fit::quantile(unit_index u, double q) const {
   if (!(q > 0 && q < 1)) throw input_error("quantile: q must be in (0, 1), got " + std::to_string(q));
+  if (no_data) return centre(u);
   return is_probability ? boost::math::ibeta_inv(shape(u), scale(u), q) : boost::math::gamma_p_inv(shape(u), q) / scale(u);
 }
 
@@ -135,10 +137,10 @@ rate_fit fit_rate(const rate_data& data, bool is_probability, const org& o, doub
   f.shape.resize(n);
   f.scale.resize(n);
   for (unit_index u = 0; u < n; ++u) {
-    if (t(root) == 0) {  // no data anywhere: the default, as a point
+    if (t(root) == 0) {  // no data anywhere: the default, as a point (shape and scale unused)
+      f.no_data = true;
       f.centre(u) = prior_mean_if_no_data;
-      f.shape(u) = prior_mean_if_no_data;
-      f.scale(u) = is_probability ? 1 - prior_mean_if_no_data : 1;
+      f.shape(u) = f.scale(u) = std::numeric_limits<double>::quiet_NaN();
       continue;
     }
     f.centre(u) = centre[u].mean;

@@ -42,6 +42,7 @@ struct rate_fit {
   Eigen::ArrayXd centre;            // the prior mean of each unit: its parent's subtree rate
   Eigen::ArrayXd shape, scale;      // posterior: Beta(shape, scale), or Gamma(shape, rate = scale)
   std::vector<double> kappa;        // pooling strength by depth (kappa[0]: the root's own)
+  bool no_data = false;             // nobody at risk anywhere: every unit keeps the default, as a point
 
   double mean(unit_index u) const;
   double mle(unit_index u) const;  // events / exposure; NaN with no exposure

@@ -135,3 +135,18 @@ TEST_CASE("arrival rates pool with the gamma-Poisson model", "[estimate]") {
   CHECK(f.quantile(1, 0.05) < f.mean(1));
   CHECK(f.quantile(1, 0.95) > f.mean(1));
 }
+
+TEST_CASE("with nobody at risk anywhere a rate keeps its default, as a point", "[estimate]") {
+  const org o({{"R", "", "", "root"}, {"A", "R", "", "unit"}});
+  detail::rate_data d{Eigen::ArrayXd::Zero(2), Eigen::ArrayXd::Zero(2)};
+  for (double fallback : {0.0, 0.3, 1.0}) {
+    const auto f = detail::fit_rate(d, true, o, fallback, {});
+    CHECK(f.no_data);
+    for (unit_index u : {0, 1}) {
+      CHECK(f.mean(u) == fallback);
+      CHECK(f.quantile(u, 0.05) == fallback);
+      CHECK(f.quantile(u, 0.95) == fallback);
+      CHECK(std::isnan(f.mle(u)));
+    }
+  }
+}
