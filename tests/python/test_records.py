@@ -111,15 +111,16 @@ def test_people_says_who_is_where_and_for_how_long(scn, tmp_path):
     assert len(people) == snap["count"].sum()
 
 
-def test_the_example_history_loads_cleanly_and_its_snapshots_match(scn):
-    history = getattr(mf.datasets, "example_history", None)
-    if history is None:
-        pytest.skip("no synthetic history generator in this build")
-    h = history(years=2, seed=3)
-    events, start = (h["events"], h["start"]) if isinstance(h, dict) else (h.events, h.start)
-    log = mf.EventLog.from_frame(events, start)
+@pytest.fixture(scope="module")
+def short_history():
+    return mf.datasets.example_history(years=2, seed=3)
+
+
+def test_the_example_history_loads_cleanly_and_its_snapshots_match(short_history):
+    h = short_history
+    log = mf.EventLog.from_frame(h.events, h.start)
     assert log.rows_read == log.events_used
-    pd.testing.assert_frame_equal(log.snapshot(start.start), start.stocks)
+    pd.testing.assert_frame_equal(log.snapshot(h.start.start), h.start.stocks)
 
 
 BAD = {
@@ -244,11 +245,7 @@ def test_bad_counts_are_refused_or_quarantined(scn, tmp_path):
     assert counts.quarantined["line"].tolist() == [5, 6, 7]
 
 
-def test_the_example_history_counts_load_cleanly():
-    history = getattr(mf.datasets, "example_history", None)
-    if history is None:
-        pytest.skip("no synthetic history generator in this build")
-    h = history(years=2, seed=3)
-    yearly, start = (h["yearly"], h["start"]) if isinstance(h, dict) else (h.yearly, h.start)
-    counts = mf.CountTable.from_frame(yearly, start)
-    assert len(counts) == counts.rows_read == len(yearly)
+def test_the_example_history_counts_load_cleanly(short_history):
+    h = short_history
+    counts = mf.CountTable.from_frame(h.yearly, h.start)
+    assert len(counts) == counts.rows_read == len(h.yearly)
