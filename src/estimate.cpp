@@ -110,15 +110,15 @@ rate_fit fit_rate(const rate_data& data, bool is_probability, const org& o, doub
   std::vector<ab> subtree_prior(o.size());
   subtree_prior[root] = is_probability ? ab{0.5, 0.5} : ab{0.5, 1e-9};
   std::vector<belief> centre(o.size());
-  auto centre_of = [&](unit_index v, unit_index w) {
-    return update(subtree_prior[w], k(w) - k(v), t(w) - t(v));
-  };
   std::vector<std::vector<unit_index>> by_depth(static_cast<std::size_t>(o.height()) + 1);
   for (auto u : o.preorder()) by_depth[static_cast<std::size_t>(o.depth(u))].push_back(u);
   f.kappa.assign(by_depth.size(), options.kappa_max);
   for (std::size_t d = 1; d < by_depth.size(); ++d) {
     const auto& level = by_depth[d];
-    for (auto v : level) centre[v] = centre_of(v, o.parent(v));
+    for (auto v : level) {
+      const auto w = o.parent(v);
+      centre[v] = update(subtree_prior[w], k(w) - k(v), t(w) - t(v));
+    }
     auto loglik = [&](double log_kappa) {
       const double kappa = std::exp(log_kappa);
       double s = 0;

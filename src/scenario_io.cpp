@@ -117,12 +117,8 @@ text_table targets_to_table(const Eigen::ArrayXd& targets, const org& o) {
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 org read_org(const std::string& units_path, const std::string& overseers_path) {
-  org o = ends_with(units_path, ".json") ? read_org_json(units_path) : read_units_csv(units_path);
+  org o = units_path.ends_with(".json") ? read_org_json(units_path) : read_units_csv(units_path);
   if (!overseers_path.empty()) read_overseers_csv(o, overseers_path);
   return o;
 }

@@ -9,15 +9,17 @@
 //   probabilities  p_u ~ Beta(kappa_d m_w, kappa_d (1 - m_w)),   k_u | p_u ~ Binomial(n_u, p_u)
 //   arrival rates  r_u ~ Gamma(kappa_d c_w, kappa_d),              y_u | r_u ~ Poisson(T r_u)
 //
-// where w is u's parent, d = depth(u), m_w (c_w) the pooled rate of w's whole subtree and
-// kappa_d the strength of pooling at depth d: large when the units of a level hardly
-// differ (complete pooling as kappa -> inf), small when they differ a lot (no pooling as
-// kappa -> 0). Empirical Bayes: going down the tree a level at a time, kappa_d maximises
-// the marginal likelihood of the subtree totals of the level's nodes (beta-binomial,
-// negative binomial), and each node's subtree rate, the centre for its children, is its
-// posterior mean given its subtree's data. A unit's own rate has the conjugate posterior
-//   Beta(kappa_d m_w + k_u, kappa_d (1 - m_w) + n_u - k_u)   or   Gamma(kappa_d c_w + y_u, kappa_d + T_u).
-// The root is centred on the whole organisation's rate (Jeffreys: (K + 1/2) / (N + 1)).
+// where w is u's parent, d = depth(u), m_w (c_w) the rate of the rest of w's subtree (all
+// of it but u's own subtree: leave one out, so that a small unit's data do not pull its
+// own centre) and kappa_d the strength of pooling at depth d: large when the units of a
+// level hardly differ (complete pooling as kappa -> inf), small when they differ a lot
+// (no pooling as kappa -> 0). Empirical Bayes, a level at a time down the tree: kappa_d
+// maximises the marginal likelihood of the subtree totals of the level's nodes
+// (beta-binomial, negative binomial); the centre's own uncertainty is added to the prior's
+// variance (moment matching); each unit's rate has the conjugate posterior
+//   Beta(a_u + k_u, b_u + n_u - k_u)   or   Gamma(a_u + y_u, b_u + T_u)
+// with (a_u, b_u) its prior. The root's subtree starts from Jeffreys' Beta(1/2, 1/2) (a
+// nearly flat Gamma for rates). docs/estimation.md has the details and the recovery tests.
 //
 // Markov stages have two outcomes a month besides staying: advance is fitted on
 // (advanced, at risk), and exit on (exited, at risk - advanced), the chance of leaving
@@ -39,7 +41,7 @@ struct rate_fit {
   param which = param::advance;
   bool is_probability = true;       // Beta posterior; else Gamma (shape, rate)
   Eigen::ArrayXd events, exposure;  // each unit's own data: k and n, or y and T
-  Eigen::ArrayXd centre;            // the prior mean of each unit: its parent's subtree rate
+  Eigen::ArrayXd centre;            // the prior mean of each unit: the rest of its parent's subtree
   Eigen::ArrayXd shape, scale;      // posterior: Beta(shape, scale), or Gamma(shape, rate = scale)
   std::vector<double> kappa;        // pooling strength by depth (kappa[0]: the root's own)
   bool no_data = false;             // nobody at risk anywhere: every unit keeps the default, as a point
@@ -63,7 +65,7 @@ struct fit_result {
   parameter_set means(const org& o, const pipeline& p) const;
 };
 
-// Per-unit, per-stage totals over the months of `x` and the fit above.
+// Every rate the pipeline takes, fitted from each unit's totals over the months of `x`.
 fit_result fit_pooled(const exposure_table& x, const org& o, const pipeline& p, const fit_options& options = {});
 
 namespace detail {

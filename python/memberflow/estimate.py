@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import _core
 from .errors import InputError
+from .exact import interval_levels, level_name
 from .records import EventLog, MonthLike
 from .scenario import Scenario, _month_text
 
@@ -71,10 +72,10 @@ def estimate(log: EventLog, first: MonthLike | None = None, last: MonthLike | No
     """
     if not isinstance(log, EventLog):
         raise TypeError(f"estimate: expected a memberflow.EventLog, got {type(log).__name__}")
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 100:
-        raise InputError(f"estimate: level is a percentage in (0, 100), got {level!r}")
-    if 0 < level < 1:
-        raise InputError(f"estimate: level is in percent: for a {level * 100:g}% interval give level={level * 100:g}")
+    levels = interval_levels(level)
+    if len(levels) != 1:
+        raise InputError(f"estimate: give one interval level in percent (e.g. level=90), got {level!r}")
+    level = levels[0]
     last_text = log._core.last_month if last is None else _month_text(last)
     if first is None:
         first_text = str(max(pd.Period(log._core.first_month, freq="M"), pd.Period(last_text, freq="M") - 11))
@@ -93,7 +94,7 @@ def estimate(log: EventLog, first: MonthLike | None = None, last: MonthLike | No
 
 def _rates_frame(rates: list[dict], log: EventLog, level: float) -> pd.DataFrame:
     ids = np.asarray(log.org.ids, dtype=object)
-    name = f"{level:g}"
+    name = level_name(level)
     parts = [pd.DataFrame({"unit_id": ids, "stage": r["stage"], "param": r["param"], "events": r["events"],
                            "exposure": r["exposure"], "mle": r["mle"], "centre": r["centre"], "mean": r["mean"],
                            f"lo-{name}": r["lo"], f"hi-{name}": r["hi"]}) for r in rates]

@@ -23,15 +23,6 @@ void register_scenario(py::module_& m) {
              return std::make_shared<scenario>(std::move(o), std::move(p));
            }),
            "org"_a, "pipeline"_a)
-      .def_static("read",
-                  [](const std::string& units, const pipeline& p, const std::string& params, const std::string& stocks,
-                     const std::string& targets) {
-                    std::vector<std::string> warnings;
-                    auto sc = std::make_shared<scenario>(read_scenario(units, p, params, stocks, targets, &warnings));
-                    return py::make_tuple(sc, warnings);
-                  },
-                  "units"_a, "pipeline"_a, "params"_a = "", "stocks"_a = "", "targets"_a = "",
-                  "Loose files with a pipeline given in code -> (scenario, warnings).")
       .def_static("read_dir",
                   [](const std::string& path, const std::string& units, const std::string& overseers,
                      const std::string& params, const std::string& stocks, const std::string& targets) {
