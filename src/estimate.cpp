@@ -1,11 +1,13 @@
 #include "memberflow/estimate.hpp"
 
+#include <boost/math/quadrature/gauss.hpp>
 #include <boost/math/special_functions/beta.hpp>
 #include <boost/math/special_functions/gamma.hpp>
 #include <cmath>
 #include <limits>
 
 #include "memberflow/math.hpp"
+#include "memberflow/random.hpp"
 
 namespace memberflow {
 
@@ -155,7 +157,159 @@ rate_fit fit_rate(const rate_data& data, bool is_probability, const org& o, doub
 
 namespace {
 
-Eigen::ArrayXd row_sums(const Eigen::ArrayXXd& a) { return a.rowwise().sum(); }
+// Which rates the pipeline's stages take, and how each is observed (see estimate.hpp).
+struct rate_spec {
+  std::size_t stage;
+  param which;
+  bool probability;
+};
+
+std::vector<rate_spec> rates_of(const pipeline& p) {
+  std::vector<rate_spec> out;
+  for (std::size_t s = 0; s < p.size(); ++s) {
+    switch (p.stages()[s].kind) {
+      case stage_kind::markov:
+        out.push_back({s, param::advance, true});
+        out.push_back({s, param::exit, true});  // exit given not advancing
+        break;
+      case stage_kind::fixed:
+        out.push_back({s, param::exit, true});
+        out.push_back({s, param::pass_rate, true});
+        break;
+      case stage_kind::terminal:
+        out.push_back({s, param::attrition, true});
+        break;
+    }
+  }
+  out.push_back({0, param::inflow, false});
+  out.push_back({p.terminal(), param::transfer_in, false});
+  return out;
+}
+
+// Each unit's (events, trials) of one rate over months [from, from + count) of the table.
+detail::rate_data observed(const exposure_table& x, const pipeline& p, const rate_spec& r, int from, int count) {
+  auto sum = [&](const Eigen::ArrayXXd& a) -> Eigen::ArrayXd { return a.middleCols(from, count).rowwise().sum(); };
+  const auto s = r.stage;
+  switch (r.which) {
+    case param::inflow:
+      return {sum(x.arrivals), Eigen::ArrayXd::Constant(x.arrivals.rows(), count)};
+    case param::transfer_in:
+      return {sum(x.transfers_in), Eigen::ArrayXd::Constant(x.transfers_in.rows(), count)};
+    case param::advance:
+      return {sum(x.advanced[s]), sum(x.at_risk[s])};
+    case param::exit:
+      if (p.stages()[s].kind == stage_kind::markov) return {sum(x.exited[s]), sum(x.at_risk[s]) - sum(x.advanced[s])};
+      return {sum(x.exited[s]), sum(x.at_risk[s])};
+    case param::pass_rate:
+      return {sum(x.advanced[s]), sum(x.completing[s])};
+    case param::attrition:
+      return {sum(x.exited[s]), sum(x.at_risk[s])};
+  }
+  throw error("estimate: unhandled parameter");  // every param is handled above
+}
+
+// The local-level model of drift_fit, its Kalman filter over the blocks' observed rates
+// z (variances v) with step sd tau: the log-likelihood of the innovations after the
+// first block (whose level is taken from its observation: a diffuse start), and the
+// filtered level and variance at the last block.
+struct level_filter {
+  double loglik = 0, level = 0, var = 0;
+};
+
+level_filter filter_level(const std::vector<double>& z, const std::vector<double>& v, double tau) {
+  level_filter f{0, z[0], v[0]};
+  for (std::size_t y = 1; y < z.size(); ++y) {
+    const double ahead = f.var + tau * tau, innovation_var = ahead + v[y], innovation = z[y] - f.level;
+    f.loglik -= 0.5 * (std::log(innovation_var) + innovation * innovation / innovation_var);
+    const double gain = ahead / innovation_var;
+    f.level += gain * innovation;
+    f.var = (1 - gain) * ahead;
+  }
+  return f;
+}
+
+// A block's organisation-wide rate on the drift scale (logit or log) and its sampling
+// variance (delta method), with half an event added so that a block without events
+// stays finite.
+std::pair<double, double> drift_scale(double events, double trials, bool probability) {
+  if (probability) {
+    const double k = events + 0.5, rest = trials - events + 0.5;
+    return {std::log(k / rest), 1 / k + 1 / rest};
+  }
+  return {std::log((events + 0.5) / trials), 1 / (events + 0.5)};
+}
+
+// Largest step sd searched for, on the logit / log scale: a rate that moves by a factor
+// e^3 a year in a typical year has no year-to-year signal left to forecast.
+constexpr double max_tau = 3.0;
+
+// tau shared by the given rates' series, maximising the sum of their Kalman
+// log-likelihoods (one drift scale for the organisation: with five years of data a
+// rate's own series has four steps, too few to size its drift alone).
+double fit_tau(const std::vector<drift_fit*>& series) {
+  auto loglik = [&](double tau) {
+    double s = 0;
+    for (const auto* d : series) s += filter_level(d->observed, d->sampling_var, tau).loglik;
+    return s;
+  };
+  // A grid on [0, max_tau], then golden section around the best point.
+  const int n = 60;
+  int best = 0;
+  double best_value = -std::numeric_limits<double>::infinity();
+  for (int i = 0; i <= n; ++i) {
+    const double v = loglik(max_tau * i / n);
+    if (v > best_value) best_value = v, best = i;
+  }
+  double l = max_tau * std::max(0, best - 1) / n, r = max_tau * std::min(n, best + 1) / n;
+  const double g = (std::sqrt(5.0) - 1) / 2;
+  double x1 = r - g * (r - l), x2 = l + g * (r - l), f1 = loglik(x1), f2 = loglik(x2);
+  for (int it = 0; it < 50; ++it) {
+    if (f1 < f2) l = x1, x1 = x2, f1 = f2, x2 = l + g * (r - l), f2 = loglik(x2);
+    else r = x2, x2 = x1, f2 = f1, x1 = r - g * (r - l), f1 = loglik(x1);
+  }
+  const double x = (l + r) / 2;
+  return loglik(x) >= best_value ? x : max_tau * best / n;
+}
+
+// The drift of every rate with data, over the table's whole 12-month blocks counted back
+// from its last month; the window's own rate is the reference the shift moves from.
+void fit_drift(fit_result& out, const exposure_table& x, const pipeline& p, const org& o) {
+  const int blocks = x.months / 12;
+  if (blocks < 2) return;
+  const auto root = o.root();
+  std::vector<drift_fit*> series;
+  const auto specs = rates_of(p);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    auto& fit = out.rates[i];
+    if (fit.no_data) continue;
+    auto& d = fit.drift;
+    bool usable = true;
+    for (int b = 0; b < blocks; ++b) {
+      auto data = observed(x, p, specs[i], x.months - 12 * (blocks - b), 12);
+      o.rollup_inplace(data.events);
+      o.rollup_inplace(data.exposure);
+      if (!(data.exposure(root) > 0)) usable = false;
+      const auto [z, v] = drift_scale(data.events(root), data.exposure(root), specs[i].probability);
+      d.observed.push_back(z);
+      d.sampling_var.push_back(v);
+    }
+    if (usable) series.push_back(&d);
+    else d = drift_fit{};  // a block with nobody at risk: no drift for this rate
+  }
+  if (series.empty()) return;
+  const double tau = fit_tau(series);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    auto& fit = out.rates[i];
+    auto& d = fit.drift;
+    if (d.observed.empty()) continue;
+    d.tau = tau;
+    const auto f = filter_level(d.observed, d.sampling_var, tau);
+    Eigen::ArrayXd k = fit.events, t = fit.exposure;
+    const double window = drift_scale(k.sum(), t.sum(), specs[i].probability).first;
+    d.shift_mean = f.level - window;
+    d.shift_var = f.var + tau * tau;
+  }
+}
 
 }  // namespace
 
@@ -172,49 +326,99 @@ fit_result fit_pooled(const exposure_table& x, const org& o, const pipeline& p, 
     throw input_error("the exposure table does not match the organisation and pipeline (" + std::to_string(n) +
                       " units, " + std::to_string(p.size()) + " stages)");
   fit_result out;
-  auto add = [&](std::size_t s, param q, detail::rate_data data, bool probability) {
-    auto f = detail::fit_rate(data, probability, o, p.stages()[s].get(q), options);
-    f.stage = s;
-    f.which = q;
+  for (const auto& r : rates_of(p)) {
+    auto f = detail::fit_rate(observed(x, p, r, 0, x.months), r.probability, o, p.stages()[r.stage].get(r.which),
+                              options);
+    f.stage = r.stage;
+    f.which = r.which;
     out.rates.push_back(std::move(f));
-  };
-  for (std::size_t s = 0; s < p.size(); ++s) {
-    const auto& st = p.stages()[s];
-    const Eigen::ArrayXd at_risk = row_sums(x.at_risk[s]), advanced = row_sums(x.advanced[s]),
-                         exited = row_sums(x.exited[s]);
-    switch (st.kind) {
-      case stage_kind::markov: {
-        add(s, param::advance, {advanced, at_risk}, true);
-        // exit given not advancing; turned back into exit by means()
-        add(s, param::exit, {exited, at_risk - advanced}, true);
-        break;
-      }
-      case stage_kind::fixed:
-        add(s, param::exit, {exited, at_risk}, true);
-        add(s, param::pass_rate, {advanced, row_sums(x.completing[s])}, true);
-        break;
-      case stage_kind::terminal:
-        add(s, param::attrition, {exited, at_risk}, true);
-        break;
-    }
   }
-  const Eigen::ArrayXd months = Eigen::ArrayXd::Constant(n, static_cast<double>(x.months));
-  add(0, param::inflow, {row_sums(x.arrivals), months}, false);
-  add(p.terminal(), param::transfer_in, {row_sums(x.transfers_in), months}, false);
+  if (options.drift) fit_drift(out, x, p, o);
   return out;
+}
+
+namespace {
+
+// E[g(m, s)] over the drift shift s ~ N(mean, var), by Gauss-Legendre quadrature over
+// mean +- 8 sd (the normal's mass outside is below 1e-15).
+template <class G>
+double over_shift(const drift_fit& d, G g) {
+  if (d.shift_var <= 0) return g(d.shift_mean);
+  const double sd = std::sqrt(d.shift_var);
+  auto integrand = [&](double z) { return g(d.shift_mean + sd * z) * std::exp(-0.5 * z * z); };
+  return boost::math::quadrature::gauss<double, 30>::integrate(integrand, -8.0, 8.0) / std::sqrt(2 * M_PI);
+}
+
+// A unit's rate moved by the shift s on the drift scale.
+double shifted(double rate, double s, bool probability) {
+  if (!probability) return rate * std::exp(s);
+  if (rate <= 0 || rate >= 1) return rate;  // a certain outcome stays certain
+  return logistic(logit(rate) + s);
+}
+
+}  // namespace
+
+double rate_fit::predictive_mean(unit_index u) const {
+  const double m = mean(u);
+  if (no_data) return m;
+  if (!is_probability) return m * std::exp(drift.shift_mean + drift.shift_var / 2);
+  return over_shift(drift, [&](double s) { return shifted(m, s, true); });
 }
 
 parameter_set fit_result::means(const org& o, const pipeline& p) const {
   auto ps = parameter_set::defaults(o, p);
   for (const auto& r : rates)
     for (unit_index u = 0; u < static_cast<unit_index>(o.size()); ++u) {
-      double v = r.mean(u);
+      double v = r.predictive_mean(u);
       if (r.which == param::exit && p.stages()[r.stage].kind == stage_kind::markov)
-        v *= 1 - at(r.stage, param::advance).mean(u);
+        v *= 1 - at(r.stage, param::advance).predictive_mean(u);
       ps.set(u, r.stage, r.which, v);
     }
   ps.validate(o, p);
   return ps;
+}
+
+std::vector<parameter_set> draw_parameters(const fit_result& f, const org& o, const pipeline& p, std::size_t count,
+                                           std::uint64_t seed) {
+  // Streams: (seed, draw, unit, rate) for a unit's rate, unit = units() for the shifts,
+  // in a domain of their own so that other uses of the seed stay independent.
+  constexpr std::uint64_t domain = 7;
+  const auto n = static_cast<unit_index>(o.size());
+  std::vector<parameter_set> out;
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    auto ps = parameter_set::defaults(o, p);
+    // Drawn rates of this draw, by rate: markov exits need their stage's advance.
+    std::vector<Eigen::ArrayXd> drawn(f.rates.size(), Eigen::ArrayXd(n));
+    for (std::size_t j = 0; j < f.rates.size(); ++j) {
+      const auto& r = f.rates[j];
+      random::stream shift_stream(seed, i, static_cast<std::uint64_t>(n), j, domain);
+      const double shift = r.drift.shift_mean + std::sqrt(r.drift.shift_var) * random::normal(shift_stream);
+      for (unit_index u = 0; u < n; ++u) {
+        if (r.no_data) {
+          drawn[j](u) = r.centre(u);
+          continue;
+        }
+        random::stream rs(seed, i, static_cast<std::uint64_t>(u), j, domain);
+        const double own = r.is_probability ? random::beta(rs, r.shape(u), r.scale(u))
+                                            : random::gamma(rs, r.shape(u), 1 / r.scale(u));
+        drawn[j](u) = shifted(own, shift, r.is_probability);
+      }
+    }
+    for (std::size_t j = 0; j < f.rates.size(); ++j) {
+      const auto& r = f.rates[j];
+      const bool markov_exit = r.which == param::exit && p.stages()[r.stage].kind == stage_kind::markov;
+      std::size_t advance = j;
+      if (markov_exit)
+        for (std::size_t k = 0; k < f.rates.size(); ++k)
+          if (f.rates[k].stage == r.stage && f.rates[k].which == param::advance) advance = k;
+      for (unit_index u = 0; u < n; ++u)
+        ps.set(u, r.stage, r.which, markov_exit ? drawn[j](u) * (1 - drawn[advance](u)) : drawn[j](u));
+    }
+    ps.validate(o, p);
+    out.push_back(std::move(ps));
+  }
+  return out;
 }
 
 }  // namespace memberflow

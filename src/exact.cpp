@@ -232,3 +232,57 @@ node_distributions exact_forecast::assemble(std::string quantity, month_window w
 }
 
 }  // namespace memberflow
+
+namespace memberflow {
+
+node_distributions mix(const std::vector<node_distributions>& parts) {
+  if (parts.empty()) throw input_error("mix: no distributions to mix");
+  const auto& first = parts.front();
+  for (const auto& part : parts)
+    if (part.quantity != first.quantity || part.window.first != first.window.first ||
+        part.window.last != first.window.last || part.nodes.size() != first.nodes.size())
+      throw input_error("mix: the distributions are of different quantities, windows or organisations");
+  const double weight = 1.0 / static_cast<double>(parts.size());
+  node_distributions out{first.quantity, first.window, std::vector<pmf>(first.nodes.size())};
+  for (std::size_t u = 0; u < out.nodes.size(); ++u) {
+    long long lo = first.nodes[u].first(), hi = first.nodes[u].last();
+    for (const auto& part : parts) lo = std::min(lo, part.nodes[u].first()), hi = std::max(hi, part.nodes[u].last());
+    pmf& m = out.nodes[u];
+    m.offset = lo;
+    m.p.assign(static_cast<std::size_t>(hi - lo + 1), 0.0);
+    m.tail = 0;
+    for (const auto& part : parts) {
+      const pmf& f = part.nodes[u];
+      for (std::size_t k = 0; k < f.p.size(); ++k) m.p[static_cast<std::size_t>(f.offset - lo) + k] += weight * f.p[k];
+      m.tail += weight * f.tail;
+    }
+  }
+  return out;
+}
+
+exact_mixture::exact_mixture(const scenario& sc, const std::vector<parameter_set>& draws, int horizon,
+                             double tolerance) {
+  if (draws.empty()) throw input_error("exact_mixture: give at least one parameter set");
+  parts_.reserve(draws.size());
+  for (const auto& ps : draws) {
+    scenario s = sc;
+    s.params = ps;
+    parts_.emplace_back(std::move(s), horizon, tolerance);
+  }
+}
+
+node_distributions exact_mixture::events(std::string_view event, month_window w) const {
+  std::vector<node_distributions> each;
+  each.reserve(parts_.size());
+  for (const auto& f : parts_) each.push_back(f.events(event, w));
+  return mix(each);
+}
+
+node_distributions exact_mixture::stock(std::string_view stage, int month) const {
+  std::vector<node_distributions> each;
+  each.reserve(parts_.size());
+  for (const auto& f : parts_) each.push_back(f.stock(stage, month));
+  return mix(each);
+}
+
+}  // namespace memberflow

@@ -67,9 +67,6 @@ struct yearly_layout {
   }
 };
 
-double logit(double p) { return std::log(p / (1 - p)); }
-double logistic(double x) { return 1 / (1 + std::exp(-x)); }
-
 // Expected stocks of every pipeline slot in the steady state of constant parameters (the
 // terminal stage left at 0): a markov stage holds its inflow / (advance + exit), age a of
 // a fixed stage its inflow x (1 - exit)^a. With Poisson arrivals and people independent,
@@ -125,7 +122,7 @@ expected_years run_expected(const pipeline& p, const std::vector<parameter_set>&
 }  // namespace
 
 history simulate_history(const scenario& start, const std::vector<parameter_set>& truth, std::uint64_t seed,
-                         double transfer_out_share) {
+                         double transfer_out_share, bool yearly) {
   start.validate();
   const auto& o = start.units();
   const auto& p = start.model();
@@ -141,9 +138,12 @@ history simulate_history(const scenario& start, const std::vector<parameter_set>
   const calendar_month first = *start.start;
   const yearly_layout layout(p);
   const auto columns = layout.names.size();
-  std::vector<long long> counts(years * static_cast<std::size_t>(n) * columns, 0);
+  // Without the yearly table its counts go to a sink (at national scale they would take
+  // years x units x 23 x 8 bytes, ~280 MB).
+  std::vector<long long> counts(yearly ? years * static_cast<std::size_t>(n) * columns : 0, 0);
+  long long sink = 0;
   auto count = [&](std::size_t k, unit_index u, std::size_t c) -> long long& {
-    return counts[(k * static_cast<std::size_t>(n) + static_cast<std::size_t>(u)) * columns + c];
+    return yearly ? counts[(k * static_cast<std::size_t>(n) + static_cast<std::size_t>(u)) * columns + c] : sink;
   };
 
   history h{.events = {}, .yearly = {}, .years = {}, .truth = truth, .start = start, .end = start};
@@ -253,7 +253,7 @@ history simulate_history(const scenario& start, const std::vector<parameter_set>
   y.columns = {"unit_id", "year"};
   y.columns.insert(y.columns.end(), layout.names.begin(), layout.names.end());
   for (std::size_t k = 0; k < years; ++k) h.years.push_back(first.year + static_cast<int>(k));
-  for (unit_index u = 0; u < n; ++u)
+  for (unit_index u = 0; u < n && yearly; ++u)
     for (std::size_t k = 0; k < years; ++k) {
       std::vector<std::string> row{o.id(u), std::to_string(h.years[k])};
       for (std::size_t c = 0; c < columns; ++c) row.push_back(std::to_string(count(k, u, c)));
@@ -262,16 +262,13 @@ history simulate_history(const scenario& start, const std::vector<parameter_set>
   return h;
 }
 
-history example_history(const history_options& opt) {
-  if (opt.years < 2 || opt.years > 30)
-    throw input_error("example_history: years must be from 2 to 30 (ending with 2020), got " +
-                      std::to_string(opt.years));
+std::vector<parameter_set> drifting_parameters(const scenario& base, const history_options& opt) {
+  if (opt.years < 1 || opt.years > 30)
+    throw input_error("drifting_parameters: years must be from 1 to 30, got " + std::to_string(opt.years));
   bool sds_ok = !opt.level_sd.empty() && std::isfinite(opt.year_sd) && opt.year_sd >= 0 &&
                 std::isfinite(opt.unit_drift_sd) && opt.unit_drift_sd >= 0;
   for (double sd : opt.level_sd) sds_ok = sds_ok && std::isfinite(sd) && sd >= 0;
-  if (!sds_ok) throw input_error("example_history: give at least one level_sd; every sd must be finite and >= 0");
-
-  const auto base = example_district(2020);
+  if (!sds_ok) throw input_error("history: give at least one level_sd; every sd must be finite and >= 0");
   const auto& o = base.units();
   const auto& p = base.model();
   const auto n = static_cast<unit_index>(o.size());
@@ -317,6 +314,21 @@ history example_history(const history_options& opt) {
         truth[k].set(u, s, prm, rate ? b * std::exp(x) : b > 0 && b < 1 ? logistic(logit(b) + x) : b);
       }
   }
+
+  return truth;
+}
+
+history example_history(const history_options& opt) {
+  if (opt.years < 2 || opt.years > 30)
+    throw input_error("example_history: years must be from 2 to 30 (ending with 2020), got " +
+                      std::to_string(opt.years));
+
+  const auto base = example_district(2020);
+  const auto& o = base.units();
+  const auto& p = base.model();
+  const auto n = static_cast<unit_index>(o.size());
+  const auto years = static_cast<std::size_t>(opt.years);
+  auto truth = drifting_parameters(base, opt);
 
   // Calibration in expectation, from the steady state of the first year. Every pipeline
   // quantity is proportional to the inflow, so one scale gives 141 confirmations in the
@@ -372,6 +384,17 @@ history example_history(const history_options& opt) {
   h.inflow_scale = scale;
   h.last_year_shift = shift;
   return h;
+}
+
+history synthetic_history(const synthetic_options& org_options, const history_options& options, bool yearly) {
+  if (options.years < 2 || options.years > 30)
+    throw input_error("synthetic_history: years must be from 2 to 30 (ending with 2020), got " +
+                      std::to_string(options.years));
+  auto start = synthetic(org_options);
+  start.start = calendar_month{2021 - options.years, 1};
+  const auto truth = drifting_parameters(start, options);
+  start.params = truth.front();
+  return simulate_history(start, truth, options.seed, options.transfer_out_share, yearly);
 }
 
 }  // namespace memberflow::datasets

@@ -333,6 +333,18 @@ calendar_month event_log::first_month() const {
   return calendar_month{}.plus(m);
 }
 
+calendar_month event_log::complete_from() const {
+  if (events_.empty()) throw input_error("the event log holds no event");
+  long m = LONG_MIN;
+  const std::string* person = nullptr;
+  for (const auto& e : events_) {  // by person, then month: a person's first event opens their history
+    const bool first = person == nullptr || *person != e.person;
+    person = &e.person;
+    if (first && e.kind == record_kind::enter && e.stage != 0) m = std::max(m, e.month + 1);
+  }
+  return m == LONG_MIN ? first_month() : calendar_month{}.plus(m);
+}
+
 calendar_month event_log::last_month() const {
   if (events_.empty()) throw input_error("the event log holds no event");
   long m = LONG_MIN;

@@ -25,6 +25,7 @@
 // (advanced, at risk), and exit on (exited, at risk - advanced), the chance of leaving
 // given not advancing, so that exit = q (1 - advance) and advance + exit <= 1 always.
 #include <Eigen/Core>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,21 @@
 #include "memberflow/scenario.hpp"
 
 namespace memberflow {
+
+// The year-to-year drift of one rate, shared by the whole organisation: a local-level
+// model (a random walk observed with noise) on the logit of a probability or the log of
+// an arrival rate (docs/estimation.md, "Drift"):
+//   x_y = x_{y-1} + eta_y,  eta_y ~ N(0, tau^2)          the organisation's rate in year y
+//   z_y = x_y + e_y,        e_y ~ N(0, v_y)               its observed value, v_y the sampling variance
+// over the window's consecutive 12-month blocks (the last block ends with the window).
+// tau is fitted by maximum likelihood (Kalman filter); the filtered x of the last block,
+// one step ahead, gives next year's rate as a shift on the logit (log) scale from the
+// window's average rate: N(shift_mean, shift_var), shift_var = P_last + tau^2.
+struct drift_fit {
+  std::vector<double> observed, sampling_var;  // z_y and v_y per block, oldest first
+  double tau = 0;
+  double shift_mean = 0, shift_var = 0;
+};
 
 // One parameter of one stage, fitted for every unit.
 struct rate_fit {
@@ -45,8 +61,13 @@ struct rate_fit {
   Eigen::ArrayXd shape, scale;      // posterior: Beta(shape, scale), or Gamma(shape, rate = scale)
   std::vector<double> kappa;        // pooling strength by depth (kappa[0]: the root's own)
   bool no_data = false;             // nobody at risk anywhere: every unit keeps the default, as a point
+  drift_fit drift;                  // without drift (fit_options::drift false): shift 0, variance 0
 
-  double mean(unit_index u) const;
+  double mean(unit_index u) const;  // posterior mean: the unit's rate over the window
+  // The mean for the year after the window: the posterior moved by the drift (exact for
+  // arrival rates, E[r] E[e^s]; for probabilities E_s[logistic(logit(mean) + s)], the
+  // posterior's own spread not mixed in: draw_parameters has it).
+  double predictive_mean(unit_index u) const;
   double mle(unit_index u) const;  // events / exposure; NaN with no exposure
   // Central posterior quantile, q in (0, 1).
   double quantile(unit_index u, double q) const;
@@ -55,15 +76,27 @@ struct rate_fit {
 struct fit_options {
   // Bounds of the search for kappa: below, practically no pooling; above, complete.
   double kappa_min = 1e-3, kappa_max = 1e8;
+  // Model the year-to-year drift (needs two 12-month blocks or more; else none).
+  bool drift = true;
 };
 
 struct fit_result {
   std::vector<rate_fit> rates;  // one per (stage, parameter) the pipeline takes
 
   const rate_fit& at(std::size_t stage, param which) const;  // throws unknown_id
-  // The posterior means as the model's parameters (exit of markov stages: q (1 - advance)).
+  // The means of the predictive distribution for the year after the window (posterior
+  // and drift) as the model's parameters (exit of markov stages: q (1 - advance)).
   parameter_set means(const org& o, const pipeline& p) const;
 };
+
+// `count` parameter sets drawn from the predictive distribution for the year after the
+// window: per draw, each rate's drift shift is drawn once and shared by every unit (the
+// year effect moves the whole organisation), then each unit's rate is drawn from its
+// posterior and moved by the shift on the logit (log) scale. Reproducible: draw i
+// depends only on (seed, i). For the simulation engine (one set per path) and the exact
+// engine's predictive mixture (exact_mixture).
+std::vector<parameter_set> draw_parameters(const fit_result& f, const org& o, const pipeline& p, std::size_t count,
+                                           std::uint64_t seed);
 
 // Every rate the pipeline takes, fitted from each unit's totals over the months of `x`.
 fit_result fit_pooled(const exposure_table& x, const org& o, const pipeline& p, const fit_options& options = {});

@@ -62,6 +62,27 @@ class exact_forecast {
   double tolerance_;
 };
 
+// The predictive distribution under parameter uncertainty as an exact mixture: given
+// parameter sets theta_1..theta_S drawn from their posterior (draw_parameters), a count's
+// pmf is (1/S) sum_i P(count | theta_i), each term the exact engine's. Exact for the
+// mixture over those draws; the draws themselves are a Monte Carlo sample of the
+// posterior (their number sets that error, not the pmfs').
+class exact_mixture {
+ public:
+  exact_mixture(const scenario& sc, const std::vector<parameter_set>& draws, int horizon, double tolerance = 1e-12);
+
+  std::size_t size() const { return parts_.size(); }
+  node_distributions events(std::string_view event, month_window w) const;
+  node_distributions stock(std::string_view stage, int month) const;
+
+ private:
+  std::vector<exact_forecast> parts_;
+};
+
+// The equal-weight mixture of distributions of the same quantity over the same nodes;
+// each node's tail is the mean of the parts' tails.
+node_distributions mix(const std::vector<node_distributions>& parts);
+
 namespace detail {
 
 // What the exact engine refuses up front (before it allocates or convolves), from each

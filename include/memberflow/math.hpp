@@ -16,4 +16,8 @@ inline double log_gamma(double x) {
 #endif
 }
 
+// The log-odds and its inverse: the scale on which rates drift and units differ.
+inline double logit(double p) { return std::log(p / (1 - p)); }
+inline double logistic(double x) { return 1 / (1 + std::exp(-x)); }
+
 }  // namespace memberflow

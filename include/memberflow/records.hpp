@@ -108,6 +108,10 @@ class event_log {
   // Of the earliest and the latest event used; input_error if no event was.
   calendar_month first_month() const;
   calendar_month last_month() const;
+  // The first month the records describe in full: the month after the latest opening
+  // entry (the people already there when the records begin), or first_month() without
+  // opening entries. Before it, arrivals and moves were not recorded.
+  calendar_month complete_from() const;
   const org& units() const { return *org_; }
   const pipeline& model() const { return *pipeline_; }
 

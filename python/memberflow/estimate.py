@@ -9,14 +9,15 @@ commune and a large unit keeps its own rates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from . import _core
 from .errors import InputError
-from .exact import interval_levels, level_name
+from .exact import ExactForecast, interval_levels, level_name
+from .forecast import forecast, whole_number
 from .records import EventLog, MonthLike
 from .scenario import Scenario, _month_text
 
@@ -34,19 +35,37 @@ class Fit:
     ``rates``: tidy, one row per unit, stage and parameter: the unit's own ``events``
     and ``exposure`` (trials, or months for arrival rates), ``mle`` (events / exposure),
     ``centre`` (the prior mean: the rest of its parent's subtree), the posterior
-    ``mean`` and central interval ``lo-L`` / ``hi-L``. For markov stages, ``exit`` is
+    ``mean`` and central interval ``lo-L`` / ``hi-L`` (the unit's rate over the window),
+    and ``predictive``, the mean for the year after the window (moved by the drift; what
+    the scenario holds). For markov stages, ``exit`` is
     the chance of leaving given not advancing (the scenario holds
     ``exit = q (1 - advance)``).
     ``pooling``: the strength of pooling ``kappa`` by parameter and depth (large: units
     of that level hardly differ).
+    ``drift``: per stage and parameter, the year-to-year drift of the organisation's
+    rate (docs/estimation.md, "Drift"): ``tau`` (the sd of a year's step on the logit
+    or log scale, one for the organisation), the predictive shift of next year's rate
+    from the window's (``shift_mean``, ``shift_sd``) and the observed yearly rates.
     ``first`` / ``last``: the months fitted.
     """
 
     scenario: Scenario
     rates: pd.DataFrame
     pooling: pd.DataFrame
+    drift: pd.DataFrame
     first: pd.Period
     last: pd.Period
+    _core: object = field(default=None, repr=False, compare=False)
+
+    def draws_forecast(self, horizon: int = 12, *, draws: int = 200, seed: int = 0,
+                       tolerance: float = 1e-12) -> "ExactForecast":
+        """The predictive distributions for the months after the window, as the exact
+        engine's mixture over ``draws`` parameter sets drawn from the posterior and the
+        drift (docs/estimation.md, "Predictive distribution"): each node's pmf is the
+        average of the exact pmfs under each set. Exact for the mixture; the draws are a
+        Monte Carlo sample of the parameters (their number sets that error). The means
+        month by month are the expected engine's at the predictive means."""
+        return _predictive(self, horizon, draws, seed, tolerance)
 
     def __repr__(self) -> str:
         return (f"<memberflow.Fit: {len(self.scenario.org)} units, {self.first} to {self.last}, "
@@ -54,13 +73,16 @@ class Fit:
 
 
 def estimate(log: EventLog, first: MonthLike | None = None, last: MonthLike | None = None, *,
-             level: float = 90) -> Fit:
+             level: float = 90, drift: bool = True) -> Fit:
     """Fit every rate of the model from an event log, with partial pooling along the tree.
 
-    ``first`` / ``last``: the months to fit; by default the log's last 12 months. Rates
-    drift from year to year (in the example history, admissions fell from 186 to 97 a
-    year), and a longer window averages over that drift: pool across units, not across
-    years, until the drift model of docs/estimation.md lands.
+    ``first`` / ``last``: the months to fit; by default every whole year of the log up to
+    its last month (12-month blocks counted back from ``last``, from the month the log
+    is complete: :attr:`EventLog.complete_from`). Units are pooled over
+    the whole window; the drift of the organisation's rates from year to year is fitted
+    on its 12-month blocks (two or more; with ``drift=False``, or a shorter window, none)
+    and carried into the scenario's parameters (the predictive means for the year after
+    the window) and into :meth:`Fit.draws_forecast`.
     ``level``: the central posterior interval in ``rates``, in percent.
 
     >>> import memberflow as mf
@@ -78,18 +100,21 @@ def estimate(log: EventLog, first: MonthLike | None = None, last: MonthLike | No
     level = levels[0]
     last_text = log._core.last_month if last is None else _month_text(last)
     if first is None:
-        first_text = str(max(pd.Period(log._core.first_month, freq="M"), pd.Period(last_text, freq="M") - 11))
+        span = pd.Period(last_text, freq="M") - pd.Period(log._core.complete_from, freq="M")
+        years = max(1, (span.n + 1) // 12)
+        first_text = str(pd.Period(last_text, freq="M") - (12 * years - 1))
     else:
         first_text = _month_text(first)
     x = log._core.exposures(first_text, last_text)
     after = pd.Period(last_text, freq="M") + 1
     scenario = Scenario(log.org, log.pipeline, stocks=log.snapshot(after), start=after)
-    rates = _core.fit_exposures(scenario._core, x["start"], x["months"], list(x["at_risk"]), list(x["advanced"]),
-                                list(x["exited"]), list(x["completing"]), np.asarray(x["arrivals"]),
-                                np.asarray(x["transfers_in"]), (1 - level / 100) / 2)
+    rates, core = _core.fit_exposures(scenario._core, x["start"], x["months"], list(x["at_risk"]),
+                                      list(x["advanced"]), list(x["exited"]), list(x["completing"]),
+                                      np.asarray(x["arrivals"]), np.asarray(x["transfers_in"]), (1 - level / 100) / 2,
+                                      bool(drift))
     scenario._core.validate()
-    return Fit(scenario, _rates_frame(rates, log, level), _pooling_frame(rates),
-               pd.Period(first_text, freq="M"), pd.Period(last_text, freq="M"))
+    return Fit(scenario, _rates_frame(rates, log, level), _pooling_frame(rates), _drift_frame(rates),
+               pd.Period(first_text, freq="M"), pd.Period(last_text, freq="M"), core)
 
 
 def _rates_frame(rates: list[dict], log: EventLog, level: float) -> pd.DataFrame:
@@ -97,8 +122,21 @@ def _rates_frame(rates: list[dict], log: EventLog, level: float) -> pd.DataFrame
     name = level_name(level)
     parts = [pd.DataFrame({"unit_id": ids, "stage": r["stage"], "param": r["param"], "events": r["events"],
                            "exposure": r["exposure"], "mle": r["mle"], "centre": r["centre"], "mean": r["mean"],
-                           f"lo-{name}": r["lo"], f"hi-{name}": r["hi"]}) for r in rates]
+                           f"lo-{name}": r["lo"], f"hi-{name}": r["hi"], "predictive": r["predictive"]}) for r in rates]
     return pd.concat(parts, ignore_index=True)
+
+
+def _drift_frame(rates: list[dict]) -> pd.DataFrame:
+    rows = [(r["stage"], r["param"], "logit" if r["probability"] else "log", r["tau"], r["shift_mean"],
+             float(np.sqrt(r["shift_var"])), list(r["drift_observed"])) for r in rates]
+    return pd.DataFrame(rows, columns=["stage", "param", "scale", "tau", "shift_mean", "shift_sd", "yearly"])
+
+
+def _predictive(fit: Fit, horizon: int, draws: int, seed: int, tolerance: float) -> ExactForecast:
+    horizon = whole_number("horizon", horizon, 1)
+    expected = forecast(fit.scenario, horizon)
+    mixture = _core.ExactMixture(fit.scenario._core, fit._core, draws, seed, horizon, tolerance)
+    return ExactForecast(fit.scenario, expected._core, tolerance, engine=mixture)
 
 
 def _pooling_frame(rates: list[dict]) -> pd.DataFrame:

@@ -268,10 +268,12 @@ class ExactForecast(DistributionMethods, Forecast):
     True
     """
 
-    def __init__(self, scenario: Scenario, expected: _core.ForecastResult, tolerance: float):
+    def __init__(self, scenario: Scenario, expected: _core.ForecastResult, tolerance: float, engine=None):
+        """``engine``: what computes the pmfs; by default the exact engine at the
+        scenario's parameters (``Fit.draws_forecast`` gives its predictive mixture)."""
         super().__init__(scenario, expected, "exact")
         self.tolerance = tolerance
-        self._exact = _core.ExactForecast(scenario._core, expected.horizon, tolerance)
+        self._exact = engine if engine is not None else _core.ExactForecast(scenario._core, expected.horizon, tolerance)
         self._cache: dict = {}
 
     def distribution(self, quantity: str, window: Window = None, month: int | None = None) -> Distributions:

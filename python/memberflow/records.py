@@ -120,6 +120,12 @@ class EventLog:
         return pd.Period(self._core.first_month, freq="M")
 
     @property
+    def complete_from(self) -> pd.Period:
+        """The first month the records describe in full: the month after the latest
+        opening entry (people already in the pipeline when the records begin)."""
+        return pd.Period(self._core.complete_from, freq="M")
+
+    @property
     def last_month(self) -> pd.Period:
         return pd.Period(self._core.last_month, freq="M")
 

@@ -1,9 +1,15 @@
 // memberflow._core.fit_exposures: partial pooling of estimate.hpp over an exposure table
-// given as numpy arrays (memberflow.records builds them from an event log).
+// given as numpy arrays (memberflow.records builds them from an event log), returning a
+// FitResult; ExactMixture: the exact engine's predictive mixture over parameter sets
+// drawn from a fit (exact.hpp).
 #include <pybind11/eigen.h>
+
+#include <functional>
+#include <limits>
 
 #include "bindings.hpp"
 #include "memberflow/estimate.hpp"
+#include "memberflow/exact.hpp"
 
 namespace memberflow::python {
 
@@ -21,19 +27,63 @@ py::dict rate_to_python(const rate_fit& r, const pipeline& p) {
   for (double k : r.kappa) kappa.append(k);
   return py::dict("stage"_a = p.stages()[r.stage].name, "param"_a = std::string(param_name(r.which)),
                   "probability"_a = r.is_probability, "events"_a = r.events, "exposure"_a = r.exposure,
-                  "centre"_a = r.centre, "shape"_a = r.shape, "scale"_a = r.scale, "kappa"_a = kappa);
+                  "centre"_a = r.centre, "shape"_a = r.shape, "scale"_a = r.scale, "kappa"_a = kappa,
+                  "drift_observed"_a = r.drift.observed, "drift_sampling_var"_a = r.drift.sampling_var,
+                  "tau"_a = r.drift.tau, "shift_mean"_a = r.drift.shift_mean, "shift_var"_a = r.drift.shift_var);
+}
+
+// A fit with the organisation and pipeline it was made for.
+struct bound_fit {
+  fit_result fit;
+  std::shared_ptr<const org> units;
+  std::shared_ptr<const pipeline> model;
+
+  std::vector<parameter_set> draw(py::handle count, std::uint64_t seed) const {
+    const auto n = integer_arg<long long>(count, "draws", 1, 1'000'000);
+    py::gil_scoped_release release;
+    return draw_parameters(fit, *units, *model, static_cast<std::size_t>(n), seed);
+  }
+};
+
+node_distributions released(const std::function<node_distributions()>& f) {
+  py::gil_scoped_release release;
+  return f();
 }
 
 }  // namespace
 
 void register_estimate(py::module_& m) {
   using namespace pybind11::literals;
+  py::class_<bound_fit, std::shared_ptr<bound_fit>>(m, "FitResult");
+  py::class_<exact_mixture, std::shared_ptr<exact_mixture>>(m, "ExactMixture")
+      .def(py::init([](const scenario& s, const bound_fit& f, py::object draws, std::uint64_t seed, py::object horizon,
+                       double tolerance) {
+             const auto sets = f.draw(draws, seed);
+             const int h = integer_arg<int>(horizon, "horizon", std::numeric_limits<int>::min(),
+                                            std::numeric_limits<int>::max());
+             py::gil_scoped_release release;
+             return std::make_shared<exact_mixture>(s, sets, h, tolerance);
+           }),
+           "scenario"_a, "fit"_a, "draws"_a, "seed"_a, "horizon"_a, "tolerance"_a = 1e-12)
+      .def_property_readonly("draws", &exact_mixture::size)
+      .def(
+          "events",
+          [](const exact_mixture& f, const std::string& event, int first, int last) {
+            return pmfs_to_python(released([&] { return f.events(event, {first, last}); }).nodes);
+          },
+          "event"_a, "first"_a, "last"_a)
+      .def(
+          "stock",
+          [](const exact_mixture& f, const std::string& stage, int month) {
+            return pmfs_to_python(released([&] { return f.stock(stage, month); }).nodes);
+          },
+          "stage"_a, "month"_a);
   m.def(
       "fit_exposures",
       [](std::shared_ptr<scenario> target, const std::string& start, int months,
          const std::vector<Eigen::MatrixXd>& at_risk, const std::vector<Eigen::MatrixXd>& advanced,
          const std::vector<Eigen::MatrixXd>& exited, const std::vector<Eigen::MatrixXd>& completing,
-         const Eigen::MatrixXd& arrivals, const Eigen::MatrixXd& transfers_in, double quantile_low) {
+         const Eigen::MatrixXd& arrivals, const Eigen::MatrixXd& transfers_in, double quantile_low, bool drift) {
         exposure_table x;
         x.start = calendar_month::parse(start, "fit: start");
         x.months = months;
@@ -46,33 +96,40 @@ void register_estimate(py::module_& m) {
         fit_result fit;
         {
           py::gil_scoped_release release;
-          fit = fit_pooled(x, target->units(), target->model());
+          fit_options options;
+          options.drift = drift;
+          fit = fit_pooled(x, target->units(), target->model(), options);
           target->params = fit.means(target->units(), target->model());
           target->params.defaults_source = "fitted by memberflow.estimate (no data: the stage default)";
         }
         py::list rates;
         for (const auto& r : fit.rates) {
           auto d = rate_to_python(r, target->model());
-          Eigen::ArrayXd lo(r.shape.size()), hi(r.shape.size()), mean(r.shape.size()), mle(r.shape.size());
+          Eigen::ArrayXd lo(r.shape.size()), hi(r.shape.size()), mean(r.shape.size()), mle(r.shape.size()),
+              next(r.shape.size());
           for (Eigen::Index u = 0; u < r.shape.size(); ++u) {
             const auto ui = static_cast<unit_index>(u);
             lo(u) = r.quantile(ui, quantile_low);
             hi(u) = r.quantile(ui, 1 - quantile_low);
             mean(u) = r.mean(ui);
+            next(u) = r.predictive_mean(ui);
             mle(u) = r.mle(ui);
           }
           d["lo"] = lo;
           d["hi"] = hi;
           d["mean"] = mean;
+          d["predictive"] = next;
           d["mle"] = mle;
           rates.append(d);
         }
-        return rates;
+        auto bound = std::make_shared<bound_fit>(bound_fit{std::move(fit), target->organisation, target->stages});
+        return py::make_tuple(rates, bound);
       },
       "scenario"_a, "start"_a, "months"_a, "at_risk"_a, "advanced"_a, "exited"_a, "completing"_a, "arrivals"_a,
-      "transfers_in"_a, "quantile_low"_a = 0.05,
-      "Fits every rate with partial pooling, sets the scenario's parameters to the posterior means and returns "
-      "one dict per (stage, param): data, centre, posterior shape/scale, kappa by depth, mean, mle, quantiles.");
+      "transfers_in"_a, "quantile_low"_a = 0.05, "drift"_a = true,
+      "Fits every rate with partial pooling (and the drift), sets the scenario's parameters to the predictive "
+      "means and returns (rates, FitResult): one dict per (stage, param): data, centre, posterior shape/scale, "
+      "kappa by depth, drift, mean, mle, quantiles.");
 }
 
 }  // namespace memberflow::python

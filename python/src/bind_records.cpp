@@ -41,6 +41,13 @@ py::list arrays(const std::vector<Eigen::ArrayXXd>& per_stage) {
 
 }  // namespace
 
+const event_log& core_event_log(py::handle core_log) {
+  if (!py::isinstance<py_event_log>(core_log))
+    throw input_error("expected a memberflow._core.EventLog (use memberflow.EventLog), got " +
+                      py::str(py::type::of(core_log)).cast<std::string>());
+  return core_log.cast<const py_event_log&>().log;
+}
+
 void register_records(py::module_& m) {
   using namespace pybind11::literals;
   py::class_<py_event_log, std::shared_ptr<py_event_log>>(m, "EventLog",
@@ -74,6 +81,7 @@ void register_records(py::module_& m) {
            },
            "(lines, reasons, cells of each row) of the rows set aside.")
       .def_property_readonly("first_month", [](const py_event_log& l) { return l.log.first_month().str(); })
+      .def_property_readonly("complete_from", [](const py_event_log& l) { return l.log.complete_from().str(); })
       .def_property_readonly("last_month", [](const py_event_log& l) { return l.log.last_month().str(); })
       .def("snapshot_columns",
            [](const py_event_log& l, const std::string& month) {

@@ -30,7 +30,7 @@ def test_the_fitted_scenario_starts_where_the_log_ends(fit, history):
     # every engine takes it
     assert mf.forecast(scn, 12).mean("admissions")[scn.org.root] > 0
     assert list(fit.rates.columns) == ["unit_id", "stage", "param", "events", "exposure", "mle", "centre", "mean",
-                                       "lo-90", "hi-90"]
+                                       "lo-90", "hi-90", "predictive"]
 
 
 def test_the_data_behind_each_rate_are_the_logs_exposures(fit, history):
@@ -50,7 +50,7 @@ def test_the_data_behind_each_rate_are_the_logs_exposures(fit, history):
 
 
 def test_markov_exit_in_the_scenario_is_q_times_one_minus_advance(fit):
-    r = fit.rates.set_index(["unit_id", "stage", "param"])["mean"]
+    r = fit.rates.set_index(["unit_id", "stage", "param"])["predictive"]
     adv, ex = fit.scenario.param("advance"), fit.scenario.param("exit")
     for unit in ("D", "C05-03"):
         assert adv.loc[unit, "source"] == r[(unit, "source", "advance")]
@@ -92,10 +92,18 @@ def test_bad_arguments(fit, history):
         mf.estimate(log, first="January")
 
 
-def test_the_default_window_is_the_logs_last_twelve_months(history):
+def test_the_default_window_is_every_whole_year_the_log_describes_in_full(history):
     log = mf.EventLog.from_frame(history.events, history.start)
+    # opening entries are dated before 2016-01 (probation's back to 2014-12): the log is
+    # complete from 2016-01 on, the month after the latest of them
+    assert log.first_month < pd.Period("2015-12", freq="M")
+    assert log.complete_from == pd.Period("2016-01", freq="M")
     fit = mf.estimate(log)
-    assert (fit.first, fit.last) == (pd.Period("2020-01", freq="M"), pd.Period("2020-12", freq="M"))
+    assert (fit.first, fit.last) == (pd.Period("2016-01", freq="M"), pd.Period("2020-12", freq="M"))
+    later = mf.estimate(log, last="2019-12")
+    assert (later.first, later.last) == (pd.Period("2016-01", freq="M"), pd.Period("2019-12", freq="M"))
+    partial = mf.estimate(log, last="2019-06")  # 3.5 years: the whole 3 before 2019-06
+    assert (partial.first, partial.last) == (pd.Period("2016-07", freq="M"), pd.Period("2019-06", freq="M"))
 
 
 def test_memberflow_fit_writes_a_scenario_that_forecasts(history, tmp_path, capsys):
