@@ -351,6 +351,7 @@ double over_shift(const drift_fit& d, G g) {
 
 // A unit's rate moved by the shift s on the drift scale.
 double shifted(double rate, double s, bool probability) {
+  if (s == 0) return rate;  // bit for bit: no drift leaves the posterior as it is
   if (!probability) return rate * std::exp(s);
   if (rate <= 0 || rate >= 1) return rate;  // a certain outcome stays certain
   return logistic(logit(rate) + s);

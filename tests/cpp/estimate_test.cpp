@@ -8,13 +8,14 @@
 #include "catch.hpp"
 #include "memberflow/datasets.hpp"
 #include "memberflow/estimate.hpp"
+#include "memberflow/exact.hpp"
+#include "memberflow/math.hpp"
 
 using namespace memberflow;
 
 namespace {
 
-double logit(double p) { return std::log(p / (1 - p)); }
-double expit(double x) { return 1 / (1 + std::exp(-x)); }
+double expit(double x) { return logistic(x); }
 
 struct truth {
   std::vector<double> rate;
@@ -149,4 +150,151 @@ TEST_CASE("with nobody at risk anywhere a rate keeps its default, as a point", "
       CHECK(std::isnan(f.mle(u)));
     }
   }
+}
+
+namespace {
+
+// An exposure table of `years` 12-month blocks for a one-stage-at-a-time view: every
+// unit's data of a block sits in the block's first month (drift and pooling only see
+// block and window totals). The source stage's advance rate of year y at the root is
+// expit(level[y]) for every unit; `trials` people at risk per unit and year.
+exposure_table yearly_table(const scenario& sc, const std::vector<double>& level, double trials, std::mt19937& rng) {
+  const auto& p = sc.model();
+  const auto n = static_cast<Eigen::Index>(sc.units().size());
+  const int months = 12 * static_cast<int>(level.size());
+  exposure_table x;
+  x.start = {2000, 1};
+  x.months = months;
+  for (std::size_t s = 0; s < p.size(); ++s) {
+    x.at_risk.push_back(Eigen::ArrayXXd::Zero(n, months));
+    x.advanced.push_back(Eigen::ArrayXXd::Zero(n, months));
+    x.exited.push_back(Eigen::ArrayXXd::Zero(n, months));
+    x.completing.push_back(Eigen::ArrayXXd::Zero(n, months));
+  }
+  x.arrivals = Eigen::ArrayXXd::Zero(n, months);
+  x.transfers_in = Eigen::ArrayXXd::Zero(n, months);
+  for (std::size_t y = 0; y < level.size(); ++y)
+    for (Eigen::Index u = 0; u < n; ++u) {
+      const auto m = static_cast<Eigen::Index>(12 * y);
+      x.at_risk[0](u, m) = trials;
+      x.advanced[0](u, m) = std::binomial_distribution<int>(static_cast<int>(trials), expit(level[y]))(rng);
+    }
+  return x;
+}
+
+std::vector<double> random_walk(std::size_t years, double start, double tau, std::mt19937& rng) {
+  std::normal_distribution<double> step(0, tau);
+  std::vector<double> level{start};
+  while (level.size() < years) level.push_back(level.back() + step(rng));
+  return level;
+}
+
+}  // namespace
+
+TEST_CASE("the drift's step size is recovered from yearly rates that walk at random", "[estimate][drift]") {
+  const auto sc = datasets::synthetic({{4, 3}, {"root", "branch", "cell"}, 20, 0.6, 5});
+  std::mt19937 rng(11);
+  // 30 years, 17 units x 2,000 trials a year: sampling noise on the logit ~0.02, far below tau
+  for (double tau : {0.15, 0.4}) {
+    double sum = 0;
+    const int reps = 8;
+    for (int rep = 0; rep < reps; ++rep) {
+      const auto level = random_walk(30, logit(0.1), tau, rng);
+      const auto f = fit_pooled(yearly_table(sc, level, 2000, rng), sc.units(), sc.model());
+      const auto& d = f.at(0, param::advance).drift;
+      REQUIRE(d.observed.size() == 30);
+      sum += d.tau;
+      // the filtered level sits near the last year's; the shift is measured from the window's rate
+      const double window = logit(f.at(0, param::advance).events.sum() / f.at(0, param::advance).exposure.sum());
+      CHECK(std::abs(window + d.shift_mean - level.back()) < 0.1);
+      CHECK(d.shift_var > d.tau * d.tau);  // one step ahead: the filter's variance + tau^2
+    }
+    INFO("true tau " << tau << ", mean fitted " << sum / reps);
+    CHECK(std::abs(sum / reps - tau) < 0.25 * tau);
+  }
+}
+
+TEST_CASE("a constant rate has no drift; without drift the predictive mean is the posterior mean",
+          "[estimate][drift]") {
+  const auto sc = datasets::synthetic({{4, 3}, {"root", "branch", "cell"}, 20, 0.6, 5});
+  std::mt19937 rng(12);
+  const auto x = yearly_table(sc, std::vector<double>(10, logit(0.1)), 2000, rng);
+  const auto f = fit_pooled(x, sc.units(), sc.model());
+  CHECK(f.at(0, param::advance).drift.tau < 0.05);
+  fit_options off;
+  off.drift = false;
+  const auto g = fit_pooled(x, sc.units(), sc.model(), off);
+  const auto& r = g.at(0, param::advance);
+  CHECK(r.drift.observed.empty());
+  for (unit_index u = 0; u < static_cast<unit_index>(sc.units().size()); ++u) CHECK(r.predictive_mean(u) == r.mean(u));
+  // a window shorter than two years has no drift either
+  const auto short_x = yearly_table(sc, {logit(0.1)}, 2000, rng);
+  CHECK(fit_pooled(short_x, sc.units(), sc.model()).at(0, param::advance).drift.observed.empty());
+}
+
+TEST_CASE("drawn parameter sets: reproducible, one shift shared by all units, means match the predictive ones",
+          "[estimate][drift]") {
+  const auto sc = datasets::synthetic({{4, 3}, {"root", "branch", "cell"}, 20, 0.6, 5});
+  const auto& o = sc.units();
+  const auto& p = sc.model();
+  std::mt19937 rng(13);
+  auto x = yearly_table(sc, random_walk(12, logit(0.1), 0.5, rng), 2000, rng);
+  for (int y = 0; y < 12; ++y) x.arrivals.col(12 * y).setConstant(30);  // inflow: 30 a year per unit
+  const auto f = fit_pooled(x, o, p);
+  const auto& adv = f.at(0, param::advance);
+  REQUIRE(adv.drift.shift_var > 0.01);
+  const auto a = draw_parameters(f, o, p, 2000, 5), b = draw_parameters(f, o, p, 2000, 5);
+  const auto c = draw_parameters(f, o, p, 3, 6);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK((a[i].advance == b[i].advance).all());
+    CHECK((a[i].inflow == b[i].inflow).all());
+    CHECK((a[i].advance != c[i].advance).any());
+  }
+  // Units with much data barely differ from their posterior means: their logits move
+  // together, by the draw's shift (sd >= 0.1), so two units' deviations are correlated.
+  const auto u = o.preorder()[1], v = o.preorder().back();
+  double suv = 0, suu = 0, svv = 0, mean_inflow = 0;
+  for (const auto& ps : a) {
+    const double du = logit(ps.advance(u, 0)) - logit(adv.mean(u)), dv = logit(ps.advance(v, 0)) - logit(adv.mean(v));
+    suv += du * dv, suu += du * du, svv += dv * dv;
+    mean_inflow += ps.inflow(u) / static_cast<double>(a.size());
+  }
+  CHECK(suv / std::sqrt(suu * svv) > 0.9);
+  // arrival rates: E[r e^s] = mean x exp(shift_mean + shift_var / 2), within Monte Carlo error
+  const auto& inflow = f.at(0, param::inflow);
+  CHECK(mean_inflow == Catch::Approx(inflow.predictive_mean(u)).epsilon(0.03));
+  // the scenario's parameters are the predictive means
+  CHECK(f.means(o, p).advance(u, 0) == adv.predictive_mean(u));
+}
+
+TEST_CASE("the exact mixture over drawn sets averages the exact engine's pmfs", "[estimate][exact]") {
+  auto sc = datasets::example_district(2021);
+  const auto& o = sc.units();
+  const auto& p = sc.model();
+  auto low = sc.params, high = sc.params;
+  low.advance *= 0.5;
+  high.inflow *= 2;
+  const exact_mixture m(sc, {low, high}, 12);
+  CHECK(m.size() == 2);
+  auto with = [&](const parameter_set& ps) {
+    scenario s = sc;
+    s.params = ps;
+    return exact_forecast(s, 12).events("admissions", {0, 12});
+  };
+  const auto a = with(low), b = with(high), mixed = m.events("admissions", {0, 12});
+  for (auto u : o.preorder()) {
+    const auto& f = mixed.nodes[static_cast<std::size_t>(u)];
+    const auto& fa = a.nodes[static_cast<std::size_t>(u)];
+    const auto& fb = b.nodes[static_cast<std::size_t>(u)];
+    for (long long k = f.first(); k <= f.last(); ++k) CHECK(f.at(k) == Catch::Approx((fa.at(k) + fb.at(k)) / 2).margin(1e-300));
+    CHECK(f.mean() == Catch::Approx((fa.mean() + fb.mean()) / 2).epsilon(1e-12));
+    CHECK(f.tail <= 1e-12);
+  }
+  // one set: the exact engine itself
+  const auto one = exact_mixture(sc, {sc.params}, 12).stock("probation", 12);
+  const auto ref = exact_forecast(sc, 12).stock("probation", 12);
+  for (auto u : o.preorder()) CHECK(one.nodes[static_cast<std::size_t>(u)].p == ref.nodes[static_cast<std::size_t>(u)].p);
+  CHECK_THROWS_AS(exact_mixture(sc, {}, 12), input_error);
+  CHECK_THROWS_AS(mix({a, exact_forecast(sc, 12).events("confirmations", {0, 12})}), input_error);
+  (void)p;
 }

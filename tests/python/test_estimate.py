@@ -136,3 +136,46 @@ def json_rows(capsys):
     import json
 
     return json.loads(capsys.readouterr().out)["rows"]
+
+
+@pytest.fixture(scope="module")
+def long_fit():
+    h = mf.datasets.example_history(seed=3, years=8)
+    return mf.estimate(mf.EventLog.from_frame(h.events, h.start), last="2019-12")
+
+
+def test_the_drift_is_fitted_on_yearly_blocks_with_one_step_size_for_the_organisation(long_fit):
+    d = long_fit.drift
+    assert list(d.columns) == ["stage", "param", "scale", "tau", "shift_mean", "shift_sd", "yearly"]
+    assert (long_fit.first, long_fit.last) == (pd.Period("2013-01", freq="M"), pd.Period("2019-12", freq="M"))
+    assert d.yearly.map(len).eq(7).all()  # 2013..2019
+    assert d.tau.nunique() == 1 and 0 < d.tau.iloc[0] < 1
+    # one step ahead: the level's own uncertainty plus a year's step
+    assert (d.shift_sd > d.tau).all()
+    assert set(d.scale) == {"logit", "log"}
+
+
+def test_without_drift_the_scenario_holds_the_posterior_means():
+    h = mf.datasets.example_history(seed=3, years=4)
+    log = mf.EventLog.from_frame(h.events, h.start)
+    fit = mf.estimate(log, drift=False)
+    assert (fit.drift.tau == 0).all() and (fit.drift.shift_sd == 0).all()
+    assert (fit.rates["predictive"] == fit.rates["mean"]).all()
+    drifting = mf.estimate(log)
+    assert (drifting.rates["predictive"] != drifting.rates["mean"]).any()
+
+
+def test_the_predictive_mixture_is_reproducible_and_wider_than_the_plug_in_forecast(long_fit):
+    root = long_fit.scenario.org.root
+    mixture = long_fit.draws_forecast(12, draws=100, seed=1).distribution("admissions")
+    again = long_fit.draws_forecast(12, draws=100, seed=1).distribution("admissions")
+    other = long_fit.draws_forecast(12, draws=100, seed=2).distribution("admissions")
+    plug_in = mf.forecast(long_fit.scenario, 12, method="exact").distribution("admissions")
+    assert mixture.pmf(root).equals(again.pmf(root))
+    assert not mixture.pmf(root).equals(other.pmf(root))
+    assert mixture.total_mass()[root] == pytest.approx(1, abs=1e-12)
+    # parameter uncertainty and the year's drift widen the distribution at every level
+    assert mixture.std()[root] > 1.2 * plug_in.std()[root]
+    assert (mixture.std() / plug_in.std()).median() > 1
+    # and leave its centre near the plug-in forecast (the means are the predictive ones)
+    assert mixture.mean()[root] == pytest.approx(plug_in.mean()[root], rel=0.05)
