@@ -203,6 +203,8 @@ struct setup {
   std::vector<std::vector<std::vector<std::size_t>>> tracked_at;  // [event][month]: tracked windows holding it
   std::vector<std::vector<std::size_t>> stocks_tracked_at;         // [month 0..horizon]: tracked stocks
   std::size_t n_quantities() const { return sc.model().size() + n_events; }
+  // Parameters that change from path to path (drawn, or given per path).
+  bool per_path_parameters() const { return !opt.uncertainty.empty() || !opt.parameter_sets.empty(); }
 };
 
 unit_chances make_chances(const setup& su, const parameter_set& ps) {
@@ -336,7 +338,7 @@ class path_simulator {
         adjusts_entry_(course_ || su.opt.target_rule.has_value()),
         month_varies_(course_ || su.opt.target_rule.has_value() || !su.opt.inflow_profile.empty()),
         coupled_(course_ || su.opt.target_rule.has_value()), horizon_(static_cast<std::size_t>(su.horizon)),
-        quantities_(su.n_quantities()), stages_(p_.size()), same_start_(!month_varies_ && su.opt.uncertainty.empty()) {
+        quantities_(su.n_quantities()), stages_(p_.size()), same_start_(!month_varies_ && !su.per_path_parameters()) {
     for (std::size_t s = 0; s < p_.size(); ++s) {
       const auto& st = p_.stages()[s];
       stage_plan plan{st.kind, p_.offset(s), static_cast<int>(p_.width(s)), {}};
@@ -365,7 +367,7 @@ class path_simulator {
     const auto T = su_.tracked.size();
     width_ = count * T;
     batch_.assign(n_ * width_, 0);
-    if (coupled_ || !su_.opt.uncertainty.empty()) {
+    if (coupled_ || su_.per_path_parameters()) {
       for (std::size_t b = 0; b < count; ++b) {
         column_ = b * T;
         run_path(first + b);
@@ -402,7 +404,12 @@ class path_simulator {
   // Paths with policies or drawn parameters: one path at a time.
   void run_path(std::uint64_t path) {
     path_ = path;
-    if (su_.opt.uncertainty.empty()) {
+    if (!su_.opt.parameter_sets.empty()) {
+      const auto& sets = su_.opt.parameter_sets;
+      drawn_chances_ = make_chances(su_, sets[path % sets.size()]);
+      ps_ = &sets[path % sets.size()];
+      ch_ = &drawn_chances_;
+    } else if (su_.opt.uncertainty.empty()) {
       ps_ = &su_.sc.params;
       ch_ = &su_.chances;
     } else {
@@ -917,6 +924,11 @@ void check_people(const setup& su) {
     if (rate)
       for (auto u : su.draw_units[k]) (*rate)[static_cast<std::size_t>(u)] = std::max((*rate)[static_cast<std::size_t>(u)], high);
   }
+  for (const auto& ps : su.opt.parameter_sets)  // the largest rates any path runs with
+    for (std::size_t u = 0; u < n; ++u) {
+      inflow[u] = std::max(inflow[u], ps.inflow(static_cast<Eigen::Index>(u)));
+      transfer[u] = std::max(transfer[u], ps.transfer_in(static_cast<Eigen::Index>(u)));
+    }
   double total = 0;
   for (std::size_t u = 0; u < n; ++u) {
     double stock = 0;
@@ -1008,7 +1020,17 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt)
     if (su.low_class && p.stages()[p.admission()].kind != stage_kind::fixed)
       throw parameter_error("target rule: pass_penalty needs a fixed-duration admission stage");
   }
-  if (opt.uncertainty.empty()) su.chances = make_chances(su, sc.params);
+  if (!opt.parameter_sets.empty()) {
+    if (!opt.uncertainty.empty())
+      throw input_error("parameter_sets and uncertainty: give one or the other (each sets every path's parameters)");
+    for (std::size_t i = 0; i < opt.parameter_sets.size(); ++i) {
+      const auto& ps = opt.parameter_sets[i];
+      if (ps.advance.rows() != static_cast<Eigen::Index>(o.size()) || ps.advance.cols() != static_cast<Eigen::Index>(p.size()))
+        throw input_error("parameter set " + std::to_string(i) + " does not match the scenario's units and stages");
+      ps.validate(o, p);
+    }
+  }
+  if (!su.per_path_parameters()) su.chances = make_chances(su, sc.params);
   set_initial_state(su);
   check_people(su);
   su.tracked_at.assign(n_events, std::vector<std::vector<std::size_t>>(static_cast<std::size_t>(horizon)));

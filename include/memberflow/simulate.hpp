@@ -23,6 +23,10 @@
 //   uncertainty      per path, a parameter of a scope (a unit, "kind:<kind>" or "*") is
 //                    drawn from Beta(a, b) (probabilities) or Gamma(shape, scale)
 //                    (rates), one draw per path and entry, shared by the scope's units.
+//   parameter_sets   path i runs with parameter_sets[i mod size]: parameters drawn from
+//                    a fit's predictive distribution (draw_parameters, estimate.hpp),
+//                    whose shared year shift moves all units of a path together.
+//                    Not together with `uncertainty`.
 //   course           training completes only at course sessions: in a session month
 //                    each trainee is ready with the unit's advance probability; when
 //                    more are ready than `seats` across the organisation, the seats go
@@ -82,6 +86,7 @@ struct simulation_options {
   std::vector<tracked_quantity> track;  // empty: the default set (see default_tracking)
   std::vector<double> inflow_profile;
   std::vector<parameter_draw> uncertainty;
+  std::vector<parameter_set> parameter_sets;
   std::optional<course_policy> course;
   std::optional<target_policy> target_rule;
   // Called on the calling thread about ten times a second with the paths done, and once

@@ -17,8 +17,8 @@ import pandas as pd
 from . import _core
 from .errors import InputError
 from .exact import ExactForecast, interval_levels, level_name
-from .forecast import forecast, whole_number
-from .records import EventLog, MonthLike
+from .forecast import Forecast, forecast
+from .records import CountTable, EventLog, MonthLike
 from .scenario import Scenario, _month_text
 
 __all__ = ["Fit", "estimate"]
@@ -57,15 +57,33 @@ class Fit:
     last: pd.Period
     _core: object = field(default=None, repr=False, compare=False)
 
-    def draws_forecast(self, horizon: int = 12, *, draws: int = 200, seed: int = 0,
-                       tolerance: float = 1e-12) -> "ExactForecast":
-        """The predictive distributions for the months after the window, as the exact
-        engine's mixture over ``draws`` parameter sets drawn from the posterior and the
-        drift (docs/estimation.md, "Predictive distribution"): each node's pmf is the
-        average of the exact pmfs under each set. Exact for the mixture; the draws are a
-        Monte Carlo sample of the parameters (their number sets that error). The means
-        month by month are the expected engine's at the predictive means."""
-        return _predictive(self, horizon, draws, seed, tolerance)
+    def predict(self, horizon: int = 12, method: str = "exact", *, draws: int = 200, seed: int = 0,
+                tolerance: float = 1e-12, **simulation) -> Forecast:
+        """The forecast for the months after the window with the parameters' uncertainty
+        and the year's drift in it (docs/estimation.md, "Predictive distribution"):
+        ``draws`` parameter sets are drawn from the posterior and the drift
+        (:func:`draw_parameters`, reproducible from ``seed``).
+
+        ``method="exact"``: each node's pmf is the average of the exact engine's pmfs
+        under each set, an exact mixture (the draws are a Monte Carlo sample of the
+        parameters: their number sets that error, not the pmfs'); the means month by
+        month are the expected engine's at the predictive means.
+        ``method="simulate"``: path i runs with set i mod ``draws`` (``paths``, default
+        1000, and the other options of :func:`memberflow.forecast` pass through).
+        ``method="expected"``: the expected engine at the predictive means (the
+        scenario's parameters), which the draws do not change."""
+        if method == "expected":
+            return forecast(self.scenario, horizon)
+        sets = self._core.draw(draws, seed)
+        if method == "simulate":
+            return forecast(self.scenario, horizon, "simulate", parameter_sets=sets, seed=seed, **simulation)
+        if method != "exact":
+            raise InputError(f"predict: method must be 'exact', 'simulate' or 'expected', got {method!r}")
+        if simulation:
+            raise InputError(f"predict: {sorted(simulation)} apply to method='simulate' only")
+        expected = forecast(self.scenario, horizon)
+        mixture = _core.ExactMixture(self.scenario._core, sets, expected.horizon, tolerance)
+        return ExactForecast(self.scenario, expected._core, tolerance, engine=mixture)
 
     def __repr__(self) -> str:
         return (f"<memberflow.Fit: {len(self.scenario.org)} units, {self.first} to {self.last}, "
@@ -82,7 +100,7 @@ def estimate(log: EventLog, first: MonthLike | None = None, last: MonthLike | No
     the whole window; the drift of the organisation's rates from year to year is fitted
     on its 12-month blocks (two or more; with ``drift=False``, or a shorter window, none)
     and carried into the scenario's parameters (the predictive means for the year after
-    the window) and into :meth:`Fit.draws_forecast`.
+    the window) and into :meth:`Fit.predict`.
     ``level``: the central posterior interval in ``rates``, in percent.
 
     >>> import memberflow as mf
@@ -92,8 +110,11 @@ def estimate(log: EventLog, first: MonthLike | None = None, last: MonthLike | No
     >>> round(fit.scenario.start.year)
     2021
     """
+    if isinstance(log, CountTable):  # aggregate counts: person-months reconstructed (estimate_counts.py)
+        from .estimate_counts import estimate_counts
+        return estimate_counts(log, first, last, level=level, drift=drift)
     if not isinstance(log, EventLog):
-        raise TypeError(f"estimate: expected a memberflow.EventLog, got {type(log).__name__}")
+        raise TypeError(f"estimate: expected a memberflow.EventLog or CountTable, got {type(log).__name__}")
     levels = interval_levels(level)
     if len(levels) != 1:
         raise InputError(f"estimate: give one interval level in percent (e.g. level=90), got {level!r}")
@@ -130,13 +151,6 @@ def _drift_frame(rates: list[dict]) -> pd.DataFrame:
     rows = [(r["stage"], r["param"], "logit" if r["probability"] else "log", r["tau"], r["shift_mean"],
              float(np.sqrt(r["shift_var"])), list(r["drift_observed"])) for r in rates]
     return pd.DataFrame(rows, columns=["stage", "param", "scale", "tau", "shift_mean", "shift_sd", "yearly"])
-
-
-def _predictive(fit: Fit, horizon: int, draws: int, seed: int, tolerance: float) -> ExactForecast:
-    horizon = whole_number("horizon", horizon, 1)
-    expected = forecast(fit.scenario, horizon)
-    mixture = _core.ExactMixture(fit.scenario._core, fit._core, draws, seed, horizon, tolerance)
-    return ExactForecast(fit.scenario, expected._core, tolerance, engine=mixture)
 
 
 def _pooling_frame(rates: list[dict]) -> pd.DataFrame:

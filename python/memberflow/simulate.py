@@ -10,6 +10,8 @@ Policies (see ``include/memberflow/simulate.hpp`` for their exact semantics):
 - ``inflow_profile=[f0, f1, ...]``: arrivals in month t are scaled by f[t mod len].
 - ``uncertainty=[{"scope", "stage", "param", "distribution": "beta"|"gamma", "a", "b"}]``:
   each path draws the parameter once per entry.
+- ``parameter_sets``: parameter sets drawn from a fit's predictive distribution; path
+  i runs with set i mod their number (:meth:`memberflow.Fit.predict` passes them).
 - ``course={"seats": 15, "months": [2, 5, 8, 11]}``: training completes only at
   sessions, with a cap on seats across the organisation.
 - ``target_rule={"stop_when_met": True, "margin": 1, "advance_boost": 0.05,
@@ -162,7 +164,8 @@ def _simulate(scenario: Scenario, horizon: int, *, paths: int = 1000, seed: int 
               keep_paths: bool = False, track: Sequence[tuple] | None = None,
               inflow_profile: Sequence[float] | None = None, uncertainty: Any = None,
               course: Mapping | None = None, target_rule: Mapping | None = None,
-              progress: bool | Callable[[int, int], object] | None = None) -> SimulationForecast:
+              progress: bool | Callable[[int, int], object] | None = None,
+              parameter_sets: Any = None) -> SimulationForecast:
     paths = whole_number("paths", paths)  # the engine checks its range
     seed = whole_number("seed", seed)
     if not 0 <= seed < 2**64:  # the engine's seed is a 64-bit unsigned integer
@@ -190,7 +193,7 @@ def _simulate(scenario: Scenario, horizon: int, *, paths: int = 1000, seed: int 
     try:
         result = _core.simulate(scenario._core, int(horizon), paths, seed, threads,
                                 bool(keep_paths), tracked, [float(f) for f in inflow_profile or []],
-                                _uncertainty_rows(uncertainty), course_arg, rule_arg, report)
+                                _uncertainty_rows(uncertainty), course_arg, rule_arg, report, parameter_sets)
     finally:
         bar.close()
     return SimulationForecast(scenario, result, seed)

@@ -38,10 +38,12 @@ struct bound_fit {
   std::shared_ptr<const org> units;
   std::shared_ptr<const pipeline> model;
 
-  std::vector<parameter_set> draw(py::handle count, std::uint64_t seed) const {
+  std::shared_ptr<parameter_draws> draw(py::handle count, py::handle seed) const {
     const auto n = integer_arg<long long>(count, "draws", 1, 1'000'000);
+    const auto s = integer_arg<std::uint64_t>(seed, "seed", 0, std::numeric_limits<std::uint64_t>::max());
     py::gil_scoped_release release;
-    return draw_parameters(fit, *units, *model, static_cast<std::size_t>(n), seed);
+    return std::make_shared<parameter_draws>(
+        parameter_draws{draw_parameters(fit, *units, *model, static_cast<std::size_t>(n), s)});
   }
 };
 
@@ -54,17 +56,19 @@ node_distributions released(const std::function<node_distributions()>& f) {
 
 void register_estimate(py::module_& m) {
   using namespace pybind11::literals;
-  py::class_<bound_fit, std::shared_ptr<bound_fit>>(m, "FitResult");
+  py::class_<parameter_draws, std::shared_ptr<parameter_draws>>(m, "ParameterDraws")
+      .def("__len__", [](const parameter_draws& d) { return d.sets.size(); });
+  py::class_<bound_fit, std::shared_ptr<bound_fit>>(m, "FitResult")
+      .def("draw", &bound_fit::draw, "count"_a, "seed"_a,
+           "Parameter sets drawn from the predictive distribution (draw_parameters).");
   py::class_<exact_mixture, std::shared_ptr<exact_mixture>>(m, "ExactMixture")
-      .def(py::init([](const scenario& s, const bound_fit& f, py::object draws, std::uint64_t seed, py::object horizon,
-                       double tolerance) {
-             const auto sets = f.draw(draws, seed);
+      .def(py::init([](const scenario& s, const parameter_draws& draws, py::object horizon, double tolerance) {
              const int h = integer_arg<int>(horizon, "horizon", std::numeric_limits<int>::min(),
                                             std::numeric_limits<int>::max());
              py::gil_scoped_release release;
-             return std::make_shared<exact_mixture>(s, sets, h, tolerance);
+             return std::make_shared<exact_mixture>(s, draws.sets, h, tolerance);
            }),
-           "scenario"_a, "fit"_a, "draws"_a, "seed"_a, "horizon"_a, "tolerance"_a = 1e-12)
+           "scenario"_a, "draws"_a, "horizon"_a, "tolerance"_a = 1e-12)
       .def_property_readonly("draws", &exact_mixture::size)
       .def(
           "events",

@@ -50,7 +50,8 @@ void register_simulate(py::module_& m) {
          std::vector<std::tuple<std::string, int, int>> track, std::vector<double> profile,
          std::vector<std::tuple<std::string, std::string, std::string, std::string, double, double>> uncertainty,
          std::optional<std::pair<long long, std::vector<int>>> course,
-         std::optional<std::tuple<bool, double, double, double>> target_rule, py::object progress) {
+         std::optional<std::tuple<bool, double, double, double>> target_rule, py::object progress,
+         std::shared_ptr<parameter_draws> parameter_sets) {
         // Types and the C++ types' ranges here; simulate() checks the meaningful ranges.
         const int horizon = integer_arg<int>(horizon_arg, "horizon", INT_MIN, INT_MAX);
         simulation_options o;
@@ -61,6 +62,7 @@ void register_simulate(py::module_& m) {
         for (auto& [q, a, b] : track) o.track.push_back({q, {a, b}});
         o.inflow_profile = std::move(profile);
         for (auto& [scope, stage, param, dist, a, b] : uncertainty) o.uncertainty.push_back({scope, stage, param, dist, a, b});
+        if (parameter_sets) o.parameter_sets = parameter_sets->sets;
         if (course) o.course = course_policy{course->first, course->second};
         if (target_rule) {
           auto [stop, margin, boost, penalty] = *target_rule;
@@ -98,7 +100,7 @@ void register_simulate(py::module_& m) {
         return result;
       },
       "scenario"_a, "horizon"_a, "paths"_a, "seed"_a, "threads"_a, "keep_paths"_a, "track"_a, "profile"_a,
-      "uncertainty"_a, "course"_a, "target_rule"_a, "progress"_a);
+      "uncertainty"_a, "course"_a, "target_rule"_a, "progress"_a, "parameter_sets"_a = nullptr);
 
   m.def("philox4x64",
         [](std::array<std::uint64_t, 4> ctr, std::array<std::uint64_t, 2> key) {

@@ -9,11 +9,22 @@
 #include <span>
 
 #include "memberflow/distribution.hpp"
+#include "memberflow/scenario.hpp"
 #include "memberflow/table.hpp"
+
+namespace memberflow {
+class event_log;
+}
 
 namespace memberflow::python {
 
 namespace py = pybind11;
+
+// Parameter sets drawn from a fit's predictive distribution (_core.ParameterDraws): what
+// the exact mixture and the simulation's parameter_sets take.
+struct parameter_draws {
+  std::vector<parameter_set> sets;
+};
 
 void register_errors(py::module_& m);
 void register_org(py::module_& m);
@@ -27,6 +38,11 @@ void register_simulate(py::module_& m);
 void register_history(py::module_& m);
 void register_records(py::module_& m);
 void register_estimate(py::module_& m);
+void register_backtest(py::module_& m);
+
+// The event log inside a memberflow._core.EventLog (bind_records.cpp); input_error if
+// `core_log` is not one.
+const event_log& core_event_log(py::handle core_log);
 
 // A read-only numpy view of C++ memory owned by `owner`.
 template <class T>

@@ -1287,3 +1287,43 @@ TEST_CASE("A progress callback sees the paths done and can stop the run", "[simu
   opt.progress = [](long long, long long) -> bool { throw std::runtime_error("callback failed"); };
   REQUIRE_THROWS_WITH(simulate(sc, 12, opt), "callback failed");
 }
+
+TEST_CASE("Parameter sets: path i runs with set i mod their number", "[simulate][policy]") {
+  // Two sets: training advance 0.1 and 0.5 for 1000 trainees; path i admits in month 0
+  // Binomial(1000, 0.1) for even i and Binomial(1000, 0.5) for odd i.
+  const long long paths = 4000, n = 1000;
+  auto sc = trainees_scenario({{"U", "", "", "cell"}}, {static_cast<double>(n)}, 0.25);
+  auto low = sc.params, high = sc.params;
+  low.advance(0, 1) = 0.1;
+  high.advance(0, 1) = 0.5;
+  simulation_options opt;
+  opt.paths = paths;
+  opt.seed = 12;
+  opt.keep_paths = true;
+  opt.track = {{"admissions", {0, 1}}};
+  opt.parameter_sets = {low, high};
+  const auto r = simulate(sc, 1, opt);
+  std::vector<std::int64_t> even, odd;
+  for (long long i = 0; i < paths; ++i) (i % 2 ? odd : even).push_back(r.paths[0][static_cast<std::size_t>(i)]);
+  const auto e = column_stats(even, 1, 0), o = column_stats(odd, 1, 0);
+  CHECK(std::abs(e.mean - 100) < 5 * std::sqrt(90.0 / 2000));
+  CHECK(std::abs(o.mean - 500) < 5 * std::sqrt(250.0 / 2000));
+  REQUIRE(chi_square(column_counts(even, 1, 0), paths / 2, binomial_reference(n, 0.1)).passes());
+  REQUIRE(chi_square(column_counts(odd, 1, 0), paths / 2, binomial_reference(n, 0.5)).passes());
+  // the same bits with any number of threads
+  opt.threads = 1;
+  const auto one = simulate(sc, 1, opt);
+  opt.threads = 2;
+  CHECK(simulate(sc, 1, opt).paths == one.paths);
+  CHECK(one.paths == r.paths);
+  // refused: a set of another shape, an invalid set, sets with uncertainty
+  opt.parameter_sets = {parameter_set::defaults(*org_of({{"A", "", "", "cell"}, {"B", "A", "", "cell"}}), sc.model())};
+  CHECK_THROWS_AS(simulate(sc, 1, opt), input_error);
+  auto bad = low;
+  bad.advance(0, 1) = 1.5;
+  opt.parameter_sets = {bad};
+  CHECK_THROWS_AS(simulate(sc, 1, opt), parameter_error);
+  opt.parameter_sets = {low};
+  opt.uncertainty = {{"U", "training", "advance", "beta", 2, 6}};
+  CHECK_THROWS_AS(simulate(sc, 1, opt), input_error);
+}

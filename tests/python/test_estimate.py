@@ -167,9 +167,9 @@ def test_without_drift_the_scenario_holds_the_posterior_means():
 
 def test_the_predictive_mixture_is_reproducible_and_wider_than_the_plug_in_forecast(long_fit):
     root = long_fit.scenario.org.root
-    mixture = long_fit.draws_forecast(12, draws=100, seed=1).distribution("admissions")
-    again = long_fit.draws_forecast(12, draws=100, seed=1).distribution("admissions")
-    other = long_fit.draws_forecast(12, draws=100, seed=2).distribution("admissions")
+    mixture = long_fit.predict(12, draws=100, seed=1).distribution("admissions")
+    again = long_fit.predict(12, draws=100, seed=1).distribution("admissions")
+    other = long_fit.predict(12, draws=100, seed=2).distribution("admissions")
     plug_in = mf.forecast(long_fit.scenario, 12, method="exact").distribution("admissions")
     assert mixture.pmf(root).equals(again.pmf(root))
     assert not mixture.pmf(root).equals(other.pmf(root))
@@ -179,3 +179,20 @@ def test_the_predictive_mixture_is_reproducible_and_wider_than_the_plug_in_forec
     assert (mixture.std() / plug_in.std()).median() > 1
     # and leave its centre near the plug-in forecast (the means are the predictive ones)
     assert mixture.mean()[root] == pytest.approx(plug_in.mean()[root], rel=0.05)
+
+
+def test_the_simulation_runs_each_path_with_a_drawn_set_and_agrees_with_the_exact_mixture(long_fit):
+    root = long_fit.scenario.org.root
+    exact = long_fit.predict(12, draws=40, seed=4).distribution("admissions")
+    sim = long_fit.predict(12, "simulate", draws=40, seed=4, paths=4000)
+    again = long_fit.predict(12, "simulate", draws=40, seed=4, paths=4000, threads=1)
+    d = sim.distribution("admissions")
+    assert d.pmf(root).equals(again.distribution("admissions").pmf(root))  # same bits, 1 or 2 threads
+    # the same 40 sets, 100 paths each: the simulated mean is the mixture's within Monte Carlo error
+    se = exact.std()[root] / np.sqrt(4000)
+    assert abs(d.mean()[root] - exact.mean()[root]) < 4 * se
+    assert d.std()[root] == pytest.approx(exact.std()[root], rel=0.1)
+    plain = mf.forecast(long_fit.scenario, 12, "simulate", paths=4000, seed=4).distribution("admissions")
+    assert d.std()[root] > 1.2 * plain.std()[root]
+    with pytest.raises(mf.InputError, match="simulate"):
+        long_fit.predict(12, paths=10)
