@@ -5,6 +5,7 @@
 #include <boost/math/special_functions/gamma.hpp>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "memberflow/math.hpp"
 #include "memberflow/random.hpp"
@@ -311,7 +312,48 @@ void fit_drift(fit_result& out, const exposure_table& x, const pipeline& p, cons
   }
 }
 
+// The seasonal profile over the table's months (see seasonal_fit).
+seasonal_fit fit_seasonal(const exposure_table& x) {
+  seasonal_fit f;
+  if (x.months < 12) return f;
+  f.arrivals.assign(12, 0.0);
+  const int first = x.start.month - 1;
+  for (int t = 0; t < x.months; ++t) f.arrivals[static_cast<std::size_t>((first + t) % 12)] += x.arrivals.col(t).sum();
+  const double total = std::accumulate(f.arrivals.begin(), f.arrivals.end(), 0.0);
+  if (!(total > 0)) return seasonal_fit{};
+  // Dirichlet-multinomial log-likelihood in kappa, without the terms free of it. A window
+  // of whole years covers each month equally; a partial year weighs its months more,
+  // which the profile then shows (the exposure of each month is not modelled).
+  auto loglik = [&](double log_kappa) {
+    const double k = std::exp(log_kappa);
+    double s = log_gamma(12 * k) - log_gamma(12 * k + total);
+    for (double y : f.arrivals) s += log_gamma(k + y) - log_gamma(k);
+    return s;
+  };
+  f.kappa = argmax_log(loglik, 1e-2, 1e8);
+  return f;
+}
+
 }  // namespace
+
+double seasonal_fit::factor(int month) const {
+  const double total = std::accumulate(arrivals.begin(), arrivals.end(), 0.0);
+  return 12 * (kappa + arrivals.at(static_cast<std::size_t>(month))) / (12 * kappa + total);
+}
+
+double seasonal_fit::quantile(int month, double q) const {
+  if (!(q > 0 && q < 1)) throw input_error("quantile: q must be in (0, 1), got " + std::to_string(q));
+  const double total = std::accumulate(arrivals.begin(), arrivals.end(), 0.0);
+  const double y = arrivals.at(static_cast<std::size_t>(month));
+  return 12 * boost::math::ibeta_inv(kappa + y, 11 * kappa + total - y, q);
+}
+
+std::vector<double> seasonal_fit::profile(const calendar_month& start) const {
+  if (empty()) return {};
+  std::vector<double> out;
+  for (int t = 0; t < 12; ++t) out.push_back(factor((start.month - 1 + t) % 12));
+  return out;
+}
 
 const rate_fit& fit_result::at(std::size_t stage, param which) const {
   for (const auto& r : rates)
@@ -334,6 +376,7 @@ fit_result fit_pooled(const exposure_table& x, const org& o, const pipeline& p, 
     out.rates.push_back(std::move(f));
   }
   if (options.drift) fit_drift(out, x, p, o);
+  out.seasonal = fit_seasonal(x);
   return out;
 }
 

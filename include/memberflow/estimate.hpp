@@ -73,6 +73,23 @@ struct rate_fit {
   double quantile(unit_index u, double q) const;
 };
 
+// The seasonal profile of arrivals into the first stage, one for the organisation: the
+// share of a year's arrivals that falls in each calendar month, times 12 (mean 1).
+// Counts by calendar month over the window, y_m, are Dirichlet-multinomial given their
+// total: shares ~ Dirichlet(kappa, ..., kappa), kappa by maximum marginal likelihood (large:
+// no season); a month's share has the posterior Beta(kappa + y_m, 11 kappa + Y - y_m).
+// A window shorter than 12 months, or without arrivals, has no profile (empty()).
+struct seasonal_fit {
+  std::vector<double> arrivals;  // y_m, m = 0 (January) .. 11
+  double kappa = 0;
+
+  bool empty() const { return arrivals.empty(); }
+  double factor(int month) const;                // 12 x the posterior mean share, month 0..11
+  double quantile(int month, double q) const;    // of 12 x the share
+  // The factors month by month from `start` on, one year: simulate's inflow_profile.
+  std::vector<double> profile(const calendar_month& start) const;
+};
+
 struct fit_options {
   // Bounds of the search for kappa: below, practically no pooling; above, complete.
   double kappa_min = 1e-3, kappa_max = 1e8;
@@ -82,6 +99,7 @@ struct fit_options {
 
 struct fit_result {
   std::vector<rate_fit> rates;  // one per (stage, parameter) the pipeline takes
+  seasonal_fit seasonal;
 
   const rate_fit& at(std::size_t stage, param which) const;  // throws unknown_id
   // The means of the predictive distribution for the year after the window (posterior

@@ -46,6 +46,9 @@ class Fit:
     rate (docs/estimation.md, "Drift"): ``tau`` (the sd of a year's step on the logit
     or log scale, one for the organisation), the predictive shift of next year's rate
     from the window's (``shift_mean``, ``shift_sd``) and the observed yearly rates.
+    ``seasonal``: the arrivals' seasonal profile, one per organisation, by calendar
+    month: ``arrivals`` over the window, ``factor`` (12 x the month's share of a year's
+    arrivals; mean 1) and its central interval; empty with a window under a year.
     ``first`` / ``last``: the months fitted.
     """
 
@@ -53,12 +56,13 @@ class Fit:
     rates: pd.DataFrame
     pooling: pd.DataFrame
     drift: pd.DataFrame
+    seasonal: pd.DataFrame
     first: pd.Period
     last: pd.Period
     _core: object = field(default=None, repr=False, compare=False)
 
     def predict(self, horizon: int = 12, method: str = "exact", *, draws: int = 200, seed: int = 0,
-                tolerance: float = 1e-12, **simulation) -> Forecast:
+                tolerance: float = 1e-12, seasonal: bool = False, **simulation) -> Forecast:
         """The forecast for the months after the window with the parameters' uncertainty
         and the year's drift in it (docs/estimation.md, "Predictive distribution"):
         ``draws`` parameter sets are drawn from the posterior and the drift
@@ -71,7 +75,17 @@ class Fit:
         ``method="simulate"``: path i runs with set i mod ``draws`` (``paths``, default
         1000, and the other options of :func:`memberflow.forecast` pass through).
         ``method="expected"``: the expected engine at the predictive means (the
-        scenario's parameters), which the draws do not change."""
+        scenario's parameters), which the draws do not change.
+        ``seasonal=True`` (simulate only: the exact and expected engines take a constant
+        monthly inflow): arrivals follow :attr:`seasonal` from the scenario's start month."""
+        if seasonal:
+            if method != "simulate":
+                raise InputError("predict: seasonal=True needs method='simulate' (the exact and expected engines "
+                                 "take a constant monthly inflow)")
+            if self.seasonal.empty:
+                raise InputError("predict: the fit has no seasonal profile (its window is under a year, or has no "
+                                 "arrivals)")
+            simulation["inflow_profile"] = self._core.profile(str(self.scenario.start))
         if method == "expected":
             return forecast(self.scenario, horizon)
         sets = self._core.draw(draws, seed)
@@ -115,10 +129,7 @@ def estimate(log: EventLog, first: MonthLike | None = None, last: MonthLike | No
         return estimate_counts(log, first, last, level=level, drift=drift)
     if not isinstance(log, EventLog):
         raise TypeError(f"estimate: expected a memberflow.EventLog or CountTable, got {type(log).__name__}")
-    levels = interval_levels(level)
-    if len(levels) != 1:
-        raise InputError(f"estimate: give one interval level in percent (e.g. level=90), got {level!r}")
-    level = levels[0]
+    level = one_level(level)
     last_text = log._core.last_month if last is None else _month_text(last)
     if first is None:
         span = pd.Period(last_text, freq="M") - pd.Period(log._core.complete_from, freq="M")
@@ -129,17 +140,33 @@ def estimate(log: EventLog, first: MonthLike | None = None, last: MonthLike | No
     x = log._core.exposures(first_text, last_text)
     after = pd.Period(last_text, freq="M") + 1
     scenario = Scenario(log.org, log.pipeline, stocks=log.snapshot(after), start=after)
+    return _fit_exposures(scenario, x, first_text, last_text, level, drift)
+
+
+def one_level(level) -> float:
+    """The one interval level (in percent) of a fit's posterior intervals."""
+    levels = interval_levels(level)
+    if len(levels) != 1:
+        raise InputError(f"estimate: give one interval level in percent (e.g. level=90), got {level!r}")
+    return levels[0]
+
+
+def _fit_exposures(scenario: Scenario, x: dict, first_text: str, last_text: str, level: float, drift: bool) -> Fit:
+    """The fit of an exposure table (EventLog.exposures' arrays, or those reconstructed
+    from counts) into `scenario`, whose parameters become the predictive means."""
     rates, core = _core.fit_exposures(scenario._core, x["start"], x["months"], list(x["at_risk"]),
                                       list(x["advanced"]), list(x["exited"]), list(x["completing"]),
                                       np.asarray(x["arrivals"]), np.asarray(x["transfers_in"]), (1 - level / 100) / 2,
                                       bool(drift))
     scenario._core.validate()
-    return Fit(scenario, _rates_frame(rates, log, level), _pooling_frame(rates), _drift_frame(rates),
+    return Fit(scenario, _rates_frame(rates, scenario, level), _pooling_frame(rates), _drift_frame(rates),
+               _seasonal_frame(core.seasonal((1 - level / 100) / 2), level),
                pd.Period(first_text, freq="M"), pd.Period(last_text, freq="M"), core)
 
 
-def _rates_frame(rates: list[dict], log: EventLog, level: float) -> pd.DataFrame:
-    ids = np.asarray(log.org.ids, dtype=object)
+def _rates_frame(rates: list[dict], source, level: float) -> pd.DataFrame:
+    """``source``: what holds the organisation (a scenario, an event log, a count table)."""
+    ids = np.asarray(source.org.ids, dtype=object)
     name = level_name(level)
     parts = [pd.DataFrame({"unit_id": ids, "stage": r["stage"], "param": r["param"], "events": r["events"],
                            "exposure": r["exposure"], "mle": r["mle"], "centre": r["centre"], "mean": r["mean"],
@@ -151,6 +178,13 @@ def _drift_frame(rates: list[dict]) -> pd.DataFrame:
     rows = [(r["stage"], r["param"], "logit" if r["probability"] else "log", r["tau"], r["shift_mean"],
              float(np.sqrt(r["shift_var"])), list(r["drift_observed"])) for r in rates]
     return pd.DataFrame(rows, columns=["stage", "param", "scale", "tau", "shift_mean", "shift_sd", "yearly"])
+
+
+def _seasonal_frame(s: dict, level: float) -> pd.DataFrame:
+    name = level_name(level)
+    months = range(1, 13) if s["factor"] else []
+    return pd.DataFrame({"month": list(months), "arrivals": s["arrivals"], "factor": s["factor"],
+                         f"lo-{name}": s["lo"], f"hi-{name}": s["hi"]})
 
 
 def _pooling_frame(rates: list[dict]) -> pd.DataFrame:

@@ -60,7 +60,27 @@ void register_estimate(py::module_& m) {
       .def("__len__", [](const parameter_draws& d) { return d.sets.size(); });
   py::class_<bound_fit, std::shared_ptr<bound_fit>>(m, "FitResult")
       .def("draw", &bound_fit::draw, "count"_a, "seed"_a,
-           "Parameter sets drawn from the predictive distribution (draw_parameters).");
+           "Parameter sets drawn from the predictive distribution (draw_parameters).")
+      .def(
+          "seasonal",
+          [](const bound_fit& f, double quantile_low) {
+            const auto& s = f.fit.seasonal;
+            std::vector<double> factor, lo, hi;
+            for (int m = 0; !s.empty() && m < 12; ++m) {
+              factor.push_back(s.factor(m));
+              lo.push_back(s.quantile(m, quantile_low));
+              hi.push_back(s.quantile(m, 1 - quantile_low));
+            }
+            return py::dict("arrivals"_a = s.arrivals, "kappa"_a = s.kappa, "factor"_a = factor, "lo"_a = lo,
+                            "hi"_a = hi);
+          },
+          "quantile_low"_a, "The seasonal profile of arrivals by calendar month (empty lists without one).")
+      .def(
+          "profile",
+          [](const bound_fit& f, const std::string& start) {
+            return f.fit.seasonal.profile(calendar_month::parse(start, "profile: start"));
+          },
+          "start"_a, "The seasonal factors month by month from `start` (YYYY-MM), one year.");
   py::class_<exact_mixture, std::shared_ptr<exact_mixture>>(m, "ExactMixture")
       .def(py::init([](const scenario& s, const parameter_draws& draws, py::object horizon, double tolerance) {
              const int h = integer_arg<int>(horizon, "horizon", std::numeric_limits<int>::min(),

@@ -298,3 +298,44 @@ TEST_CASE("the exact mixture over drawn sets averages the exact engine's pmfs", 
   CHECK_THROWS_AS(mix({a, exact_forecast(sc, 12).events("confirmations", {0, 12})}), input_error);
   (void)p;
 }
+
+TEST_CASE("the seasonal profile of arrivals is recovered, and flat arrivals have none", "[estimate][seasonal]") {
+  const auto sc = datasets::synthetic({{4, 3}, {"root", "branch", "cell"}, 20, 0.6, 5});
+  std::mt19937 rng(14);
+  // A September campaign: factor 3 in September, the rest share what is left; 5 years
+  // from a July start (the profile is by calendar month, not by column).
+  std::vector<double> truth(12, (12.0 - 3.0) / 11);
+  truth[8] = 3;
+  auto x = yearly_table(sc, std::vector<double>(5, logit(0.1)), 100, rng);
+  x.start = {2015, 7};
+  const auto n = x.arrivals.rows();
+  for (int t = 0; t < x.months; ++t)
+    for (Eigen::Index u = 0; u < n; ++u)
+      x.arrivals(u, t) = std::poisson_distribution<int>(2.0 * truth[static_cast<std::size_t>((6 + t) % 12)])(rng);
+  const auto f = fit_pooled(x, sc.units(), sc.model());
+  const auto& s = f.seasonal;
+  REQUIRE(!s.empty());
+  int covered = 0;
+  for (int m = 0; m < 12; ++m) {
+    INFO("month " << m << ": truth " << truth[static_cast<std::size_t>(m)] << ", factor " << s.factor(m));
+    CHECK(std::abs(s.factor(m) - truth[static_cast<std::size_t>(m)]) < 0.25);
+    covered += s.quantile(m, 0.05) <= truth[static_cast<std::size_t>(m)] && truth[static_cast<std::size_t>(m)] <= s.quantile(m, 0.95);
+  }
+  CHECK(covered >= 9);  // 90% intervals: 9 or more of 12 (P ~ 0.97 under the model)
+  double mean = 0;
+  for (int m = 0; m < 12; ++m) mean += s.factor(m) / 12;
+  CHECK(mean == Catch::Approx(1).epsilon(1e-12));
+  // the profile from a start month: October first
+  const auto from_october = s.profile({2021, 10});
+  REQUIRE(from_october.size() == 12);
+  CHECK(from_october[11] == s.factor(8));
+  // flat arrivals: kappa large, every factor near 1
+  for (int t = 0; t < x.months; ++t)
+    for (Eigen::Index u = 0; u < n; ++u) x.arrivals(u, t) = std::poisson_distribution<int>(2.0)(rng);
+  const auto flat = fit_pooled(x, sc.units(), sc.model()).seasonal;
+  CHECK(flat.kappa > 1000);
+  for (int m = 0; m < 12; ++m) CHECK(std::abs(flat.factor(m) - 1) < 0.05);
+  // under a year: none
+  x.months = 11;
+  CHECK(fit_pooled(x, sc.units(), sc.model()).seasonal.empty());
+}

@@ -196,3 +196,20 @@ def test_the_simulation_runs_each_path_with_a_drawn_set_and_agrees_with_the_exac
     assert d.std()[root] > 1.2 * plain.std()[root]
     with pytest.raises(mf.InputError, match="simulate"):
         long_fit.predict(12, paths=10)
+
+
+def test_the_seasonal_profile_is_by_calendar_month_and_feeds_the_simulation(long_fit):
+    s = long_fit.seasonal
+    assert list(s.columns) == ["month", "arrivals", "factor", "lo-90", "hi-90"]
+    assert list(s.month) == list(range(1, 13))
+    assert s.factor.mean() == pytest.approx(1, abs=1e-12)
+    assert (s["lo-90"] <= s.factor).all() and (s.factor <= s["hi-90"]).all()
+    # the history has no season: every factor's interval holds 1
+    assert ((s["lo-90"] < 1) & (s["hi-90"] > 1)).all()
+    # the window's arrivals, by calendar month
+    log_arrivals = long_fit.rates.query("param == 'inflow'").events.sum()
+    assert s.arrivals.sum() == log_arrivals
+    seasonal = long_fit.predict(12, "simulate", draws=20, paths=200, seasonal=True)
+    assert seasonal.mean("admissions")[long_fit.scenario.org.root] > 0
+    with pytest.raises(mf.InputError, match="simulate"):
+        long_fit.predict(12, seasonal=True)
