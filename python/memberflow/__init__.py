@@ -23,6 +23,7 @@ from .pipeline import Pipeline  # noqa: E402
 from .scenario import ParameterWarning, Scenario  # noqa: E402
 from .records import CountTable, EventLog  # noqa: E402
 from .estimate import Fit, estimate  # noqa: E402
+from .backtest import backtest, backtest_summary  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -31,5 +32,5 @@ __all__ = [
     "CountTable", "Distributions", "EventLog", "ExactForecast", "Forecast", "Org", "ParameterWarning",
     "SimulationForecast", "Pipeline",
     "Scenario",
-    "Fit", "datasets", "errors", "estimate", "forecast", "stage",
+    "Fit", "backtest", "backtest_summary", "datasets", "errors", "estimate", "forecast", "stage",
 ]

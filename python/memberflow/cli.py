@@ -30,6 +30,7 @@ from .errors import Error
 from .exact import interval_columns, interval_levels, level_name
 from .forecast import METHODS, YEAR, Forecast, forecast
 from .estimate import estimate
+from .backtest import backtest, backtest_summary
 from .pipeline import Pipeline
 from .records import EventLog
 from .scenario import ParameterWarning, Scenario
@@ -86,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     _example_parser(sub)
     _params_parser(sub)
     _fit_parser(sub)
+    _backtest_parser(sub)
     return p
 
 
@@ -178,6 +180,52 @@ def _fit_parser(sub) -> None:
                    help="posterior interval in rates.csv, in percent (default 90)")
     f.add_argument("--into", required=True, metavar="OUT_DIR", help="where to write the fitted scenario")
     f.set_defaults(run=_run_fit)
+
+
+def _backtest_parser(sub) -> None:
+    b = sub.add_parser("backtest", help="score forecasts from past cut-offs against what happened, beside naive baselines",
+                       description="Rolling-origin backtest (docs/backtest.md): for each cut-off, fit the event log's "
+                                   "whole years before it, forecast the next HORIZON months' admissions at every node "
+                                   "(the exact predictive mixture over DRAWS parameter sets) and score it against the "
+                                   "log: absolute error, central 50% and 90% intervals, CRPS; beside last year's "
+                                   "count, the mean of the last three years and last year's conversion rate times "
+                                   "the current pool. csv/json: one row per cut-off, quantity, method and node, or "
+                                   "with --summary one per quantity, depth and method; table: the summary.")
+    _data_options(b)
+    b.add_argument("--events", required=True, metavar="CSV", help="the event log")
+    b.add_argument("--quarantine", action="store_true",
+                   help="set bad rows aside (listed on standard error) instead of refusing the log")
+    b.add_argument("--cutoffs", type=_months, metavar="YYYY-MM,...",
+                   help="the cut-offs, comma-separated (default: every 12 months back from the last the log can "
+                        "score, while two whole years of records lie before it)")
+    b.add_argument("--horizon", type=_integer(1, 12), default=12, help="months after each cut-off, 1 to 12 (default 12)")
+    b.add_argument("--quantity", action="append", choices=("admissions", "confirmations"),
+                   help="what to forecast, repeatable (default: admissions)")
+    b.add_argument("--years", type=_integer(1, 1000), metavar="N",
+                   help="fit N whole years before each cut-off (default: every whole year of records)")
+    b.add_argument("--draws", type=_integer(1, 1_000_000), default=200,
+                   help="parameter sets of the predictive mixture (default 200)")
+    b.add_argument("--seed", type=_integer(0, SEED_MAX), default=0,
+                   help="seed of the draws, 0 to 2**64-1 (default 0); same seed, same result")
+    b.add_argument("--summary", action="store_true",
+                   help="csv/json: the summary per quantity, depth and method instead of every row")
+    _output_options(b, "table: the summary per depth and method (default); csv/json: the tidy rows (or --summary)")
+    b.set_defaults(run=_run_backtest)
+
+
+def _months(text: str) -> list[str]:
+    """An argparse type: comma-separated months YYYY-MM."""
+    months = [m.strip() for m in text.split(",") if m.strip()]
+    if not months:
+        raise argparse.ArgumentTypeError("give at least one month YYYY-MM")
+    for m in months:
+        try:
+            pd.Period(m, freq="M")
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{m!r} is not a month YYYY-MM") from None
+        if len(m) != 7 or m[4] != "-":
+            raise argparse.ArgumentTypeError(f"{m!r} is not a month YYYY-MM")
+    return months
 
 
 def _data_options(p: argparse.ArgumentParser) -> None:
@@ -502,6 +550,35 @@ def _run_fit(args: argparse.Namespace) -> int:
     print(f"fitted {fit.first} to {fit.last} from {log.events_used:,} events ({len(log.quarantined):,} quarantined); "
           f"wrote {paths['manifest']}, rates.csv and pooling.csv in {args.into}")
     print(f"forecast it with: memberflow forecast {args.into}")
+    return 0
+
+
+def _run_backtest(args: argparse.Namespace) -> int:
+    scn, _ = _scenario(args)
+    log = EventLog.from_csv(args.events, scn, quarantine=args.quarantine)
+    for _, row in log.quarantined.iterrows():
+        print(f"memberflow: quarantined: {args.events} {log._core.noun} {row.iloc[0]}: {row['reason']}", file=sys.stderr)
+    quantities = tuple(dict.fromkeys(args.quantity or ["admissions"]))
+    frame = backtest(log, args.cutoffs, horizon=args.horizon, quantities=quantities, draws=args.draws,
+                     seed=args.seed, years=args.years)
+    summary = backtest_summary(frame).reset_index()
+    if args.format == "table":
+        cutoffs = ", ".join(str(c) for c in frame["cutoff"].unique())
+        text = (f"memberflow {__version__} - backtest of {args.events}: cut-offs {cutoffs}; {args.horizon} months "
+                f"after each; {args.draws} draws (seed {args.seed})\n\n"
+                + summary.to_string(index=False, float_format=lambda v: f"{v:.3f}") + "\n"
+                "\n(mae: of the mean; coverage_L: actual inside the central L% interval; pit_L: the same for the "
+                "randomised PIT; crps_ratio: crps / best_naive's)\n")
+    else:
+        out = summary if args.summary else frame.astype({"cutoff": str})  # 2020-01, not a date
+        if args.format == "csv":
+            text = _csv(out)
+        else:
+            meta = {"cutoffs": [str(c) for c in frame["cutoff"].unique()], "horizon": args.horizon,
+                    "quantities": list(quantities), "draws": args.draws, "seed": args.seed, "years": args.years,
+                    "summary": args.summary}
+            text = _json_document("backtest", meta, out)
+    _emit(text, args.output)
     return 0
 
 

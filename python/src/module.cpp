@@ -17,4 +17,5 @@ PYBIND11_MODULE(_core, m) {
   register_history(m);
   register_records(m);
   register_estimate(m);
+  register_backtest(m);
 }
