@@ -3,6 +3,7 @@
 #include <boost/math/quadrature/gauss.hpp>
 #include <boost/math/special_functions/beta.hpp>
 #include <boost/math/special_functions/gamma.hpp>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -240,36 +241,29 @@ std::pair<double, double> drift_scale(double events, double trials, bool probabi
   return {std::log((events + 0.5) / trials), 1 / (events + 0.5)};
 }
 
-// Largest step sd searched for, on the logit / log scale: a rate that moves by a factor
-// e^3 a year in a typical year has no year-to-year signal left to forecast.
+// The grid of the step sd tau, on the logit / log scale: 0 to 3 (a rate that moves by a
+// factor e^3 in a typical year has no year-to-year signal left to forecast) in steps of
+// 0.0125.
 constexpr double max_tau = 3.0;
+constexpr int tau_steps = 240;
 
-// tau shared by the given rates' series, maximising the sum of their Kalman
-// log-likelihoods (one drift scale for the organisation: with five years of data a
-// rate's own series has four steps, too few to size its drift alone).
-double fit_tau(const std::vector<drift_fit*>& series) {
-  auto loglik = [&](double tau) {
-    double s = 0;
-    for (const auto* d : series) s += filter_level(d->observed, d->sampling_var, tau).loglik;
-    return s;
-  };
-  // A grid on [0, max_tau], then golden section around the best point.
-  const int n = 60;
-  int best = 0;
-  double best_value = -std::numeric_limits<double>::infinity();
-  for (int i = 0; i <= n; ++i) {
-    const double v = loglik(max_tau * i / n);
-    if (v > best_value) best_value = v, best = i;
-  }
-  double l = max_tau * std::max(0, best - 1) / n, r = max_tau * std::min(n, best + 1) / n;
-  const double g = (std::sqrt(5.0) - 1) / 2;
-  double x1 = r - g * (r - l), x2 = l + g * (r - l), f1 = loglik(x1), f2 = loglik(x2);
-  for (int it = 0; it < 50; ++it) {
-    if (f1 < f2) l = x1, x1 = x2, f1 = f2, x2 = l + g * (r - l), f2 = loglik(x2);
-    else r = x2, x2 = x1, f2 = f1, x1 = r - g * (r - l), f1 = loglik(x1);
-  }
-  const double x = (l + r) / 2;
-  return loglik(x) >= best_value ? x : max_tau * best / n;
+// The posterior of tau shared by the given rates' series on the grid, under a uniform
+// prior on tau (Gelman 2006, "Prior distributions for variance parameters in hierarchical
+// models": uniform on the sd when there are few groups). The likelihood is the product of
+// the series' Kalman likelihoods: one drift scale for the organisation, since with five
+// years of data a rate's own series has four steps, too few to size its drift alone.
+// With so few steps the maximum-likelihood tau is often 0 and too small on average; the
+// posterior carries its uncertainty into the forecast instead.
+std::vector<double> tau_posterior(const std::vector<drift_fit*>& series) {
+  std::vector<double> loglik(tau_steps + 1, 0.0);
+  for (int g = 0; g <= tau_steps; ++g)
+    for (const auto* d : series) loglik[g] += filter_level(d->observed, d->sampling_var, max_tau * g / tau_steps).loglik;
+  const double top = *std::max_element(loglik.begin(), loglik.end());
+  std::vector<double> w(loglik.size());
+  double total = 0;
+  for (std::size_t g = 0; g < w.size(); ++g) total += w[g] = std::exp(loglik[g] - top);
+  for (auto& v : w) v /= total;
+  return w;
 }
 
 // The drift of every rate with data, over the table's whole 12-month blocks counted back
@@ -298,17 +292,27 @@ void fit_drift(fit_result& out, const exposure_table& x, const pipeline& p, cons
     else d = drift_fit{};  // a block with nobody at risk: no drift for this rate
   }
   if (series.empty()) return;
-  const double tau = fit_tau(series);
+  const auto weight = tau_posterior(series);
   for (std::size_t i = 0; i < specs.size(); ++i) {
     auto& fit = out.rates[i];
     auto& d = fit.drift;
     if (d.observed.empty()) continue;
-    d.tau = tau;
-    const auto f = filter_level(d.observed, d.sampling_var, tau);
-    Eigen::ArrayXd k = fit.events, t = fit.exposure;
-    const double window = drift_scale(k.sum(), t.sum(), specs[i].probability).first;
-    d.shift_mean = f.level - window;
-    d.shift_var = f.var + tau * tau;
+    const double window = drift_scale(fit.events.sum(), fit.exposure.sum(), specs[i].probability).first;
+    double mean = 0, second = 0;
+    d.tau = 0;
+    for (int g = 0; g <= tau_steps; ++g) {
+      const double tau = max_tau * g / tau_steps;
+      const auto f = filter_level(d.observed, d.sampling_var, tau);
+      d.tau_grid.push_back(tau);
+      d.tau_weight.push_back(weight[static_cast<std::size_t>(g)]);
+      d.grid_shift_mean.push_back(f.level - window);
+      d.grid_shift_var.push_back(f.var + tau * tau);
+      d.tau += weight[static_cast<std::size_t>(g)] * tau;
+      mean += weight[static_cast<std::size_t>(g)] * d.grid_shift_mean.back();
+      second += weight[static_cast<std::size_t>(g)] * (d.grid_shift_var.back() + d.grid_shift_mean.back() * d.grid_shift_mean.back());
+    }
+    d.shift_mean = mean;
+    d.shift_var = second - mean * mean;
   }
 }
 
@@ -405,7 +409,13 @@ double shifted(double rate, double s, bool probability) {
 double rate_fit::predictive_mean(unit_index u) const {
   const double m = mean(u);
   if (no_data) return m;
-  if (!is_probability) return m * std::exp(drift.shift_mean + drift.shift_var / 2);
+  if (!is_probability) {  // E[e^s] over the mixture of normals: exact
+    if (drift.tau_weight.empty()) return m;
+    double e = 0;
+    for (std::size_t g = 0; g < drift.tau_weight.size(); ++g)
+      e += drift.tau_weight[g] * std::exp(drift.grid_shift_mean[g] + drift.grid_shift_var[g] / 2);
+    return m * e;
+  }
   return over_shift(drift, [&](double s) { return shifted(m, s, true); });
 }
 
@@ -422,6 +432,18 @@ parameter_set fit_result::means(const org& o, const pipeline& p) const {
   return ps;
 }
 
+namespace {
+
+// The grid point whose cumulative weight first reaches u (inversion).
+std::size_t pick(const std::vector<double>& weight, double u) {
+  double c = 0;
+  for (std::size_t g = 0; g < weight.size(); ++g)
+    if ((c += weight[g]) >= u) return g;
+  return weight.size() - 1;
+}
+
+}  // namespace
+
 std::vector<parameter_set> draw_parameters(const fit_result& f, const org& o, const pipeline& p, std::size_t count,
                                            std::uint64_t seed) {
   // Streams: (seed, draw, unit, rate) for a unit's rate, unit = units() for the shifts,
@@ -432,12 +454,20 @@ std::vector<parameter_set> draw_parameters(const fit_result& f, const org& o, co
   out.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     auto ps = parameter_set::defaults(o, p);
+    // This draw's drift size, shared by every rate: a grid point of tau's posterior.
+    random::stream tau_stream(seed, i, static_cast<std::uint64_t>(n), f.rates.size(), domain);
+    const double u_tau = tau_stream.uniform();
     // Drawn rates of this draw, by rate: markov exits need their stage's advance.
     std::vector<Eigen::ArrayXd> drawn(f.rates.size(), Eigen::ArrayXd(n));
     for (std::size_t j = 0; j < f.rates.size(); ++j) {
       const auto& r = f.rates[j];
       random::stream shift_stream(seed, i, static_cast<std::uint64_t>(n), j, domain);
-      const double shift = r.drift.shift_mean + std::sqrt(r.drift.shift_var) * random::normal(shift_stream);
+      const double z = random::normal(shift_stream);
+      double shift = 0;
+      if (!r.drift.tau_weight.empty()) {
+        const auto g = pick(r.drift.tau_weight, u_tau);
+        shift = r.drift.grid_shift_mean[g] + std::sqrt(r.drift.grid_shift_var[g]) * z;
+      }
       for (unit_index u = 0; u < n; ++u) {
         if (r.no_data) {
           drawn[j](u) = r.centre(u);

@@ -42,11 +42,16 @@ namespace memberflow {
 //   x_y = x_{y-1} + eta_y,  eta_y ~ N(0, tau^2)          the organisation's rate in year y
 //   z_y = x_y + e_y,        e_y ~ N(0, v_y)               its observed value, v_y the sampling variance
 // over the window's consecutive 12-month blocks (the last block ends with the window).
-// tau is fitted by maximum likelihood (Kalman filter); the filtered x of the last block,
-// one step ahead, gives next year's rate as a shift on the logit (log) scale from the
-// window's average rate: N(shift_mean, shift_var), shift_var = P_last + tau^2.
+// tau is one for the organisation (every rate's series informs it) with a posterior on a
+// grid (uniform prior); given tau, the Kalman filter's level at the last block, one step
+// ahead, gives next year's rate as a shift on the logit (log) scale from the window's
+// average rate: N(grid_shift_mean, grid_shift_var = P_last + tau^2). The predictive shift
+// is the mixture of these normals over tau's posterior; shift_mean and shift_var are its
+// moments and `tau` its posterior mean.
 struct drift_fit {
   std::vector<double> observed, sampling_var;  // z_y and v_y per block, oldest first
+  std::vector<double> tau_grid, tau_weight;    // tau's posterior
+  std::vector<double> grid_shift_mean, grid_shift_var;
   double tau = 0;
   double shift_mean = 0, shift_var = 0;
 };
@@ -64,9 +69,10 @@ struct rate_fit {
   drift_fit drift;                  // without drift (fit_options::drift false): shift 0, variance 0
 
   double mean(unit_index u) const;  // posterior mean: the unit's rate over the window
-  // The mean for the year after the window: the posterior moved by the drift (exact for
-  // arrival rates, E[r] E[e^s]; for probabilities E_s[logistic(logit(mean) + s)], the
-  // posterior's own spread not mixed in: draw_parameters has it).
+  // The mean for the year after the window: the posterior moved by the drift (for
+  // arrival rates E[r] E[e^s] over the mixture, exact; for probabilities
+  // E_s[logistic(logit(mean) + s)] with s normal of the shift's mean and variance, the
+  // posterior's own spread not mixed in: draw_parameters has both).
   double predictive_mean(unit_index u) const;
   double mle(unit_index u) const;  // events / exposure; NaN with no exposure
   // Central posterior quantile, q in (0, 1).
