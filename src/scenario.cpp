@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <numeric>
 #include <set>
 #include <tuple>
 
@@ -275,9 +276,13 @@ std::size_t holding(const value_counts& counts, double v) {
 
 // Rows a kind needs when the value above it is `base`: unit rows for the units that
 // differ from base, or one kind row with the kind's mode and unit rows for the rest;
-// base is kept on a tie. Returns the kind's value and the number of rows.
-std::pair<double, std::size_t> kind_choice(const value_counts& counts, std::size_t units, double base) {
-  const auto [v, c] = mode(counts);
+// base is kept on a tie. Returns the kind's value and the number of rows. `modal` is
+// mode(counts), computed once by the caller: general_value tries every distinct value as
+// base, and recounting the mode each time was quadratic in the units (minutes nationally
+// with unit effects, where every unit's value differs).
+std::pair<double, std::size_t> kind_choice(const value_counts& counts, std::pair<double, std::size_t> modal,
+                                           std::size_t units, double base) {
+  const auto [v, c] = modal;
   const auto keep = units - holding(counts, base);
   return keep <= 1 + units - c ? std::pair{base, keep} : std::pair{v, 1 + units - c};
 }
@@ -287,11 +292,14 @@ std::pair<double, std::size_t> kind_choice(const value_counts& counts, std::size
 double general_value(const std::vector<value_counts>& per_kind, const std::vector<std::size_t>& sizes,
                      double stage_default) {
   std::set<double> candidates{stage_default};
-  for (const auto& k : per_kind)
+  std::vector<std::pair<double, std::size_t>> modes;
+  for (const auto& k : per_kind) {
+    modes.push_back(mode(k));
     for (const auto& [v, c] : k) candidates.insert(v);
+  }
   auto rows = [&](double b) {
     std::size_t n = b != stage_default;
-    for (std::size_t k = 0; k < per_kind.size(); ++k) n += kind_choice(per_kind[k], sizes[k], b).second;
+    for (std::size_t k = 0; k < per_kind.size(); ++k) n += kind_choice(per_kind[k], modes[k], sizes[k], b).second;
     return n;
   };
   double best = stage_default;
@@ -320,6 +328,7 @@ text_table parameter_set::to_table(const org& o, const pipeline& p) const {
   std::vector<std::size_t> kind_sizes(kinds.size());
   for (auto k : kind_of) ++kind_sizes[k];
   std::vector<std::vector<std::string>> general, by_kind, by_unit;
+  std::vector<unit_index> unit_of_row;  // by_unit's units, to sort without looking ids up
   for (std::size_t s = 0; s < p.size(); ++s)
     for (auto q : all_params) {
       if (!p.takes(s, q)) continue;
@@ -332,19 +341,24 @@ text_table parameter_set::to_table(const org& o, const pipeline& p) const {
       if (base != stage_default) general.push_back({"*", stage_name, name, detail::format_attribute(base)});
       std::vector<double> kind_base(kinds.size());
       for (std::size_t k = 0; k < kinds.size(); ++k) {
-        kind_base[k] = kind_choice(per_kind[k], kind_sizes[k], base).first;
+        kind_base[k] = kind_choice(per_kind[k], mode(per_kind[k]), kind_sizes[k], base).first;
         if (kind_base[k] != base)
           by_kind.push_back({"kind:" + kinds[k], stage_name, name, detail::format_attribute(kind_base[k])});
       }
       for (unit_index u = 0; u < n; ++u)
-        if (get(u, s, q) != kind_base[kind_of[u]])
+        if (get(u, s, q) != kind_base[kind_of[u]]) {
           by_unit.push_back({o.id(u), stage_name, name, detail::format_attribute(get(u, s, q))});
+          unit_of_row.push_back(u);
+        }
     }
   // Unit rows grouped by unit (the order of the tree), stages and params within.
-  std::stable_sort(by_unit.begin(), by_unit.end(),
-                   [&](const auto& a, const auto& b) { return o.index(a[0]) < o.index(b[0]); });
-  for (auto* rows : {&general, &by_kind, &by_unit})
+  std::vector<std::size_t> order(by_unit.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return unit_of_row[a] < unit_of_row[b]; });
+  for (auto* rows : {&general, &by_kind})
     for (auto& r : *rows) t.add_row(std::move(r));
+  for (auto i : order) t.add_row(std::move(by_unit[i]));
   return t;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "memberflow/datasets.hpp"
 #include "memberflow/scenario.hpp"
 #include "memberflow/table.hpp"
 
@@ -40,8 +41,9 @@ struct history {
 // (seed, unit, month) (random.hpp), so the same arguments give the same records to the
 // bit. Of the terminal stage's attrition, a share `transfer_out_share` is written as
 // transfer_out and the rest as left. end.params is truth.back(), start.params truth[0].
+// yearly = false leaves `yearly` empty (nationally it would be ~1.5 million rows).
 history simulate_history(const scenario& start, const std::vector<parameter_set>& truth, std::uint64_t seed,
-                         double transfer_out_share = 1.0 / 3);
+                         double transfer_out_share = 1.0 / 3, bool yearly = true);
 
 struct history_options {
   std::uint64_t seed = 0;
@@ -67,5 +69,18 @@ struct history_options {
 // scaled so that the expected end total is example_district(2021)'s; end.targets are
 // example_district(2021)'s.
 history example_history(const history_options& options = {});
+
+// One parameter set per year (options.years) from base.params, with the unit effects and
+// drift of `options` (level_sd, year_sd, unit_drift_sd, seed): what example_history draws
+// for the district, for any organisation, without its calibration.
+std::vector<parameter_set> drifting_parameters(const scenario& base, const history_options& options);
+
+// The history of synthetic(org_options) (datasets.hpp) over options.years years ending
+// with 2020: from its stocks (near the steady state) in January of the first year, under
+// drifting_parameters of its parameters. Not calibrated. The national organisation with
+// members_per_leaf = 3.5 gives ~300,000 units and ~1.5 million events over five years
+// (benchmarks/python/bench_estimate.py).
+history synthetic_history(const synthetic_options& org_options, const history_options& options = {},
+                          bool yearly = true);
 
 }  // namespace memberflow::datasets

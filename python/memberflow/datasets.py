@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from . import _core
@@ -10,7 +11,7 @@ from .history import History, example_history  # noqa: F401 (the synthetic histo
 from .scenario import Scenario
 
 __all__ = ["example_district", "synthetic", "SCALES"]
-__all__ += ["History", "example_history"]
+__all__ += ["History", "example_history", "write_synthetic_history"]
 
 #: Fanouts (mean children per unit, level by level) and kinds of preset scales.
 SCALES = {
@@ -58,3 +59,33 @@ def synthetic(scale: str | None = "national", *, fanout: Sequence[float] | None 
         kinds = ["root"] + [f"level{i + 1}" for i in range(len(fanout))]
     return Scenario._wrap(_core.synthetic(list(map(float, fanout)), list(kinds), float(members_per_leaf),
                                           float(rural_share), int(seed)))
+
+
+def write_synthetic_history(directory, scale: str | None = "national", *, fanout: Sequence[float] | None = None,
+                            kinds: Sequence[str] | None = None, members_per_leaf: float = 3.5,
+                            rural_share: float = 0.6, org_seed: int = 0, seed: int = 0, years: int = 5,
+                            level_sd: Sequence[float] = (0.3, 0.2), year_sd: float = 0.15,
+                            unit_drift_sd: float = 0.05, transfer_out_share: float = 1 / 3) -> dict:
+    """Simulate the history of a synthetic organisation and write it to ``directory``:
+    ``events.csv`` (the event log of docs/records.md) and ``start/`` (the scenario at the
+    first month: organisation, pipeline, stocks, the first year's parameters).
+
+    The organisation is :func:`synthetic` (``scale``, or ``fanout`` and ``kinds``; its
+    ``members_per_leaf``, ``rural_share`` and ``org_seed``); the records cover ``years``
+    years ending with 2020, with unit effects and drift as in :func:`example_history`
+    (``level_sd``, ``year_sd``, ``unit_drift_sd``, ``seed``), uncalibrated. Nationally
+    (the default) that is ~300,000 units and ~1.5 million rows. Everything is done in C++
+    (no DataFrame is built); returns the paths (``events``, ``start``), ``units``, ``rows``
+    and the ``first`` / ``last`` months.
+    """
+    if fanout is None:
+        if scale not in SCALES:
+            raise ParameterError(f"unknown scale {scale!r}; choose one of {sorted(SCALES)} or give fanout=")
+        fanout, default_kinds = SCALES[scale]
+        kinds = kinds if kinds is not None else default_kinds
+    if kinds is None:
+        kinds = ["root"] + [f"level{i + 1}" for i in range(len(fanout))]
+    return dict(_core.write_synthetic_history(os.fspath(directory), list(map(float, fanout)), list(kinds),
+                                              float(members_per_leaf), float(rural_share), org_seed, seed, years,
+                                              [float(x) for x in level_sd], float(year_sd), float(unit_drift_sd),
+                                              float(transfer_out_share)))

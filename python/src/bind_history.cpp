@@ -1,6 +1,10 @@
 // memberflow._core synthetic history of the example district (memberflow.datasets.example_history).
+#include <filesystem>
+#include <tuple>
+
 #include "bindings.hpp"
 #include "memberflow/history.hpp"
+#include "memberflow/scenario_io.hpp"
 
 namespace memberflow::python {
 
@@ -62,6 +66,37 @@ void register_history(py::module_& m) {
         return out;
       },
       "seed"_a, "years"_a, "level_sd"_a, "year_sd"_a, "unit_drift_sd"_a, "transfer_out_share"_a);
+  m.def(
+      "write_synthetic_history",
+      [](const std::string& directory, std::vector<double> fanout, std::vector<std::string> kinds,
+         double members_per_leaf, double rural_share, py::handle org_seed, py::handle seed, py::handle years,
+         std::vector<double> level_sd, double year_sd, double unit_drift_sd, double transfer_out_share) {
+        datasets::synthetic_options so{std::move(fanout), std::move(kinds), members_per_leaf, rural_share,
+                                       integer_arg<std::uint64_t>(org_seed, "org_seed", 0, UINT64_MAX)};
+        datasets::history_options o{.seed = integer_arg<std::uint64_t>(seed, "seed", 0, UINT64_MAX),
+                                    .years = integer_arg<int>(years, "years", 2, 30),
+                                    .level_sd = std::move(level_sd),
+                                    .year_sd = year_sd,
+                                    .unit_drift_sd = unit_drift_sd,
+                                    .transfer_out_share = transfer_out_share};
+        // Everything in C++ with the GIL released: nationally the log is ~1.5 million rows,
+        // which as Python strings would take longer to build than to simulate.
+        const std::filesystem::path dir(directory);
+        const auto written = [&] {
+          py::gil_scoped_release release;
+          const auto h = datasets::synthetic_history(so, o, false);
+          std::filesystem::create_directories(dir);
+          write_csv(h.events, (dir / "events.csv").string());
+          write_scenario(h.start, (dir / "start").string());
+          return std::tuple{h.start.units().size(), h.events.rows.size(), h.start.start->str(),
+                            h.end.start->plus(-1).str()};
+        }();
+        return py::dict("events"_a = (dir / "events.csv").string(), "start"_a = (dir / "start").string(),
+                        "units"_a = std::get<0>(written), "rows"_a = std::get<1>(written),
+                        "first"_a = std::get<2>(written), "last"_a = std::get<3>(written));
+      },
+      "directory"_a, "fanout"_a, "kinds"_a, "members_per_leaf"_a, "rural_share"_a, "org_seed"_a, "seed"_a,
+      "years"_a, "level_sd"_a, "year_sd"_a, "unit_drift_sd"_a, "transfer_out_share"_a);
 }
 
 }  // namespace memberflow::python

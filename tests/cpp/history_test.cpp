@@ -333,3 +333,39 @@ TEST_CASE("the history refuses what it cannot simulate", "[history]") {
   REQUIRE_THROWS_AS_WITH(datasets::simulate_history(sc, h.truth, 0, 1.5), input_error,
                          mf_test::contains("transfer_out_share"));
 }
+
+TEST_CASE("a synthetic organisation's history: its parameters drift as asked and its log reads whole",
+          "[history]") {
+  // A small tree (1 + 3 + ~9 + ~27 units) so that the test stays fast; the benchmark of
+  // estimation runs the same generator nationally.
+  const datasets::synthetic_options org{.fanout = {3, 3, 3}, .kinds = {"root", "a", "b", "c"},
+                                        .members_per_leaf = 6, .seed = 2};
+  const auto base = datasets::synthetic(org);
+  const auto flat = datasets::drifting_parameters(base, {.years = 3, .level_sd = {0.0}, .year_sd = 0.0,
+                                                         .unit_drift_sd = 0.0});
+  REQUIRE(flat.size() == 3);
+  for (const auto& ps : flat) {  // no effects, no drift: the base parameters, every year (through logit and back)
+    CHECK((ps.advance - base.params.advance).abs().maxCoeff() < 1e-15);
+    CHECK((ps.inflow == base.params.inflow).all());
+  }
+  const auto drifting = datasets::drifting_parameters(base, {.seed = 4, .years = 3});
+  CHECK((drifting[0].inflow != base.params.inflow).any());     // unit effects from the first year
+  CHECK((drifting[2].exit != drifting[1].exit).any());         // drift between years
+
+  const auto h = datasets::synthetic_history(org, {.seed = 4, .years = 3});
+  CHECK(h.start.start == calendar_month{2018, 1});
+  CHECK(h.end.start == calendar_month{2021, 1});
+  CHECK((h.start.stocks == base.stocks).all());
+  CHECK((h.truth[1].exit == drifting[1].exit).all());
+  const event_log log(h.events, h.start.organisation, h.start.stages);
+  CHECK(log.quarantined().empty());
+  CHECK((log.stocks_at(calendar_month{2018, 1}) == h.start.stocks).all());
+  CHECK((log.stocks_at(calendar_month{2021, 1}) == h.end.stocks).all());
+  CHECK(h.yearly.rows.size() == 3 * base.units().size());
+  // Without the yearly table the records are the same, to the bit.
+  const auto lean = datasets::synthetic_history(org, {.seed = 4, .years = 3}, false);
+  CHECK(lean.yearly.rows.empty());
+  CHECK(lean.events.rows == h.events.rows);
+  REQUIRE_THROWS_AS_WITH(datasets::synthetic_history(org, {.years = 1}), input_error,
+                         mf_test::contains("years must be from 2 to 30"));
+}

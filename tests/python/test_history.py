@@ -243,3 +243,24 @@ def test_to_files_round_trip(history, tmp_path):
     assert mf.Scenario.read(paths["end"]).stock_totals().equals(history.end.stock_totals())
     log = mf.EventLog.from_csv(paths["events"], history.start)
     assert len(log.quarantined) == 0
+
+
+def test_write_synthetic_history_reads_back_whole(tmp_path):
+    # the national-scale generator of benchmarks/python/bench_estimate.py, on a small tree
+    out = mf.datasets.write_synthetic_history(tmp_path, fanout=(3, 3, 3), kinds=("root", "a", "b", "c"),
+                                              members_per_leaf=6, seed=4, years=3)
+    start = mf.Scenario.read(out["start"])
+    assert out["units"] == len(start.org) and (out["first"], out["last"]) == ("2018-01", "2020-12")
+    assert start.start == pd.Period("2018-01", freq="M")
+    log = mf.EventLog.from_csv(out["events"], start)
+    assert log.rows_read == out["rows"] > 0 and len(log.quarantined) == 0
+    snap = log.snapshot("2018-01").groupby(["unit_id", "stage"])["count"].sum().unstack(fill_value=0)
+    totals = start.stock_totals()
+    totals = totals[totals.sum(axis=1) > 0]
+    assert (snap.reindex(index=totals.index, columns=totals.columns, fill_value=0) == totals).all().all()
+    again = tmp_path / "again"
+    mf.datasets.write_synthetic_history(again, fanout=(3, 3, 3), kinds=("root", "a", "b", "c"),
+                                        members_per_leaf=6, seed=4, years=3)
+    assert (again / "events.csv").read_bytes() == (tmp_path / "events.csv").read_bytes()
+    with pytest.raises(mf.InputError, match="years must be from 2 to 30"):
+        mf.datasets.write_synthetic_history(tmp_path / "bad", scale="district", years=1)
