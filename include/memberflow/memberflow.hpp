@@ -1,6 +1,7 @@
 #pragma once
 // Everything memberflow offers, for users who want one include (like Eigen/Dense).
 #include "memberflow/apportion.hpp"
+#include "memberflow/backtest.hpp"
 #include "memberflow/datasets.hpp"
 #include "memberflow/distribution.hpp"
 #include "memberflow/error.hpp"
