@@ -165,4 +165,20 @@ forecast_result forecast_expected(const scenario& sc, int horizon, int threads) 
   return result;
 }
 
+forecast_result forecast_expected(const scenario& sc, const std::vector<parameter_set>& draws, int horizon,
+                                  int threads) {
+  if (draws.empty()) throw input_error("forecast_expected: give at least one parameter set");
+  forecast_result mean(sc.organisation, sc.stages, horizon);
+  const auto names = mean.quantities();
+  for (const auto& name : names) mean.own(name).setZero();
+  const double weight = 1.0 / static_cast<double>(draws.size());
+  for (const auto& ps : draws) {
+    scenario one = sc;
+    one.params = ps;
+    const auto f = forecast_expected(one, horizon, threads);
+    for (const auto& name : names) mean.own(name) += weight * f.own(name);
+  }
+  return mean;
+}
+
 }  // namespace memberflow

@@ -75,4 +75,11 @@ void expected_month(const pipeline& p, const parameter_set& ps, const State& sta
 // `threads` (0: one per core) share blocks of units; the result does not depend on it.
 forecast_result forecast_expected(const scenario& sc, int horizon, int threads = 0);
 
+// The mean forecast over parameter sets drawn from their uncertainty (draw_parameters,
+// estimate.hpp): the average of forecast_expected under each set, i.e. the exact mean of
+// the predictive mixture (expectations are linear in the mixture's weights, not in the
+// parameters, so this differs from the forecast at the parameters' means).
+forecast_result forecast_expected(const scenario& sc, const std::vector<parameter_set>& draws, int horizon,
+                                  int threads = 0);
+
 }  // namespace memberflow

@@ -9,6 +9,7 @@
 #include "memberflow/datasets.hpp"
 #include "memberflow/estimate.hpp"
 #include "memberflow/exact.hpp"
+#include "memberflow/expected.hpp"
 #include "memberflow/math.hpp"
 
 using namespace memberflow;
@@ -338,4 +339,28 @@ TEST_CASE("the seasonal profile of arrivals is recovered, and flat arrivals have
   // under a year: none
   x.months = 11;
   CHECK(fit_pooled(x, sc.units(), sc.model()).seasonal.empty());
+}
+
+TEST_CASE("the mean forecast over parameter sets averages the expected engine's", "[estimate][expected]") {
+  auto sc = datasets::example_district(2021);
+  auto low = sc.params, high = sc.params;
+  low.advance *= 0.5;
+  high.inflow *= 2;
+  const auto mean = forecast_expected(sc, {low, high}, 12);
+  auto with = [&](const parameter_set& ps) {
+    scenario s = sc;
+    s.params = ps;
+    return forecast_expected(s, 12);
+  };
+  const auto a = with(low), b = with(high);
+  for (const auto& q : mean.quantities()) {
+    const Eigen::ArrayXXd avg = (a.own(q) + b.own(q)) / 2;
+    CHECK((mean.own(q) - avg).abs().maxCoeff() <= 1e-12 * (1 + avg.abs().maxCoeff()));
+  }
+  // ... and equals the exact mixture's means
+  const auto pmfs = exact_mixture(sc, {low, high}, 12).events("admissions", {0, 12});
+  const auto totals = mean.total("admissions", {0, 12});
+  for (auto u : sc.units().preorder())
+    CHECK(pmfs.nodes[static_cast<std::size_t>(u)].mean() == Catch::Approx(totals(u)).epsilon(1e-9).margin(1e-12));
+  CHECK_THROWS_AS(forecast_expected(sc, std::vector<parameter_set>{}, 12), input_error);
 }
