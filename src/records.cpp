@@ -481,6 +481,8 @@ count_table::count_table(const text_table& t, const org& o, const pipeline& p, c
 
   const auto n = t.rows.size();
   rows_read = n;
+  source = t.source;
+  noun = t.noun;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   Eigen::ArrayXXd all_start(n, S), all_entries(n, S), all_exits(n, S), all_end(n, S);
   Eigen::ArrayXd all_failed(n), all_in(n), all_out(n);

@@ -6,6 +6,7 @@
 #include "memberflow/distribution.hpp"
 #include "memberflow/error.hpp"
 #include "memberflow/estimate.hpp"
+#include "memberflow/estimate_counts.hpp"
 #include "memberflow/exact.hpp"
 #include "memberflow/expected.hpp"
 #include "memberflow/forecast.hpp"

@@ -180,6 +180,8 @@ struct count_table {
   Eigen::ArrayXd not_confirmed, transfers_in, transfers_out;  // periods
   std::vector<quarantined_row> quarantined;
   std::size_t rows_read = 0;
+  std::string source;         // the table's file or name, for messages (with periods[i].line)
+  const char* noun = "line";  // "line" for a file, "row" for a DataFrame
 
   count_table(const text_table& counts, const org& o, const pipeline& p, const read_options& options = {});
 };

@@ -244,6 +244,14 @@ class CountTable:
         return self._core.rows_read
 
     @property
+    def org(self) -> Org:
+        return self._org
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self._pipeline
+
+    @property
     def quarantined(self) -> pd.DataFrame:
         """The rows set aside: ``line`` (or ``row``), ``reason``, then the row's cells."""
         return _quarantined_frame(self._core)

@@ -1,6 +1,7 @@
 // memberflow._core.EventLog: the event log reader of records.hpp. The Python layer
 // (memberflow.records) turns its columns and arrays into DataFrames.
 #include "bindings.hpp"
+#include "memberflow/estimate_counts.hpp"
 #include "memberflow/records.hpp"
 
 namespace memberflow::python {
@@ -156,7 +157,39 @@ void register_records(py::module_& m) {
                              "transfers_in"_a = view(t.transfers_in, py::handle()),
                              "transfers_out"_a = view(t.transfers_out, py::handle()));
            },
-           "Per period used: unit index, first month index, months; periods x stages arrays (copies).");
+           "Per period used: unit index, first month index, months; periods x stages arrays (copies).")
+      .def("exposures",
+           [](const py_count_table& c, const org& o, const pipeline& p, const std::string& first,
+              const std::string& last, const std::string& approximation) {
+             count_options options;
+             if (approximation == "trapezoid") options.approximation = count_approximation::trapezoid;
+             else if (approximation != "model")
+               throw input_error("approximation must be 'model' or 'trapezoid', got '" + approximation + "'");
+             count_fit f;
+             {
+               py::gil_scoped_release release;
+               fit_options fitting;
+               fitting.drift = false;  // the exposures do not depend on it; the caller fits with it
+               f = fit_counts(c.counts, o, p, calendar_month::parse(first, "estimate: first"),
+                              calendar_month::parse(last, "estimate: last"), fitting, options);
+             }
+             const auto& x = f.exposures;
+             return py::dict("start"_a = x.start.str(), "months"_a = x.months, "at_risk"_a = arrays(x.at_risk),
+                             "advanced"_a = arrays(x.advanced), "exited"_a = arrays(x.exited),
+                             "completing"_a = arrays(x.completing), "arrivals"_a = view(x.arrivals, py::handle()),
+                             "transfers_in"_a = view(x.transfers_in, py::handle()), "block"_a = 1,
+                             "iterations"_a = f.iterations);
+           },
+           "org"_a, "pipeline"_a, "first"_a, "last"_a, "approximation"_a = "model",
+           "The exposure table the counts imply over months first..last (YYYY-MM), as EventLog.exposures, "
+           "with the person-months reconstructed under the model (EM with the pooled fit) or by the trapezoid.")
+      .def("snapshot_columns",
+           [](const py_count_table& c, const org& o, const pipeline& p, const std::string& month) {
+             const auto stocks = count_stocks(c.counts, o, p, calendar_month::parse(month, "snapshot"));
+             return table_to_columns(stocks_to_table(stocks, o, p));
+           },
+           "org"_a, "pipeline"_a, "month"_a,
+           "The stocks table (unit_id, stage, count, months_in_stage) at the start of a month YYYY-MM.");
 }
 
 }  // namespace memberflow::python

@@ -1,0 +1,73 @@
+"""Estimation from aggregate counts per unit and period (docs/estimation.md, "From
+aggregate counts"): what most organisations and every published statistic have.
+
+The counts give the events of each rate directly (admissions are training's advances,
+...), but not the person-months at risk; these are reconstructed under the monthly model
+(the expected person-months given the period's start stock, entries and leavers, at each
+unit's fitted rate, iterated with the pooled fit: EM), then the fit is the event log's
+(:func:`memberflow.estimate`), drift included. ``approximation="trapezoid"`` takes
+stocks linear between a period's start and end instead, for comparison.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .records import CountTable, MonthLike
+from .scenario import Scenario, _month_text
+
+__all__ = ["estimate_counts"]
+
+
+def estimate_counts(counts: CountTable, first: MonthLike | None = None, last: MonthLike | None = None, *,
+                    level: float = 90, drift: bool = True, approximation: str = "model"):
+    """Fit every rate of the model from a :class:`CountTable`, with partial pooling along
+    the tree; :func:`memberflow.estimate` calls this for a count table.
+
+    ``first`` / ``last``: the months to fit, whole periods of every unit; by default the
+    table's whole 12-month blocks counted back from the end of its latest period (the
+    table's whole span when shorter than a year). The scenario's stocks are each unit's
+    ``<stage>_end`` of the period ending with ``last`` (or ``<stage>_start`` of the one
+    beginning after it); a fixed-duration stage's stock is spread over its ages by the
+    admissions of the months its people were admitted in.
+    """
+    from .estimate import _fit_exposures, one_level
+
+    if not isinstance(counts, CountTable):
+        raise TypeError(f"estimate_counts: expected a memberflow.CountTable, got {type(counts).__name__}")
+    if approximation not in ("model", "trapezoid"):
+        raise InputError(f"estimate: approximation must be 'model' or 'trapezoid', got {approximation!r}")
+    level = one_level(level)
+    first_text, last_text = _window(counts, first, last)
+    org, pipe = counts.org, counts.pipeline
+    x = counts._core.exposures(org._core, pipe._core, first_text, last_text, approximation)
+    after = pd.Period(last_text, freq="M") + 1
+    scenario = Scenario(org, pipe, stocks=_snapshot(counts, str(after)), start=after)
+    return _fit_exposures(scenario, x, first_text, last_text, level, drift)
+
+
+def _window(counts: CountTable, first, last) -> tuple[str, str]:
+    a = counts._core.arrays()
+    if len(a["first"]) == 0:
+        raise InputError("estimate: the count table holds no row")
+    starts = np.asarray(a["first"], dtype=np.int64)
+    ends = starts + np.asarray(a["months"], dtype=np.int64) - 1
+    month = lambda m: f"{m // 12:04d}-{m % 12 + 1:02d}"  # noqa: E731 (a month index as YYYY-MM)
+    last_text = month(int(ends.max())) if last is None else _month_text(last)
+    if first is not None:
+        return _month_text(first), last_text
+    span = (pd.Period(last_text, freq="M") - pd.Period(month(int(starts.min())), freq="M")).n + 1
+    if span < 12:
+        return month(int(starts.min())), last_text
+    return str(pd.Period(last_text, freq="M") - (12 * (span // 12) - 1)), last_text
+
+
+def _snapshot(counts: CountTable, month: str) -> pd.DataFrame:
+    from ._tables import columns_frame
+
+    frame = columns_frame(counts._core.snapshot_columns(counts.org._core, counts.pipeline._core, month))
+    frame["count"] = frame["count"].astype(float).astype("int64")
+    frame["months_in_stage"] = pd.to_numeric(frame["months_in_stage"].replace("", None)).astype("Int64")
+    return frame
