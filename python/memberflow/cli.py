@@ -32,7 +32,7 @@ from .forecast import METHODS, YEAR, Forecast, forecast
 from .estimate import estimate
 from .backtest import backtest, backtest_summary
 from .pipeline import Pipeline
-from .records import EventLog
+from .records import CountTable, EventLog
 from .scenario import ParameterWarning, Scenario
 
 # Bounds of the numeric options: wide enough for any real use, narrow enough that a
@@ -162,7 +162,8 @@ def _params_parser(sub) -> None:
 
 
 def _fit_parser(sub) -> None:
-    f = sub.add_parser("fit", help="learn every unit's parameters from an event log (partial pooling along the tree)",
+    f = sub.add_parser("fit", help="learn every unit's parameters from an event log or aggregate counts (partial "
+                                   "pooling along the tree)",
                        description="Fit each unit's rates from an event log (person_id,unit_id,event,date[,to_unit_id]; "
                                    "docs/records.md) with partial pooling along the organisation tree "
                                    "(docs/estimation.md), and write the fitted scenario as a directory: the "
@@ -170,7 +171,11 @@ def _fit_parser(sub) -> None:
                                    "the log implies at the month after the window. Also writes rates.csv (each "
                                    "unit's data, estimate and interval) and pooling.csv beside it.")
     _data_options(f)
-    f.add_argument("--events", required=True, metavar="CSV", help="the event log")
+    source = f.add_mutually_exclusive_group(required=True)
+    source.add_argument("--events", metavar="CSV", help="the event log")
+    source.add_argument("--counts", metavar="CSV",
+                        help="aggregate counts per unit and period instead (unit_id,period,<stage>_start,...; "
+                             "docs/records.md): person-months reconstructed under the model")
     f.add_argument("--first", metavar="YYYY-MM",
                    help="first month fitted (default: 11 months before --last: rates drift between years)")
     f.add_argument("--last", metavar="YYYY-MM", help="last month fitted (default: the log's last)")
@@ -540,6 +545,8 @@ def _run_example(args: argparse.Namespace) -> int:
 
 def _run_fit(args: argparse.Namespace) -> int:
     scn, _ = _scenario(args)
+    if args.counts is not None:
+        return _run_fit_counts(args, scn)
     log = EventLog.from_csv(args.events, scn, quarantine=args.quarantine)
     for _, row in log.quarantined.iterrows():
         print(f"memberflow: quarantined: {args.events} {log._core.noun} {row.iloc[0]}: {row['reason']}", file=sys.stderr)
@@ -549,6 +556,21 @@ def _run_fit(args: argparse.Namespace) -> int:
     fit.pooling.to_csv(Path(args.into) / "pooling.csv", index=False)
     print(f"fitted {fit.first} to {fit.last} from {log.events_used:,} events ({len(log.quarantined):,} quarantined); "
           f"wrote {paths['manifest']}, rates.csv and pooling.csv in {args.into}")
+    print(f"forecast it with: memberflow forecast {args.into}")
+    return 0
+
+
+def _run_fit_counts(args: argparse.Namespace, scn) -> int:
+    counts = CountTable.from_csv(args.counts, scn, quarantine=args.quarantine)
+    for _, row in counts.quarantined.iterrows():
+        print(f"memberflow: quarantined: {args.counts} {counts._core.noun} {row.iloc[0]}: {row['reason']}",
+              file=sys.stderr)
+    fit = estimate(counts, args.first, args.last, level=args.level)
+    paths = fit.scenario.to_files(args.into)
+    fit.rates.to_csv(Path(args.into) / "rates.csv", index=False)
+    fit.pooling.to_csv(Path(args.into) / "pooling.csv", index=False)
+    print(f"fitted {fit.first} to {fit.last} from {len(counts):,} rows of counts ({len(counts.quarantined):,} "
+          f"quarantined); wrote {paths['manifest']}, rates.csv and pooling.csv in {args.into}")
     print(f"forecast it with: memberflow forecast {args.into}")
     return 0
 
