@@ -258,6 +258,12 @@ double parse_double(std::string_view cell, const source_location& where, std::st
   return value;
 }
 
+std::string number_text(double value) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);  // shortest round trip
+  return std::string(buf, end);
+}
+
 long long parse_integer(std::string_view cell, const source_location& where, std::string_view column) {
   long long value = 0;
   const auto* end = cell.data() + cell.size();

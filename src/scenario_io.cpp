@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "json_io.hpp"
 #include "memberflow/org_io.hpp"
 #include "memberflow/scenario.hpp"
 #include "memberflow/scenario_io.hpp"
@@ -153,49 +153,7 @@ scenario read_scenario(const std::string& units_path, const pipeline& p, const s
 
 namespace {
 
-using json = nlohmann::ordered_json;
-namespace fs = std::filesystem;
-
-json parse_json(const std::string& text, const std::string& source) {
-  try {
-    return json::parse(text);
-  } catch (const json::out_of_range& e) {  // e.g. a number beyond a double (1e400)
-    std::string what = e.what();
-    if (auto cut = what.find("] "); cut != std::string::npos) what = what.substr(cut + 2);
-    throw input_error(source + ": not valid JSON (" + what + ")");
-  } catch (const json::parse_error& e) {
-    // nlohmann counts bytes; say the line and column a user's editor shows.
-    const auto upto = text.substr(0, std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size()));
-    const auto line = 1 + std::count(upto.begin(), upto.end(), '\n');
-    const auto column = upto.size() - (upto.rfind('\n') == std::string::npos ? 0 : upto.rfind('\n') + 1) + 1;
-    std::string what = e.what();
-    if (auto cut = what.find("syntax error"); cut != std::string::npos) what = what.substr(cut);
-    throw input_error(source + " line " + std::to_string(line) + ", column " + std::to_string(column) +
-                      ": not valid JSON (" + what + ")");
-  }
-}
-
-void require_keys(const json& obj, std::initializer_list<const char*> allowed, const std::string& where) {
-  if (!obj.is_object()) throw input_error(where + ": expected a JSON object, got " + obj.dump());
-  for (const auto& item : obj.items()) {
-    const auto& key = item.key();  // not a structured binding: clang 14 cannot capture one
-    if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) == allowed.end()) {
-      std::string valid;
-      for (auto a : allowed) valid += (valid.empty() ? "" : ", ") + std::string(a);
-      throw input_error(where + ": unknown key '" + key + "' (valid: " + valid + ")");
-    }
-  }
-}
-
-std::string json_string(const json& v, const std::string& where) {
-  if (!v.is_string()) throw input_error(where + ": expected a string, got " + v.dump());
-  return v.get<std::string>();
-}
-
-double json_number(const json& v, const std::string& where) {
-  if (!v.is_number()) throw input_error(where + ": expected a number, got " + v.dump());
-  return v.get<double>();
-}
+using namespace detail::json_io;
 
 stage_kind kind_from_name(const std::string& name, const std::string& where) {
   if (name == "markov") return stage_kind::markov;
@@ -277,10 +235,6 @@ json pipeline_json(const pipeline& p) {
   return j;
 }
 
-std::string resolve(const fs::path& dir, const std::string& file) {
-  const fs::path f(file);
-  return (f.is_absolute() ? f : dir / f).string();
-}
 
 }  // namespace
 

@@ -57,6 +57,8 @@ void check_text(std::string_view text, const std::string& source);
 // Strict parsers for cells; they throw input_error naming `where` and the column.
 double parse_double(std::string_view cell, const source_location& where, std::string_view column);
 long long parse_integer(std::string_view cell, const source_location& where, std::string_view column);
+// The shortest text that parse_double reads back to the same double (std::to_chars).
+std::string number_text(double value);
 }  // namespace detail
 
 }  // namespace memberflow
