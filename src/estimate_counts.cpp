@@ -451,6 +451,25 @@ fit_result fit_pooled(const count_table& c, const org& o, const pipeline& p, con
   return fit_counts(c, o, p, first, last, options, counts).fit;
 }
 
+namespace {
+
+// A stage's stock at the end of a period: <stage>_end, else the balance of the period's
+// counts (start + entries - moves out), NaN when a term is unknown too.
+double end_stock(const count_table& c, const pipeline& p, Eigen::Index r, std::size_t s) {
+  const auto si = static_cast<Eigen::Index>(s);
+  if (!std::isnan(c.end(r, si))) return c.end(r, si);
+  int fixed_stages = 0;
+  for (const auto& st : p.stages()) fixed_stages += st.kind == stage_kind::fixed;
+  const bool terminal = s == p.terminal(), fixed = p.stages()[s].kind == stage_kind::fixed;
+  double v = c.start(r, si) + c.entries(r, si) - c.exits(r, si);
+  if (!terminal) v -= c.entries(r, si + 1);
+  if (fixed) v -= fixed_stages == 1 ? c.not_confirmed(r) : nan;
+  if (terminal) v += c.transfers_in(r) - c.transfers_out(r);
+  return v;
+}
+
+}  // namespace
+
 Eigen::ArrayXXd count_stocks(const count_table& c, const org& o, const pipeline& p, const calendar_month& month) {
   const long at = month_index(month);
   const auto n = o.size();
@@ -484,10 +503,11 @@ Eigen::ArrayXXd count_stocks(const count_table& c, const org& o, const pipeline&
     for (std::size_t s = 0; s < p.size(); ++s) {
       const auto& st = p.stages()[s];
       const auto r = static_cast<Eigen::Index>(row);
-      const double total = at_end ? c.end(r, static_cast<Eigen::Index>(s)) : c.start(r, static_cast<Eigen::Index>(s));
+      const double total = at_end ? end_stock(c, p, r, s) : c.start(r, static_cast<Eigen::Index>(s));
       if (std::isnan(total)) {
         bad.add(row_place(c, o, row) + ": column '" + st.name + (at_end ? "_end" : "_start") +
-                "' is unknown, and the stocks at " + month.str() + " need it");
+                "' is unknown" + (at_end ? " (and so is a count it balances with)" : "") + ", and the stocks at " +
+                month.str() + " need it");
         continue;
       }
       const auto slot = static_cast<Eigen::Index>(p.offset(s));

@@ -13,7 +13,8 @@ linear within each year. Reported, averaged over seeds:
   org_bias   the organisation's rate minus the truth (the true unit rates weighted by the
              log's person-months), relative to the truth, in percent;
   unit_bias  mean over units with data of (posterior mean - true rate averaged over the
-             window), and unit_mse the mean square of it.
+             window), and unit_mse the mean square of it;
+  cover90    the share of those units whose 90% posterior interval holds the true rate.
 
     PYTHONPATH=... python3 benchmarks/python/estimate_counts_bias.py --seeds 0-19
 """
@@ -64,10 +65,11 @@ def measure(seed: int) -> list[dict]:
                 r = fit.rates.set_index(["stage", "param", "unit_id"]).loc[(stage, param)]
                 has = b.exposure > 0
                 err = (r["mean"] - t)[has]
+                covered = ((r["lo-90"] <= t) & (t <= r["hi-90"]))[has]
                 org = r.events.sum() / r.exposure.sum()
                 rows.append({"seed": seed, "window": window, "stage": stage, "param": param, "method": method,
                              "org_rel": 100 * (org / org_log - 1), "org_bias": 100 * (org / org_truth - 1),
-                             "unit_bias": err.mean(), "unit_mse": (err ** 2).mean()})
+                             "unit_bias": err.mean(), "unit_mse": (err ** 2).mean(), "cover90": covered.mean()})
     return rows
 
 
@@ -81,7 +83,8 @@ def main() -> None:
     d = pd.DataFrame(rows)
     g = d.groupby(["window", "stage", "param", "method"], sort=False)
     out = g.agg(org_rel=("org_rel", "mean"), org_rel_max=("org_rel", lambda x: x.abs().max()),
-                org_bias=("org_bias", "mean"), unit_bias=("unit_bias", "mean"), unit_mse=("unit_mse", "mean"))
+                org_bias=("org_bias", "mean"), unit_bias=("unit_bias", "mean"), unit_mse=("unit_mse", "mean"),
+                cover90=("cover90", "mean"))
     pd.set_option("display.width", 200)
     pd.set_option("display.float_format", lambda v: f"{v:.3g}")
     print(f"seeds {a}-{b}: {time.time() - t0:.0f} s")

@@ -75,8 +75,9 @@ fit_result fit_pooled(const count_table& c, const org& o, const pipeline& p, con
                       const calendar_month& last, const fit_options& options = {}, const count_options& counts = {});
 
 // The stocks at the start of `month` (units x state slots, as scenario::stocks): each
-// unit's <stage>_end of its period ending just before `month`, else <stage>_start of its
-// period beginning at `month`. The counts do not give the ages in a fixed stage: its stock
+// unit's <stage>_end of its period ending just before `month` (or, where it is not given,
+// the balance of that period's counts), else <stage>_start of its period beginning at
+// `month`. The counts do not give the ages in a fixed stage: its stock
 // is spread over the ages by the admissions of the months they were admitted in (age a
 // at `month` = admitted in month - 1 - a; uniform where the counts do not say) and
 // rounded to whole people keeping the total (apportion.hpp). input_error for a unit with

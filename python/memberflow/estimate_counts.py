@@ -11,6 +11,8 @@ stocks linear between a period's start and end instead, for comparison.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -31,7 +33,8 @@ def estimate_counts(counts: CountTable, first: MonthLike | None = None, last: Mo
     table's whole span when shorter than a year). The scenario's stocks are each unit's
     ``<stage>_end`` of the period ending with ``last`` (or ``<stage>_start`` of the one
     beginning after it); a fixed-duration stage's stock is spread over its ages by the
-    admissions of the months its people were admitted in.
+    admissions of the months its people were admitted in. ``seasonal`` is empty unless
+    every period of the window is a month (a year's counts say nothing about its season).
     """
     from .estimate import _fit_exposures, one_level
 
@@ -45,7 +48,21 @@ def estimate_counts(counts: CountTable, first: MonthLike | None = None, last: Mo
     x = counts._core.exposures(org._core, pipe._core, first_text, last_text, approximation)
     after = pd.Period(last_text, freq="M") + 1
     scenario = Scenario(org, pipe, stocks=_snapshot(counts, str(after)), start=after)
-    return _fit_exposures(scenario, x, first_text, last_text, level, drift)
+    fit = _fit_exposures(scenario, x, first_text, last_text, level, drift)
+    if not _monthly(counts, first_text, last_text):
+        # a period's arrivals are spread evenly over its months: the counts say nothing
+        # about the season within it, so no seasonal profile (not a flat one)
+        fit = dataclasses.replace(fit, seasonal=fit.seasonal.iloc[0:0])
+    return fit
+
+
+def _monthly(counts: CountTable, first_text: str, last_text: str) -> bool:
+    """Whether every period of the window is a month."""
+    a = counts._core.arrays()
+    starts = np.asarray(a["first"], dtype=np.int64)
+    first, last = (pd.Period(t, freq="M") for t in (first_text, last_text))
+    inside = (starts >= first.year * 12 + first.month - 1) & (starts <= last.year * 12 + last.month - 1)
+    return bool((np.asarray(a["months"])[inside] == 1).all())
 
 
 def _window(counts: CountTable, first, last) -> tuple[str, str]:

@@ -200,3 +200,45 @@ def test_bad_counts_are_refused_with_the_unit_and_row(history):
         estimate_counts(counts, approximation="linear")
     with pytest.raises(TypeError, match="EventLog or CountTable"):
         mf.estimate(yearly)
+
+
+def monthly_counts(history, first: str, last: str) -> pd.DataFrame:
+    """The event log's exposures as a count table of months (a month's at-risk people are
+    its start stocks)."""
+    log = mf.EventLog.from_frame(history.events, history.start)
+    x = log.exposures(first, last).pivot_table(index=["unit_id", "ds"], columns="stage",
+                                               values=["at_risk", "advanced", "exited", "completing", "arrivals",
+                                                       "transfers_in"], aggfunc="sum")
+    out = pd.DataFrame({"unit_id": x.index.get_level_values(0),
+                        "period": [f"{d.year}-{d.month:02d}" for d in x.index.get_level_values(1)]})
+    for s in ("source", "training", "probation", "full"):
+        out[f"{s}_start"] = x[("at_risk", s)].to_numpy()
+        out[f"{s}_exits"] = x[("exited", s)].to_numpy()
+    out["arrivals"] = x[("arrivals", "source")].to_numpy()
+    out["training_entries"] = x[("advanced", "source")].to_numpy()
+    out["admissions"] = x[("advanced", "training")].to_numpy()
+    out["confirmations"] = x[("advanced", "probation")].to_numpy()
+    out["not_confirmed"] = (x[("completing", "probation")] - x[("advanced", "probation")]).to_numpy()
+    out["transfers_in"] = x[("transfers_in", "full")].to_numpy()
+    out["transfers_out"] = 0  # counted in full_exits
+    return out
+
+
+def test_monthly_counts_give_the_logs_fit_exactly(history):
+    # A month's counts leave nothing to reconstruct: the people at risk are the start
+    # stocks (entries of the month are at risk from the next), so the fit is the log's.
+    counts = mf.CountTable.from_frame(monthly_counts(history, "2019-01", "2020-12"), history.start)
+    log = mf.EventLog.from_frame(history.events, history.start)
+    a = mf.estimate(log, "2019-01", "2020-12")
+    b = mf.estimate(counts, "2019-01", "2020-12")
+    pd.testing.assert_frame_equal(a.rates, b.rates, rtol=1e-9)
+    pd.testing.assert_frame_equal(a.drift, b.drift, rtol=1e-9)
+    assert not b.seasonal.empty  # months say when people arrive
+    pd.testing.assert_frame_equal(a.seasonal, b.seasonal, rtol=1e-9)
+
+
+def test_yearly_counts_have_no_seasonal_profile(counts):
+    fit = mf.estimate(counts)
+    assert fit.seasonal.empty
+    with pytest.raises(mf.InputError, match="no seasonal profile"):
+        fit.predict(12, "simulate", paths=10, seasonal=True)
