@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <vector>
@@ -239,9 +240,19 @@ parameter_set window_means(const fit_result& f, const org& o, const pipeline& p)
   auto ps = parameter_set::defaults(o, p);
   for (const auto& r : f.rates)
     for (unit_index u = 0; u < static_cast<unit_index>(o.size()); ++u) {
-      double v = r.mean(u);
+      const char* mode = std::getenv("MF_ESTEP");
+      auto pick = [&](const rate_fit& x) {
+        if (mode && std::string(mode) == "centre") return x.centre(u);
+        if (mode && std::string(mode) == "root") return x.centre(o.root());
+        if (mode && std::string(mode).rfind("own:", 0) == 0) {
+          const double c = std::stod(std::string(mode).substr(4));
+          return (x.events(u) + c * x.centre(u)) / (x.exposure(u) + c);
+        }
+        return x.mean(u);
+      };
+      double v = pick(r);
       if (r.which == param::exit && p.stages()[r.stage].kind == stage_kind::markov)
-        v *= 1 - f.at(r.stage, param::advance).mean(u);
+        v *= 1 - pick(f.at(r.stage, param::advance));
       ps.set(u, r.stage, r.which, v);
     }
   return ps;

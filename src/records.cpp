@@ -381,44 +381,108 @@ text_table event_log::people_at(const calendar_month& month) const {
   return t;
 }
 
-exposure_table exposures(const event_log& log, const calendar_month& first, const calendar_month& last) {
+int exposure_table::column_start(int c) const {
+  if (block <= 1 || c <= 0) return std::max(c, 0);
+  const int lead = months - (columns() - 1) * block;  // months in the first column
+  return std::min(months, lead + (c - 1) * block);
+}
+
+Eigen::ArrayXd exposure_table::unit_totals(const Eigen::ArrayXXd& a, int from, int count) const {
+  if (block <= 1) return a.middleCols(from, count).rowwise().sum();
+  int c0 = 0, c1 = 0;
+  while (c0 < columns() && column_start(c0) < from) ++c0;
+  c1 = c0;
+  while (c1 < columns() && column_start(c1) < from + count) ++c1;
+  if (count < 0 || column_start(c0) != from || column_start(c1) != from + count)
+    throw error("exposure_table: months " + std::to_string(from) + ".." + std::to_string(from + count - 1) +
+                " of the window are not whole columns of " + std::to_string(block) + " months (the columns end with " +
+                "the window's last month, " + std::to_string(months - 1) + ")");
+  return a.middleCols(c0, c1 - c0).rowwise().sum();
+}
+
+exposure_totals exposure_table::organisation_monthly() const {
+  if (monthly.arrivals.size() == months) return monthly;
+  if (block > 1) throw error("exposure_table: blocks of " + std::to_string(block) + " months without monthly totals");
+  exposure_totals out;
+  auto sums = [](const Eigen::ArrayXXd& a) -> Eigen::ArrayXd { return a.colwise().sum().transpose(); };
+  for (std::size_t s = 0; s < at_risk.size(); ++s) {
+    out.at_risk.push_back(sums(at_risk[s]));
+    out.advanced.push_back(sums(advanced[s]));
+    out.exited.push_back(sums(exited[s]));
+    out.completing.push_back(sums(completing[s]));
+  }
+  out.arrivals = sums(arrivals);
+  out.transfers_in = sums(transfers_in);
+  return out;
+}
+
+exposure_table exposures(const event_log& log, const calendar_month& first, const calendar_month& last, int block) {
   const auto& p = log.model();
   const long f = month_index(first), l = month_index(last);
   if (l < f) throw input_error("exposures: the last month " + last.str() + " is before the first " + first.str());
   if (l > month_index(log.last_month()))
     throw input_error("exposures up to " + last.str() + ": the records end in " + log.last_month().str());
+  if (block < 1 || block > 1200) throw input_error("exposures: block must be 1 to 1200 months, got " + std::to_string(block));
   const auto units = static_cast<Eigen::Index>(log.units().size());
-  const auto months = static_cast<Eigen::Index>(l - f + 1);
-  detail::check_fits_memory(8.0 * units * months * (4.0 * p.size() + 2),
-                            "exposures of " + std::to_string(units) + " units over " + std::to_string(months) +
-                                " months");
   exposure_table x;
   x.start = first;
-  x.months = static_cast<int>(months);
+  x.months = static_cast<int>(l - f + 1);
+  x.block = block;
+  const auto columns = static_cast<Eigen::Index>(x.columns());
+  detail::check_fits_memory(8.0 * units * columns * (4.0 * p.size() + 2),
+                            "exposures of " + std::to_string(units) + " units over " + std::to_string(columns) +
+                                (block == 1 ? " months" : " blocks of " + std::to_string(block) + " months"));
   for (auto* a : {&x.at_risk, &x.advanced, &x.exited, &x.completing})
-    a->assign(p.size(), Eigen::ArrayXXd::Zero(units, months));
-  x.arrivals = x.transfers_in = Eigen::ArrayXXd::Zero(units, months);
+    a->assign(p.size(), Eigen::ArrayXXd::Zero(units, columns));
+  x.arrivals = x.transfers_in = Eigen::ArrayXXd::Zero(units, columns);
+  auto& total = x.monthly;
+  for (auto* a : {&total.at_risk, &total.advanced, &total.exited, &total.completing})
+    a->assign(p.size(), Eigen::ArrayXd::Zero(x.months));
+  total.arrivals = total.transfers_in = Eigen::ArrayXd::Zero(x.months);
+  // Column of each month of the window, and the columns' first months.
+  std::vector<Eigen::Index> column(static_cast<std::size_t>(x.months));
+  for (Eigen::Index c = 0; c < columns; ++c)
+    for (int t = x.column_start(static_cast<int>(c)); t < x.column_start(static_cast<int>(c) + 1); ++t)
+      column[static_cast<std::size_t>(t)] = c;
+  // A spell's months at risk go to the columns in runs (one addition per column, not per
+  // month: a member present for five years is 60 months but 5 blocks), and to the monthly
+  // totals through a difference array (+1 at the first month, -1 after the last).
+  Eigen::ArrayXd at_risk_change = Eigen::ArrayXd::Zero(static_cast<Eigen::Index>(p.size()) * (x.months + 1));
+  auto count = [&](Eigen::ArrayXXd& a, Eigen::ArrayXd& monthly, unit_index u, long t) {
+    a(u, column[static_cast<std::size_t>(t)]) += 1;
+    monthly(t) += 1;
+  };
   for (const auto& s : log.spells()) {
     const auto& st = p.stages()[s.stage];
-    for (long t = std::max(s.from, f); t <= std::min(s.to, l); ++t) {
-      const auto c = static_cast<Eigen::Index>(t - f);
-      x.at_risk[s.stage](s.unit, c) += 1;
-      const bool ends_now = t == s.to;
-      // The pass_rate trial: at the last age, unless the person left during the month.
-      if (st.kind == stage_kind::fixed && t == s.entered + st.months && !(ends_now && s.ends == spell::end::exited))
-        x.completing[s.stage](s.unit, c) += 1;
-      if (ends_now && s.ends == spell::end::advanced) x.advanced[s.stage](s.unit, c) += 1;
-      if (ends_now && s.ends == spell::end::exited) x.exited[s.stage](s.unit, c) += 1;
+    const long a = std::max(s.from, f) - f, b = std::min(s.to, l) - f;  // the spell's months in the window
+    if (a > b) continue;
+    for (long t = a; t <= b;) {
+      const auto c = column[static_cast<std::size_t>(t)];
+      const long run_end = std::min<long>(b, x.column_start(static_cast<int>(c) + 1) - 1);
+      x.at_risk[s.stage](s.unit, c) += static_cast<double>(run_end - t + 1);
+      t = run_end + 1;
     }
+    at_risk_change(static_cast<Eigen::Index>(s.stage) * (x.months + 1) + a) += 1;
+    at_risk_change(static_cast<Eigen::Index>(s.stage) * (x.months + 1) + b + 1) -= 1;
+    const bool ends_inside = s.to <= l;  // the spell's last month is in the window (s.to >= from holds)
+    // The pass_rate trial: at the last age, unless the person left during the month.
+    const long last_age = s.entered + st.months - f;
+    if (st.kind == stage_kind::fixed && last_age >= a && last_age <= b &&
+        !(last_age == s.to - f && s.ends == spell::end::exited))
+      count(x.completing[s.stage], total.completing[s.stage], s.unit, last_age);
+    if (ends_inside && s.ends == spell::end::advanced) count(x.advanced[s.stage], total.advanced[s.stage], s.unit, b);
+    if (ends_inside && s.ends == spell::end::exited) count(x.exited[s.stage], total.exited[s.stage], s.unit, b);
   }
-  const auto& ev = log.events();
-  for (std::size_t i = 0; i < ev.size(); ++i) {
-    const auto& e = ev[i];
+  for (std::size_t s = 0; s < p.size(); ++s) {
+    double running = 0;
+    for (int t = 0; t < x.months; ++t)
+      total.at_risk[s](t) = running += at_risk_change(static_cast<Eigen::Index>(s) * (x.months + 1) + t);
+  }
+  for (const auto& e : log.events()) {
     if (e.month < f || e.month > l) continue;
-    const auto c = static_cast<Eigen::Index>(e.month - f);
     // Entering the first stage is always a person's first event (nothing leads back to it).
-    if (e.kind == record_kind::enter && e.stage == 0) x.arrivals(e.unit, c) += 1;
-    if (e.kind == record_kind::transfer_in) x.transfers_in(e.unit, c) += 1;
+    if (e.kind == record_kind::enter && e.stage == 0) count(x.arrivals, total.arrivals, e.unit, e.month - f);
+    if (e.kind == record_kind::transfer_in) count(x.transfers_in, total.transfers_in, e.unit, e.month - f);
   }
   return x;
 }

@@ -106,6 +106,7 @@ struct fit_options {
 struct fit_result {
   std::vector<rate_fit> rates;  // one per (stage, parameter) the pipeline takes
   seasonal_fit seasonal;
+  calendar_month first, last;   // the months fitted
 
   const rate_fit& at(std::size_t stage, param which) const;  // throws unknown_id
   // The means of the predictive distribution for the year after the window (posterior
@@ -126,6 +127,17 @@ std::vector<parameter_set> draw_parameters(const fit_result& f, const org& o, co
 fit_result fit_pooled(const exposure_table& x, const org& o, const pipeline& p, const fit_options& options = {});
 
 namespace detail {
+// Which rates the pipeline's stages take, in the order of fit_result::rates, and whether
+// each is a probability (else an arrival rate).
+struct rate_spec {
+  std::size_t stage;
+  param which;
+  bool probability;
+};
+std::vector<rate_spec> rates_of(const pipeline& p);
+// tau (posterior mean), shift_mean and shift_var from the grid of a drift_fit.
+void finish_drift(drift_fit& d);
+
 // The data of one rate, every unit's own total over the months of the table.
 struct rate_data {
   Eigen::ArrayXd events, exposure;

@@ -132,6 +132,12 @@ class event_log {
   std::size_t rows_read_ = 0;
 };
 
+// The organisation's totals of an exposure table (units summed), month by month.
+struct exposure_totals {
+  std::vector<Eigen::ArrayXd> at_risk, advanced, exited, completing;  // [stage]: months
+  Eigen::ArrayXd arrivals, transfers_in;                                // months
+};
+
 // Person-months at risk and the moves they made, per unit (rows) and month (columns
 // 0..months-1 from `start`), for each stage of the pipeline:
 //   at_risk[s]     people in stage s at the start of the month (all ages of a fixed stage)
@@ -144,14 +150,40 @@ class event_log {
 // (`arrivals`) and transfer_in (`transfers_in`). A person who moves between units is at
 // risk in the old unit up to the month of the move and in the new one after it. An opening
 // entry is not an arrival. Months from `first` to `last` (at most log.last_month()).
+//
+// With block > 1 a column holds a block of `block` months instead of one: the blocks end
+// with the window's last month and the first column holds what is left (months % block,
+// if not 0). Per unit and month, a national table (300,000 units, 60 months, 4 stages)
+// is 2.6 GB of doubles; in 12-month blocks it is 0.2 GB, and estimation needs no more:
+// per-unit totals over the window (fit_pooled), the organisation's totals per 12-month
+// block ending with the window (drift) and per calendar month (seasonality). So readers
+// take sums through unit_totals() and organisation_monthly(), whatever the block.
 struct exposure_table {
   calendar_month start;
-  int months = 0;
-  std::vector<Eigen::ArrayXXd> at_risk, advanced, exited, completing;  // [stage]: units x months
-  Eigen::ArrayXXd arrivals, transfers_in;                                // units x months
+  int months = 0;  // months in the window
+  int block = 1;   // months per column (see above)
+  std::vector<Eigen::ArrayXXd> at_risk, advanced, exited, completing;  // [stage]: units x columns
+  Eigen::ArrayXXd arrivals, transfers_in;                                // units x columns
+  // The organisation's monthly totals, kept by exposures() (needed when block > 1; a table
+  // built by hand with block 1 may leave them empty).
+  exposure_totals monthly;
+
+  int columns() const { return block <= 1 ? months : (months + block - 1) / block; }
+  // The first month (0 = start) of column c; columns() gives `months`.
+  int column_start(int c) const;
+  // Each unit's total of `a` (one of the arrays above) over months [from, from + count) of
+  // the window, which must be whole columns (any months with block 1; with block 12, the
+  // whole window or 12-month blocks counted back from its end); an error otherwise.
+  Eigen::ArrayXd unit_totals(const Eigen::ArrayXXd& a, int from, int count) const;
+  // The organisation's totals month by month: `monthly`, or with block 1 and `monthly`
+  // left empty, the column sums.
+  exposure_totals organisation_monthly() const;
 };
 
-exposure_table exposures(const event_log& log, const calendar_month& first, const calendar_month& last);
+// block: months per column (1: per unit and month; 12: per unit and year counted back from
+// `last`, what estimation needs, at a twelfth of the memory).
+exposure_table exposures(const event_log& log, const calendar_month& first, const calendar_month& last,
+                         int block = 1);
 
 // Aggregate counts, one row per unit and period (docs/records.md): what most
 // organisations and every published statistic have. Columns: unit_id; period (2020,

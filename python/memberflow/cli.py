@@ -29,7 +29,7 @@ from . import __version__, datasets
 from .errors import Error
 from .exact import interval_columns, interval_levels, level_name
 from .forecast import METHODS, YEAR, Forecast, forecast
-from .estimate import estimate
+from .estimate import Fit, estimate
 from .backtest import backtest, backtest_summary
 from .pipeline import Pipeline
 from .records import CountTable, EventLog
@@ -125,6 +125,11 @@ def _forecast_parser(sub) -> None:
                         "json is then newline-delimited, one record per line")
     f.add_argument("--depth", type=_integer(0, DEPTH_MAX), default=1,
                    help="table: depth of the units listed under the root (default 1: base organisations)")
+    f.add_argument("--draws", type=_integer(1, 1_000_000), default=200,
+                   help="a fitted scenario (with fit.json, from memberflow fit): parameter sets drawn from the fit's "
+                        "posterior and drift, whose mixture is the forecast (default 200; seed: --seed)")
+    f.add_argument("--plug-in", action="store_true",
+                   help="a fitted scenario: ignore the fit's uncertainty, forecast at the parameters' means")
     f.set_defaults(run=_run_forecast)
 
 
@@ -168,8 +173,10 @@ def _fit_parser(sub) -> None:
                                    "docs/records.md) with partial pooling along the organisation tree "
                                    "(docs/estimation.md), and write the fitted scenario as a directory: the "
                                    "organisation and pipeline of DIR, the posterior means as parameters, the stocks "
-                                   "the log implies at the month after the window. Also writes rates.csv (each "
-                                   "unit's data, estimate and interval) and pooling.csv beside it.")
+                                   "the log implies at the month after the window; and the fit beside it (fit.json: "
+                                   "each unit's posterior, the pooling, the drift, the seasonal profile), which "
+                                   "`memberflow forecast OUT_DIR` draws parameters from. Also writes rates.csv (each "
+                                   "unit's data, estimate and interval), a report.")
     _data_options(f)
     source = f.add_mutually_exclusive_group(required=True)
     source.add_argument("--events", metavar="CSV", help="the event log")
@@ -177,7 +184,8 @@ def _fit_parser(sub) -> None:
                         help="aggregate counts per unit and period instead (unit_id,period,<stage>_start,...; "
                              "docs/records.md): person-months reconstructed under the model")
     f.add_argument("--first", metavar="YYYY-MM",
-                   help="first month fitted (default: 11 months before --last: rates drift between years)")
+                   help="first month fitted (default: every whole year of the log before --last; the drift between "
+                        "years is fitted on them)")
     f.add_argument("--last", metavar="YYYY-MM", help="last month fitted (default: the log's last)")
     f.add_argument("--quarantine", action="store_true",
                    help="set bad rows aside (listed on standard error) instead of refusing the log")
@@ -283,6 +291,18 @@ def _level(text: str) -> float:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _fit_of(args: argparse.Namespace) -> Fit | None:
+    """The fit of a fitted scenario directory (its fit.json), unless --plug-in or files
+    that override the directory's own are given."""
+    if args.plug_in or args.scenario is None or not (Path(args.scenario) / "fit.json").exists():
+        return None
+    overrides = [f"--{o}" for o in ("units", "overseers", "params", "stocks", "targets") if getattr(args, o)]
+    if overrides:
+        raise ValueError(f"{args.scenario} holds a fit: {overrides[0]} would forecast another scenario with its "
+                         "parameters' uncertainty; add --plug-in to forecast at the given parameters")
+    return Fit.read(args.scenario)
+
+
 def _scenario(args: argparse.Namespace) -> tuple[Scenario, str]:
     """The scenario the data options name, and how to call it in a report. Warnings
     about parameter rows that change nothing go to standard error."""
@@ -329,7 +349,15 @@ def _run_forecast(args: argparse.Namespace) -> int:
         extra = dict(paths=args.paths, seed=args.seed, progress=False if args.no_progress else None,
                      **_policies(args.policy))
     scn, label = _scenario(args)
-    fc = forecast(scn, horizon=args.horizon, method=args.method, threads=args.threads, **extra)
+    fit = _fit_of(args)
+    if fit is None:
+        fc = forecast(scn, horizon=args.horizon, method=args.method, threads=args.threads, **extra)
+    else:
+        label += f" (predictive: {args.draws} parameter draws from its fit, seed {args.seed})"
+        extra.pop("seed", None)
+        if args.method == "simulate":
+            extra["threads"] = args.threads
+        fc = fit.predict(args.horizon, args.method, draws=args.draws, seed=args.seed, **extra)
     if args.monthly:
         text = _csv(fc.to_frame()) if args.format == "csv" else _ndjson(fc.to_frame())
     elif args.format == "table":
@@ -345,6 +373,8 @@ def _run_forecast(args: argparse.Namespace) -> int:
                 "window": [0, months], "levels": [int(v) if v.is_integer() else v for v in levels]}
         if fc.method == "simulate":
             meta.update(paths=fc.paths, seed=fc.seed)
+        if fit is not None:
+            meta.update(draws=args.draws, draws_seed=args.seed)
         text = _json_document("forecast", meta, _node_frame(fc, levels))
     _emit(text, args.output)
     return 0
@@ -545,32 +575,16 @@ def _run_example(args: argparse.Namespace) -> int:
 
 def _run_fit(args: argparse.Namespace) -> int:
     scn, _ = _scenario(args)
-    if args.counts is not None:
-        return _run_fit_counts(args, scn)
-    log = EventLog.from_csv(args.events, scn, quarantine=args.quarantine)
-    for _, row in log.quarantined.iterrows():
-        print(f"memberflow: quarantined: {args.events} {log._core.noun} {row.iloc[0]}: {row['reason']}", file=sys.stderr)
-    fit = estimate(log, args.first, args.last, level=args.level)
-    paths = fit.scenario.to_files(args.into)
-    fit.rates.to_csv(Path(args.into) / "rates.csv", index=False)
-    fit.pooling.to_csv(Path(args.into) / "pooling.csv", index=False)
-    print(f"fitted {fit.first} to {fit.last} from {log.events_used:,} events ({len(log.quarantined):,} quarantined); "
-          f"wrote {paths['manifest']}, rates.csv and pooling.csv in {args.into}")
-    print(f"forecast it with: memberflow forecast {args.into}")
-    return 0
-
-
-def _run_fit_counts(args: argparse.Namespace, scn) -> int:
-    counts = CountTable.from_csv(args.counts, scn, quarantine=args.quarantine)
-    for _, row in counts.quarantined.iterrows():
-        print(f"memberflow: quarantined: {args.counts} {counts._core.noun} {row.iloc[0]}: {row['reason']}",
-              file=sys.stderr)
-    fit = estimate(counts, args.first, args.last, level=args.level)
-    paths = fit.scenario.to_files(args.into)
-    fit.rates.to_csv(Path(args.into) / "rates.csv", index=False)
-    fit.pooling.to_csv(Path(args.into) / "pooling.csv", index=False)
-    print(f"fitted {fit.first} to {fit.last} from {len(counts):,} rows of counts ({len(counts.quarantined):,} "
-          f"quarantined); wrote {paths['manifest']}, rates.csv and pooling.csv in {args.into}")
+    path = args.counts if args.counts is not None else args.events
+    records = (CountTable if args.counts is not None else EventLog).from_csv(path, scn, quarantine=args.quarantine)
+    for _, row in records.quarantined.iterrows():
+        print(f"memberflow: quarantined: {path} {records._core.noun} {row.iloc[0]}: {row['reason']}", file=sys.stderr)
+    fit = estimate(records, args.first, args.last, level=args.level)
+    paths = fit.to_files(args.into)
+    fit.rates.to_csv(Path(args.into) / "rates.csv", index=False)  # a report for people: Fit.read derives it
+    used = (f"{len(records):,} rows of counts" if args.counts is not None else f"{records.events_used:,} events")
+    print(f"fitted {fit.first} to {fit.last} from {used} ({len(records.quarantined):,} quarantined); "
+          f"wrote {paths['manifest']}, {paths['fit']} and rates.csv in {args.into}")
     print(f"forecast it with: memberflow forecast {args.into}")
     return 0
 

@@ -10,6 +10,7 @@ commune and a large unit keeps its own rates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ import pandas as pd
 from . import _core
 from .errors import InputError
 from .exact import ExactForecast, interval_levels, level_name
-from .forecast import Forecast, forecast
+from .forecast import Forecast, forecast, whole_number
 from .records import CountTable, EventLog, MonthLike
 from .scenario import Scenario, _month_text
 
@@ -70,14 +71,16 @@ class Fit:
 
         ``method="exact"``: each node's pmf is the average of the exact engine's pmfs
         under each set, an exact mixture (the draws are a Monte Carlo sample of the
-        parameters: their number sets that error, not the pmfs'); the means month by
-        month are the expected engine's at the predictive means.
+        parameters: their number sets that error, not the pmfs').
+        ``method="expected"``: the means only. Both give, month by month, the mean over
+        the sets of the expected engine's forecasts: the mixture's exact mean (not the
+        forecast at the parameters' means, which ``mf.forecast(fit.scenario)`` gives).
         ``method="simulate"``: path i runs with set i mod ``draws`` (``paths``, default
         1000, and the other options of :func:`memberflow.forecast` pass through).
-        ``method="expected"``: the expected engine at the predictive means (the
-        scenario's parameters), which the draws do not change.
         ``seasonal=True`` (simulate only: the exact and expected engines take a constant
         monthly inflow): arrivals follow :attr:`seasonal` from the scenario's start month."""
+        if method not in ("exact", "expected", "simulate"):
+            raise InputError(f"predict: method must be 'exact', 'simulate' or 'expected', got {method!r}")
         if seasonal:
             if method != "simulate":
                 raise InputError("predict: seasonal=True needs method='simulate' (the exact and expected engines "
@@ -86,18 +89,35 @@ class Fit:
                 raise InputError("predict: the fit has no seasonal profile (its window is under a year, or has no "
                                  "arrivals)")
             simulation["inflow_profile"] = self._core.profile(str(self.scenario.start))
-        if method == "expected":
-            return forecast(self.scenario, horizon)
+        horizon = whole_number("horizon", horizon, 1)
         sets = self._core.draw(draws, seed)
         if method == "simulate":
             return forecast(self.scenario, horizon, "simulate", parameter_sets=sets, seed=seed, **simulation)
-        if method != "exact":
-            raise InputError(f"predict: method must be 'exact', 'simulate' or 'expected', got {method!r}")
         if simulation:
             raise InputError(f"predict: {sorted(simulation)} apply to method='simulate' only")
-        expected = forecast(self.scenario, horizon)
-        mixture = _core.ExactMixture(self.scenario._core, sets, expected.horizon, tolerance)
-        return ExactForecast(self.scenario, expected._core, tolerance, engine=mixture)
+        means = _core.forecast_expected_mixture(self.scenario._core, sets, horizon)
+        if method == "expected":
+            return Forecast(self.scenario, means, "expected")
+        mixture = _core.ExactMixture(self.scenario._core, sets, horizon, tolerance)
+        return ExactForecast(self.scenario, means, tolerance, engine=mixture)
+
+    def to_files(self, directory) -> dict:
+        """Writes the fitted scenario (:meth:`Scenario.to_files`) and the fit beside it
+        (``fit.json``: each unit's posterior, the pooling, the drift, the seasonal
+        profile; docs/estimation.md, "Files"), so that :meth:`Fit.read` gives the same
+        predictive distribution to the bit. Returns the scenario's paths and ``fit``."""
+        paths = self.scenario.to_files(directory)
+        _core.write_fit(self._core, str(directory))
+        return {**paths, "fit": Path(directory) / "fit.json"}
+
+    @classmethod
+    def read(cls, directory, *, level: float = 90) -> "Fit":
+        """A fit written by :meth:`to_files` (or ``memberflow fit``): the scenario and the
+        fit, checked against each other (docs/estimation.md, "Files")."""
+        level = one_level(level)
+        scenario = Scenario.read(directory)
+        rates, core = _core.read_fit(scenario._core, str(directory), (1 - level / 100) / 2)
+        return _fit_result(scenario, rates, core, core.first, core.last, level)
 
     def __repr__(self) -> str:
         return (f"<memberflow.Fit: {len(self.scenario.org)} units, {self.first} to {self.last}, "
@@ -137,10 +157,16 @@ def estimate(log: EventLog, first: MonthLike | None = None, last: MonthLike | No
         first_text = str(pd.Period(last_text, freq="M") - (12 * years - 1))
     else:
         first_text = _month_text(first)
-    x = log._core.exposures(first_text, last_text)
     after = pd.Period(last_text, freq="M") + 1
-    scenario = Scenario(log.org, log.pipeline, stocks=log.snapshot(after), start=after)
-    return _fit_exposures(scenario, x, first_text, last_text, level, drift)
+    scenario = Scenario(log.org, log.pipeline, start=after)
+    # The stocks of log.snapshot(after), as an array: nationally the snapshot's 300,000
+    # rows of text would take longer than the fit.
+    scenario._core.stocks[:] = log._core.stocks_at(str(after))
+    # The exposures stay in C++, in 12-month blocks (records.hpp): nationally a monthly
+    # table would be 2.6 GB, and copied to numpy and back twice over.
+    rates, core = _core.fit_event_log(scenario._core, log._core, first_text, last_text, (1 - level / 100) / 2,
+                                      bool(drift))
+    return _fit_result(scenario, rates, core, first_text, last_text, level)
 
 
 def one_level(level) -> float:
@@ -158,6 +184,10 @@ def _fit_exposures(scenario: Scenario, x: dict, first_text: str, last_text: str,
                                       list(x["advanced"]), list(x["exited"]), list(x["completing"]),
                                       np.asarray(x["arrivals"]), np.asarray(x["transfers_in"]), (1 - level / 100) / 2,
                                       bool(drift))
+    return _fit_result(scenario, rates, core, first_text, last_text, level)
+
+
+def _fit_result(scenario: Scenario, rates: list[dict], core, first_text: str, last_text: str, level: float) -> Fit:
     scenario._core.validate()
     return Fit(scenario, _rates_frame(rates, scenario, level), _pooling_frame(rates), _drift_frame(rates),
                _seasonal_frame(core.seasonal((1 - level / 100) / 2), level),

@@ -102,16 +102,19 @@ void register_records(py::module_& m) {
            },
            "month"_a, "Units x state slots at the start of a month YYYY-MM.")
       .def("exposures",
-           [](const py_event_log& l, const std::string& first, const std::string& last) {
+           [](const py_event_log& l, const std::string& first, const std::string& last, int block) {
              const auto x = exposures(l.log, calendar_month::parse(first, "exposures: first"),
-                                      calendar_month::parse(last, "exposures: last"));
-             return py::dict("start"_a = x.start.str(), "months"_a = x.months, "at_risk"_a = arrays(x.at_risk),
+                                      calendar_month::parse(last, "exposures: last"), block);
+             return py::dict("start"_a = x.start.str(), "months"_a = x.months, "block"_a = x.block,
+                             "at_risk"_a = arrays(x.at_risk),
                              "advanced"_a = arrays(x.advanced), "exited"_a = arrays(x.exited),
                              "completing"_a = arrays(x.completing),
                              "arrivals"_a = view(x.arrivals, py::handle()),
                              "transfers_in"_a = view(x.transfers_in, py::handle()));
            },
-           "first"_a, "last"_a, "Units x months arrays per stage (copies), months first..last (YYYY-MM).");
+           "first"_a, "last"_a, "block"_a = 1,
+           "Units x months arrays per stage (copies), months first..last (YYYY-MM); with block > 1, units x "
+           "blocks of that many months ending with `last`.");
 
   py::class_<py_count_table, std::shared_ptr<py_count_table>>(m, "CountTable",
                                                               "C++ core aggregate counts (use memberflow.CountTable).")

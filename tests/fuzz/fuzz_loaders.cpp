@@ -3,7 +3,9 @@
 //   0 units CSV   1 organisation JSON   2 overseers CSV   3 params CSV
 //   4 stocks CSV  5 targets CSV         6 pipeline JSON
 //   7 event log CSV (then its stocks and exposures)   8 aggregate counts CSV
-// (each of 7 and 8 read with quarantine and without).
+// (each of 7 and 8 read with quarantine and without)
+//   9 a fit's five CSV files (fit_io.hpp), separated by form feeds: posterior, pooling,
+//     drift, drift_years, seasonal (then its means and two drawn parameter sets).
 // A loader may refuse its input with a memberflow::error (that is the point); anything
 // else (another exception, a crash, a sanitizer report, a hang) is a finding.
 // Built by tests/CMakeLists.txt with -DMEMBERFLOW_FUZZ=ON (clang, libFuzzer); the same
@@ -14,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "memberflow/fit_io.hpp"
 #include "memberflow/memberflow.hpp"
 #include "memberflow/records.hpp"
 #include "memberflow/scenario_io.hpp"
@@ -35,7 +38,7 @@ const org& fixture_org() {
 void load(std::uint8_t which, const std::string& text) {
   const auto& o = fixture_org();
   const auto p = pipeline::party();
-  switch (which % 9) {
+  switch (which % 10) {
     case 0: org::from_table(read_csv_text(text, "units.csv")); break;
     case 1: org_from_json(text, "org.json"); break;
     case 2: {
@@ -71,6 +74,24 @@ void load(std::uint8_t which, const std::string& text) {
       const count_table counts(table, o, p, read_options{true});
       if (counts.rows_read != counts.periods.size() + counts.quarantined.size()) __builtin_trap();
       count_table(table, o, p);
+      break;
+    }
+    case 9: {
+      fit_tables t;
+      text_table* parts[] = {&t.posterior, &t.pooling, &t.drift, &t.drift_years, &t.seasonal};
+      const char* names[] = {"posterior.csv", "pooling.csv", "drift.csv", "drift_years.csv", "seasonal.csv"};
+      std::size_t at = 0;
+      for (std::size_t i = 0; i < 5; ++i) {
+        const auto end = i < 4 ? std::min(text.find('\f', at), text.size()) : text.size();
+        *parts[i] = read_csv_text(std::string_view(text).substr(std::min(at, text.size()), end - std::min(at, end)),
+                                  names[i]);
+        at = end == text.size() ? end : end + 1;
+      }
+      t.first = {2016, 1};
+      t.last = {2020, 12};
+      const auto f = fit_from_tables(t, o, p);
+      f.means(o, p);
+      draw_parameters(f, o, p, 2, 0);
       break;
     }
   }

@@ -4,6 +4,8 @@ lossless round trip of the fitted scenario."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -213,3 +215,62 @@ def test_the_seasonal_profile_is_by_calendar_month_and_feeds_the_simulation(long
     assert seasonal.mean("admissions")[long_fit.scenario.org.root] > 0
     with pytest.raises(mf.InputError, match="simulate"):
         long_fit.predict(12, seasonal=True)
+
+
+def test_the_predictive_means_are_the_mixtures_means(long_fit):
+    root = long_fit.scenario.org.root
+    fc = long_fit.predict(12, draws=60, seed=8)
+    d = fc.distribution("admissions")
+    # the month-by-month means are the mixture's: they agree with its pmfs' means at every node
+    np.testing.assert_allclose(fc.mean("admissions").to_numpy(), d.mean().to_numpy(), rtol=1e-9, atol=1e-9)
+    expected = long_fit.predict(12, "expected", draws=60, seed=8)
+    assert expected.mean("admissions")[root] == fc.mean("admissions")[root]
+    # ... and not the plug-in forecast at the parameters' predictive means (nonlinear in them)
+    assert mf.forecast(long_fit.scenario, 12).mean("admissions")[root] != fc.mean("admissions")[root]
+    with pytest.raises(mf.InputError, match="method"):
+        long_fit.predict(12, "bogus")
+
+
+def test_a_fit_written_to_files_reads_back_to_the_same_predictive_distribution(long_fit, tmp_path):
+    paths = long_fit.to_files(tmp_path / "fitted")
+    assert paths["fit"].name == "fit.json"
+    back = mf.Fit.read(tmp_path / "fitted")
+    assert (back.first, back.last) == (long_fit.first, long_fit.last)
+    pd.testing.assert_frame_equal(back.rates, long_fit.rates)
+    pd.testing.assert_frame_equal(back.pooling, long_fit.pooling)
+    pd.testing.assert_frame_equal(back.drift, long_fit.drift)
+    pd.testing.assert_frame_equal(back.seasonal, long_fit.seasonal)
+    pd.testing.assert_frame_equal(back.scenario.params, long_fit.scenario.params)
+    for name in ("advance", "exit"):
+        pd.testing.assert_frame_equal(back.scenario.param(name), long_fit.scenario.param(name))
+    pd.testing.assert_series_equal(back.scenario.param("inflow"), long_fit.scenario.param("inflow"))
+    root = long_fit.scenario.org.root
+    a = long_fit.predict(12, draws=30, seed=5).distribution("admissions")
+    b = back.predict(12, draws=30, seed=5).distribution("admissions")
+    assert a.pmf(root).equals(b.pmf(root))
+    assert (a.mean() == b.mean()).all()
+
+
+def test_memberflow_fit_then_forecast_uses_the_fits_uncertainty(tmp_path, capsys):
+    from memberflow import cli
+
+    h = mf.datasets.example_history(seed=3, years=4)
+    paths = h.to_files(tmp_path / "history")
+    out = tmp_path / "fitted"
+    assert cli.main(["fit", str(paths["start"]), "--events", str(paths["events"]), "--into", str(out)]) == 0
+    assert "fit.json" in capsys.readouterr().out
+    assert cli.main(["forecast", str(out), "--method", "exact", "--draws", "50", "--seed", "2",
+                     "--format", "csv"]) == 0
+    text = capsys.readouterr().out
+    frame = pd.read_csv(io.StringIO(text), dtype={"unit_id": str}).set_index("unit_id")
+    fit = mf.Fit.read(out)
+    d = fit.predict(12, draws=50, seed=2).distribution("admissions")
+    root = fit.scenario.org.root
+    assert frame.loc[root, "admissions-hi-90"] == d.quantile(0.95)[root]
+    assert frame.loc[root, "admissions"] == pytest.approx(d.mean()[root], rel=1e-12)
+    # --plug-in: the parameters' means, as any scenario
+    assert cli.main(["forecast", str(out), "--method", "exact", "--plug-in", "--format", "csv"]) == 0
+    plug = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype={"unit_id": str}).set_index("unit_id")
+    plain = mf.forecast(fit.scenario, 12, method="exact").distribution("admissions")
+    assert plug.loc[root, "admissions-hi-90"] == plain.quantile(0.95)[root]
+    assert plug.loc[root, "admissions-hi-90"] < frame.loc[root, "admissions-hi-90"]
