@@ -7,10 +7,10 @@
 #include <cmath>
 #include <exception>
 #include <limits>
-#include <map>
 #include <numeric>
 #include <thread>
 #include <tuple>
+#include <unordered_map>
 
 #include "memberflow/math.hpp"
 #include "memberflow/random.hpp"
@@ -497,6 +497,18 @@ double rate_fit::predictive_mean(unit_index u) const {
   return over_shift(drift, [&](double s) { return shifted(m, s, true); });
 }
 
+namespace {
+
+// A posterior (shape, scale) as a hash key: units that share one share its figures.
+struct posterior_hash {
+  std::size_t operator()(const std::pair<double, double>& x) const {
+    const std::hash<double> h;
+    return h(x.first) * 0x9E3779B97F4A7C15ULL ^ h(x.second);
+  }
+};
+
+}  // namespace
+
 parameter_set fit_result::means(const org& o, const pipeline& p) const {
   // Each rate's predictive means once (a markov exit needs its stage's advance too),
   // the rates shared between threads; units with the same posterior (siblings without
@@ -506,7 +518,7 @@ parameter_set fit_result::means(const org& o, const pipeline& p) const {
   auto work = [&](std::size_t first, std::size_t step) {
     for (std::size_t j = first; j < rates.size(); j += step) {
       const auto& r = rates[j];
-      std::map<std::pair<double, double>, double> seen;
+      std::unordered_map<std::pair<double, double>, double, posterior_hash> seen;
       for (unit_index u = 0; u < n; ++u) {
         if (r.no_data) {
           predictive[j](u) = r.predictive_mean(u);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <limits>
 #include <thread>
+#include <unordered_map>
 
 #include "bindings.hpp"
 #include "memberflow/estimate.hpp"
@@ -92,13 +93,29 @@ py::tuple describe(std::shared_ptr<scenario> target, fit_result fit, double quan
         const auto n = r.shape.size();
         auto& f = figures[j];
         for (auto* a : {&f.lo, &f.hi, &f.mean, &f.next, &f.mle}) a->resize(n);
+        // Units with the same posterior (siblings without data: nationally most cells for
+        // most rates) share its quantiles and predictive mean.
+        struct hash {
+          std::size_t operator()(const std::pair<double, double>& x) const {
+            const std::hash<double> h;
+            return h(x.first) * 0x9E3779B97F4A7C15ULL ^ h(x.second);
+          }
+        };
+        std::unordered_map<std::pair<double, double>, Eigen::Index, hash> seen;
         for (Eigen::Index u = 0; u < n; ++u) {
           const auto ui = static_cast<unit_index>(u);
+          f.mean(u) = r.mean(ui);
+          f.mle(u) = r.mle(ui);
+          if (!r.no_data) {
+            const auto [it, fresh] = seen.try_emplace({r.shape(u), r.scale(u)}, u);
+            if (!fresh) {
+              f.lo(u) = f.lo(it->second), f.hi(u) = f.hi(it->second), f.next(u) = f.next(it->second);
+              continue;
+            }
+          }
           f.lo(u) = r.quantile(ui, quantile_low);
           f.hi(u) = r.quantile(ui, 1 - quantile_low);
-          f.mean(u) = r.mean(ui);
           f.next(u) = r.predictive_mean(ui);
-          f.mle(u) = r.mle(ui);
         }
       }
     };

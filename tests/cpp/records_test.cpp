@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "memberflow/estimate.hpp"
 #include "memberflow/history.hpp"
 #include "memberflow/records.hpp"
 
@@ -397,4 +398,74 @@ TEST_CASE("20,000 copies of one row: the first is used, every other set aside as
   CHECK(log.events().size() == 1);
   CHECK(log.quarantined().size() == 20000);
   CHECK(log.quarantined().back().reason == "duplicate of line 2");
+}
+
+TEST_CASE("exposures in blocks are the sums of the monthly table, and fit to the same rates", "[records]") {
+  const auto h = datasets::example_history({.seed = 3});
+  const event_log log(h.events, h.start.organisation, h.start.stages);
+  const auto& p = h.start.model();
+  // 2016-04 .. 2020-12: 57 months, so 12-month blocks leave 9 months in the first column.
+  const calendar_month first{2016, 4}, last{2020, 12};
+  const auto monthly = exposures(log, first, last);
+  for (int block : {12, 7, 57, 100}) {
+    INFO("block " << block);
+    const auto x = exposures(log, first, last, block);
+    REQUIRE(x.months == 57);
+    REQUIRE(x.columns() == (57 + block - 1) / block);
+    CHECK(x.column_start(0) == 0);
+    CHECK(x.column_start(x.columns()) == 57);
+    CHECK(x.column_start(x.columns() - 1) == 57 - std::min(block, 57));  // the last block ends with the window
+    auto check_blocks = [&](const Eigen::ArrayXXd& blocks, const Eigen::ArrayXXd& months) {
+      REQUIRE(blocks.cols() == x.columns());
+      for (int c = 0; c < x.columns(); ++c) {
+        const int from = x.column_start(c), to = x.column_start(c + 1);
+        CHECK((blocks.col(c) == months.middleCols(from, to - from).rowwise().sum()).all());
+      }
+      CHECK((x.unit_totals(blocks, 0, 57) == monthly.unit_totals(months, 0, 57)).all());
+    };
+    for (std::size_t s = 0; s < p.size(); ++s) {
+      check_blocks(x.at_risk[s], monthly.at_risk[s]);
+      check_blocks(x.advanced[s], monthly.advanced[s]);
+      check_blocks(x.exited[s], monthly.exited[s]);
+      check_blocks(x.completing[s], monthly.completing[s]);
+    }
+    check_blocks(x.arrivals, monthly.arrivals);
+    check_blocks(x.transfers_in, monthly.transfers_in);
+    // The organisation's monthly totals kept beside the blocks are the monthly table's column sums.
+    auto plain = monthly;
+    plain.monthly = {};
+    const auto by_month = plain.organisation_monthly(), kept = x.organisation_monthly();
+    for (std::size_t s = 0; s < p.size(); ++s) {
+      CHECK((kept.at_risk[s] == by_month.at_risk[s]).all());
+      CHECK((kept.advanced[s] == by_month.advanced[s]).all());
+      CHECK((kept.exited[s] == by_month.exited[s]).all());
+      CHECK((kept.completing[s] == by_month.completing[s]).all());
+    }
+    CHECK((kept.arrivals == by_month.arrivals).all());
+    CHECK((kept.transfers_in == by_month.transfers_in).all());
+  }
+  const auto yearly = exposures(log, first, last, 12);
+  // 12-month blocks counted back from the end are whole columns; other spans are refused.
+  CHECK((yearly.unit_totals(yearly.arrivals, 45, 12) == monthly.arrivals.middleCols(45, 12).rowwise().sum()).all());
+  CHECK((yearly.unit_totals(yearly.at_risk[3], 9, 24) == monthly.unit_totals(monthly.at_risk[3], 9, 24)).all());
+  REQUIRE_THROWS_AS_WITH(yearly.unit_totals(yearly.arrivals, 0, 12), error, mf_test::contains("not whole columns"));
+  auto no_totals = yearly;
+  no_totals.monthly = {};
+  REQUIRE_THROWS_AS(no_totals.organisation_monthly(), error);
+  REQUIRE_THROWS_AS_WITH(exposures(log, first, last, 0), input_error, mf_test::contains("block must be 1 to 1200"));
+
+  // The fit reads only what blocks keep: the same rates, pooling, drift and seasons.
+  const auto& o = h.start.units();
+  const auto a = fit_pooled(monthly, o, p), b = fit_pooled(yearly, o, p);
+  REQUIRE(a.rates.size() == b.rates.size());
+  for (std::size_t j = 0; j < a.rates.size(); ++j) {
+    CHECK((a.rates[j].shape == b.rates[j].shape).all());
+    CHECK((a.rates[j].scale == b.rates[j].scale).all());
+    CHECK(a.rates[j].kappa == b.rates[j].kappa);
+    CHECK(a.rates[j].drift.observed == b.rates[j].drift.observed);
+    CHECK(a.rates[j].drift.shift_mean == b.rates[j].drift.shift_mean);
+  }
+  CHECK(a.seasonal.arrivals == b.seasonal.arrivals);
+  CHECK(a.seasonal.kappa == b.seasonal.kappa);
+  CHECK((a.means(o, p).advance == b.means(o, p).advance).all());
 }

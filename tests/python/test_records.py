@@ -249,3 +249,23 @@ def test_the_example_history_counts_load_cleanly(short_history):
     h = short_history
     counts = mf.CountTable.from_frame(h.yearly, h.start)
     assert len(counts) == counts.rows_read == len(h.yearly)
+
+
+def test_exposures_in_blocks_sum_the_months():
+    # what mf.estimate reads: 12-month blocks counted back from the last month (records.hpp)
+    h = mf.datasets.example_history(seed=2)
+    log = mf.EventLog.from_frame(h.events, h.start)
+    months = log._core.exposures("2016-04", "2020-12")
+    blocks = log._core.exposures("2016-04", "2020-12", 12)
+    assert (blocks["months"], blocks["block"]) == (57, 12)
+    edges = [0, 9, 21, 33, 45, 57]  # the first column holds what is left
+    for name in ("at_risk", "advanced", "exited", "completing"):
+        for by_month, by_block in zip(months[name], blocks[name]):
+            assert by_block.shape == (len(h.start.org), 5)
+            for c in range(5):
+                assert (by_block[:, c] == by_month[:, edges[c]:edges[c + 1]].sum(axis=1)).all()
+    for name in ("arrivals", "transfers_in"):
+        assert (blocks[name][:, -1] == months[name][:, 45:].sum(axis=1)).all()
+    tidy = log.exposures("2016-04", "2020-12")  # the per unit and month frame stays
+    assert len(tidy) == len(h.start.org) * 4 * 57
+    assert tidy["arrivals"].sum() == months["arrivals"].sum() == blocks["arrivals"].sum()
