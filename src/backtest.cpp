@@ -271,6 +271,27 @@ point_forecast baseline_point(records_view& r, std::string_view method, std::str
   return {m, 1};
 }
 
+// The dispersion of a baseline's negative binomial, one per depth: alpha by maximum
+// likelihood over the method's own one-step errors at the earlier origins c - 12, c - 24,
+// ... (each with a whole year of records before it), pooled over the nodes of the depth.
+std::vector<double> baseline_dispersion(records_view& r, const org& o, std::string_view method,
+                                        std::string_view quantity, const calendar_month& c, int horizon) {
+  int max_depth = 0;
+  for (unit_index u = 0; u < static_cast<unit_index>(o.size()); ++u) max_depth = std::max(max_depth, o.depth(u));
+  std::vector<std::vector<double>> ys(static_cast<std::size_t>(max_depth) + 1), ms(ys.size());
+  for (auto t = c.plus(-12); r.offset(t) >= 12; t = t.plus(-12)) {
+    const auto past = baseline_point(r, method, quantity, t, horizon);
+    const Eigen::ArrayXd& happened = r.count(quantity, t, horizon);
+    for (unit_index u = 0; u < static_cast<unit_index>(o.size()); ++u) {
+      ys[static_cast<std::size_t>(o.depth(u))].push_back(happened(u));
+      ms[static_cast<std::size_t>(o.depth(u))].push_back(past.mean(u));
+    }
+  }
+  std::vector<double> alpha(ys.size());
+  for (std::size_t d = 0; d < ys.size(); ++d) alpha[d] = fit_dispersion(ys[d], ms[d]);
+  return alpha;
+}
+
 // splitmix64: the seed of a cut-off's draws, so that a cut-off's forecast does not depend on
 // which other cut-offs are run.
 std::uint64_t mix_seed(std::uint64_t seed, const calendar_month& c) {
@@ -366,9 +387,6 @@ backtest_result backtest(const event_log& log, const std::vector<calendar_month>
   const auto o = std::make_shared<const org>(log.units());
   const auto p = std::make_shared<const pipeline>(log.model());
   const auto n = static_cast<unit_index>(o->size());
-  int max_depth = 0;
-  for (unit_index u = 0; u < n; ++u) max_depth = std::max(max_depth, o->depth(u));
-
   backtest_result out;
   out.levels = options.levels;
   for (const auto& c : cutoffs) {
@@ -396,19 +414,7 @@ backtest_result backtest(const event_log& log, const std::vector<calendar_month>
             std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN());
       for (const char* method : {"last_year", "mean_3y", "conversion"}) {
         const auto point = baseline_point(r, method, q, c, options.horizon);
-        // The method's own one-step errors at the earlier origins c - 12, c - 24, ...: one
-        // dispersion per depth, by maximum likelihood.
-        std::vector<std::vector<double>> ys(static_cast<std::size_t>(max_depth) + 1), ms(ys.size());
-        for (auto t = c.plus(-12); r.offset(t) >= 12; t = t.plus(-12)) {
-          const auto past = baseline_point(r, method, q, t, options.horizon);
-          const Eigen::ArrayXd& happened = r.count(q, t, options.horizon);
-          for (unit_index u = 0; u < n; ++u) {
-            ys[static_cast<std::size_t>(o->depth(u))].push_back(happened(u));
-            ms[static_cast<std::size_t>(o->depth(u))].push_back(past.mean(u));
-          }
-        }
-        std::vector<double> alpha(ys.size());
-        for (std::size_t d = 0; d < ys.size(); ++d) alpha[d] = fit_dispersion(ys[d], ms[d]);
+        const auto alpha = baseline_dispersion(r, *o, method, q, c, options.horizon);
         for (unit_index u = 0; u < n; ++u) {
           const double a = alpha[static_cast<std::size_t>(o->depth(u))];
           add(negative_binomial_pmf(point.mean(u), a, options.tolerance), u, method, point.years, a, point.mean(u));
