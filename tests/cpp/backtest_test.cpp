@@ -256,6 +256,15 @@ TEST_CASE("the baselines' point forecasts on a log worked by hand", "[backtest]"
   // a baseline forecast of 0 is a point mass: its CRPS is the count
   const auto& zero = find(r, "conversion", h.B, "confirmations");
   CHECK(zero.crps == zero.actual);
+  // the text table: fixed columns, one row per result row
+  const auto t = r.table(*h.o);
+  CHECK(t.columns == std::vector<std::string>{"cutoff", "unit_id", "depth", "method", "quantity", "years", "actual",
+                                              "mean", "median", "lo-50", "hi-50", "lo-90", "hi-90", "abs_error",
+                                              "crps", "in_50", "in_90", "pit_lo", "pit_hi", "dispersion"});
+  REQUIRE(t.rows.size() == r.rows.size());
+  CHECK(t.rows[0][0] == "2019-01");
+  CHECK(t.rows[0][3] == "memberflow");
+  CHECK(t.rows[0].back().empty());  // memberflow has no dispersion
 }
 
 TEST_CASE("cut-offs: the defaults, and those the records cannot score", "[backtest]") {
