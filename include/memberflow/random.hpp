@@ -209,11 +209,29 @@ double gamma(Stream& s, double shape, double scale) {
   }
 }
 
-// Beta(a, b) as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b).
+// log X for X ~ Gamma(shape, 1), shape < 1: log Gamma(shape + 1) + log(U) / shape, which
+// stays finite where X itself underflows to 0 (shape 1e-13: X = G U^(1e13)).
+template <class Stream>
+double log_gamma_small_shape(Stream& s, double shape) {
+  const double g = gamma(s, shape + 1, 1);
+  return std::log(g) + std::log(s.uniform()) / shape;
+}
+
+// Beta(a, b) as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b). With a shape below 1 the
+// ratio is taken in logs, 1 / (1 + exp(log Y - log X)): for shapes near 0 (a fit's prior
+// where pooling found no information, Beta(1e-13 m, 1e-13 (1 - m))) both gammas may
+// underflow to 0, and the draw is then 0 or 1 with chances 1 - m and m, not 0 / 0.
 template <class Stream>
 double beta(Stream& s, double a, double b) {
-  const double x = gamma(s, a, 1), y = gamma(s, b, 1);
-  return x / (x + y);
+  if (a >= 1 && b >= 1) {
+    const double x = gamma(s, a, 1), y = gamma(s, b, 1);
+    return x / (x + y);
+  }
+  if (!(a > 0) || !(b > 0) || !std::isfinite(a) || !std::isfinite(b))
+    throw parameter_error("beta: both shapes must be finite and > 0");
+  const double log_x = a < 1 ? log_gamma_small_shape(s, a) : std::log(gamma(s, a, 1));
+  const double log_y = b < 1 ? log_gamma_small_shape(s, b) : std::log(gamma(s, b, 1));
+  return 1 / (1 + std::exp(log_y - log_x));
 }
 
 }  // namespace memberflow::random

@@ -11,6 +11,7 @@
 #include "memberflow/exact.hpp"
 #include "memberflow/expected.hpp"
 #include "memberflow/math.hpp"
+#include "memberflow/records.hpp"
 
 using namespace memberflow;
 
@@ -363,4 +364,30 @@ TEST_CASE("the mean forecast over parameter sets averages the expected engine's"
   for (auto u : sc.units().preorder())
     CHECK(pmfs.nodes[static_cast<std::size_t>(u)].mean() == Catch::Approx(totals(u)).epsilon(1e-9).margin(1e-12));
   CHECK_THROWS_AS(forecast_expected(sc, std::vector<parameter_set>{}, 12), input_error);
+}
+
+TEST_CASE("draws stay finite where pooling found no information (a parent without data of its own)",
+          "[estimate][drift]") {
+  // Unit A passes probation 2 of 2, B fails 1 of 1: the level's kappa hits its lower bound,
+  // and R, with no data of its own, keeps a prior Beta with shapes near 1e-13.
+  auto o = std::make_shared<const org>(std::vector<unit_record>{{"R", "", "Root", "district"},
+                                                                {"A", "R", "A", "cell"}, {"B", "R", "B", "cell"}});
+  auto p = std::make_shared<const pipeline>(pipeline::party());
+  event_log log{read_csv_text("person_id,unit_id,event,date\n"
+                              "a1,A,training,2015-12\na1,A,probation,2016-03\na1,A,full,2017-03\na1,A,left,2018-08\n"
+                              "a2,A,source,2016-01\na2,A,training,2016-02\na2,A,probation,2017-05\na2,A,full,2018-05\n"
+                              "a3,A,source,2017-01\na3,A,training,2017-02\na3,A,probation,2018-01\na3,A,full,2019-01\n"
+                              "a4,A,source,2018-06\na5,A,training,2015-12\na6,A,source,2018-01\na6,A,training,2018-09\na6,A,probation,2019-07\n"
+                              "b1,B,training,2015-12\nb1,B,probation,2018-04\nb1,B,full,2019-04\nb2,B,source,2016-05\nb2,B,training,2016-08\n"
+                              "a7,A,source,2016-02\na7,A,training,2016-03\na7,A,probation,2016-06\na7,A,left,2016-10\n"
+                              "a8,A,source,2016-04\na8,A,left,2016-07\nb4,B,training,2015-12\nb4,B,left,2017-03\n"
+                              "b5,B,training,2015-12\nb5,B,probation,2016-02\nb5,B,not_confirmed,2017-02\nt1,B,transfer_in,2017-06\nb3,B,source,2019-12\n",
+                              "hand.csv"), o, p};
+  const auto fit = fit_pooled(exposures(log, {2016, 1}, {2018, 12}), *o, *p);
+  const auto draws = draw_parameters(fit, *o, *p, 50, 1);
+  for (const auto& ps : draws) {
+    CHECK(ps.pass_rate.allFinite());
+    CHECK(ps.advance.allFinite());
+    CHECK(ps.inflow.allFinite());
+  }
 }

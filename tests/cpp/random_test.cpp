@@ -419,7 +419,7 @@ TEST_CASE("Gamma, beta and normal draws have their means and variances", "[rando
   SECTION("beta") {
     std::uint64_t id = 0;
     for (const auto& params : std::vector<std::pair<double, double>>{
-             {0.5, 0.5}, {2.0, 6.0}, {30.0, 10.0}, {0.3 * 1e7, 0.7 * 1e7}}) {
+             {0.5, 0.5}, {0.05, 0.2}, {2.0, 6.0}, {30.0, 10.0}, {0.3 * 1e7, 0.7 * 1e7}}) {
       const double a = params.first, b = params.second;  // lambdas below capture them
       stream s(20210201, id++, 10, 0);
       bool inside = true;
@@ -452,4 +452,19 @@ TEST_CASE("Gamma, beta and normal draws have their means and variances", "[rando
     REQUIRE(std::abs(mean) <= 5 * std::sqrt(1.0 / n));
     REQUIRE(std::abs(var - 1) <= 5 * std::sqrt(2.0 / n));  // mu4 = 3
   }
+}
+
+TEST_CASE("Beta with shapes near 0 draws 0 or 1 with the mean's chances, never 0 / 0", "[random]") {
+  // A pooled prior with no information (estimate.cpp's floor): Beta(1e-13 m, 1e-13 (1 - m)).
+  const double m = 0.3, c = 1e-13;
+  stream s(20210201, 7, 7, 7);
+  const int n = 20000;
+  int ones = 0;
+  for (int i = 0; i < n; ++i) {
+    const double x = random::beta(s, c * m, c * (1 - m));
+    REQUIRE(std::isfinite(x));
+    REQUIRE((x < 1e-100 || x > 1 - 1e-15));
+    ones += x > 0.5;
+  }
+  CHECK(std::abs(static_cast<double>(ones) / n - m) <= 5 * std::sqrt(m * (1 - m) / n));
 }
