@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -240,16 +240,7 @@ parameter_set window_means(const fit_result& f, const org& o, const pipeline& p)
   auto ps = parameter_set::defaults(o, p);
   for (const auto& r : f.rates)
     for (unit_index u = 0; u < static_cast<unit_index>(o.size()); ++u) {
-      const char* mode = std::getenv("MF_ESTEP");
-      auto pick = [&](const rate_fit& x) {
-        if (mode && std::string(mode) == "centre") return x.centre(u);
-        if (mode && std::string(mode) == "root") return x.centre(o.root());
-        if (mode && std::string(mode).rfind("own:", 0) == 0) {
-          const double c = std::stod(std::string(mode).substr(4));
-          return (x.events(u) + c * x.centre(u)) / (x.exposure(u) + c);
-        }
-        return x.mean(u);
-      };
+      auto pick = [&](const rate_fit& x) { return x.mean(u); };
       double v = pick(r);
       if (r.which == param::exit && p.stages()[r.stage].kind == stage_kind::markov)
         v *= 1 - pick(f.at(r.stage, param::advance));
@@ -277,17 +268,21 @@ struct group_risk {
 };
 
 static group_risk risk_of(const Eigen::ArrayXd& windows, double h) {
-  const double log_stay = std::log1p(-h);
+  // By sums over the months (not 1 - (1 - h)^w), so that one month at risk gives exactly
+  // 1 month whether the person leaves or not.
   double p = 0, t_leave = 0, t_stay = 0;
   for (Eigen::Index w = 0; w < windows.size(); ++w) {
     const double share = windows(w);
     if (share == 0) continue;
-    const double stays = std::exp(static_cast<double>(w) * log_stay);
-    p += share * -std::expm1(static_cast<double>(w) * log_stay);
-    t_stay += share * static_cast<double>(w) * stays;
-    double acc = 0, survive = 1;  // sum over i = 1..w of i h (1 - h)^(i - 1)
-    for (Eigen::Index i = 1; i <= w; ++i, survive *= 1 - h) acc += static_cast<double>(i) * h * survive;
-    t_leave += share * acc;
+    double leave = 0, months = 0, survive = 1;  // P(leave by w), E[T; leave by w], (1 - h)^w
+    for (Eigen::Index i = 1; i <= w; ++i) {
+      leave += h * survive;
+      months += static_cast<double>(i) * h * survive;
+      survive *= 1 - h;
+    }
+    p += share * leave;
+    t_leave += share * months;
+    t_stay += share * static_cast<double>(w) * survive;
   }
   return {p, p > 0 ? t_leave / p : 1.0, p < 1 ? t_stay / (1 - p) : 0.0};
 }
@@ -298,6 +293,71 @@ static double log_binomial(double n, double k, double p) {
   if (k > 0) v += k * std::log(p);
   if (n - k > 0) v += (n - k) * std::log1p(-p);
   return v;
+}
+
+// p(h) = sum_w share_w (1 - (1 - h)^w) of a group and its first two derivatives in h.
+struct leave_chance {
+  double p = 0, d1 = 0, d2 = 0;
+};
+
+static leave_chance chance_of(const Eigen::ArrayXd& windows, double h) {
+  leave_chance c;
+  for (Eigen::Index w = 0; w < windows.size(); ++w) {
+    const double share = windows(w), wd = static_cast<double>(w);
+    if (share == 0 || w == 0) continue;
+    c.p += share * -std::expm1(wd * std::log1p(-h));
+    c.d1 += share * wd * std::pow(1 - h, wd - 1);
+    c.d2 -= share * wd * (wd - 1) * (w >= 2 ? std::pow(1 - h, wd - 2) : 0.0);
+  }
+  return c;
+}
+
+binomial_data matched_binomial(double S, double E, double L, double h0, const Eigen::ArrayXd& starters,
+                               const Eigen::ArrayXd& entrants) {
+  if (S + E <= 0) return {0, 0};
+  const double h = std::clamp(h0, 1e-9, 1 - 1e-9);
+  const auto c1 = chance_of(starters, h), c2 = chance_of(entrants, h);
+  // For a group of n with m leaving: d/dh log Bin(m | n, p) and its second derivative.
+  auto derivatives = [](double n, double m, const leave_chance& c) -> std::pair<double, double> {
+    if (n <= 0) return {0, 0};
+    const double p = std::clamp(c.p, 1e-300, 1 - 1e-16);
+    const double score = m / p - (n - m) / (1 - p);
+    const double curve = -m / (p * p) - (n - m) / ((1 - p) * (1 - p));
+    return {score * c.d1, curve * c.d1 * c.d1 + score * c.d2};
+  };
+  // log L(h) = log sum_l w_l(h), w_l = Bin(l | S, p1) Bin(L - l | E, p2): its derivatives are
+  // the posterior mean of d log w_l and the mean of d2 log w_l plus the variance of d log w_l.
+  const double lo = std::max(0.0, L - E), hi = std::min(S, L);
+  std::vector<double> logw, a, b;
+  double top = -std::numeric_limits<double>::infinity();
+  for (double l = lo; l <= hi; ++l) {
+    logw.push_back(log_binomial(S, l, c1.p) + log_binomial(E, L - l, c2.p));
+    top = std::max(top, logw.back());
+    const auto [a1, b1] = derivatives(S, l, c1);
+    const auto [a2, b2] = derivatives(E, L - l, c2);
+    a.push_back(a1 + a2);
+    b.push_back(b1 + b2);
+  }
+  // The EM's data, (L, E[N | L, h]), have the same slope (Fisher's identity) but the
+  // curvature of the complete data: they stand in where the matching cannot be done.
+  auto em = [&]() -> binomial_data { return {L, expected_person_months(S, E, L, h, starters, entrants)}; };
+  if (!std::isfinite(top)) return em();  // counts impossible at h
+  double sum = 0, ma = 0, ma2 = 0, mb = 0;
+  for (std::size_t i = 0; i < logw.size(); ++i) {
+    const double w = std::exp(logw[i] - top);
+    sum += w, ma += w * a[i], ma2 += w * a[i] * a[i], mb += w * b[i];
+  }
+  ma /= sum, ma2 /= sum, mb /= sum;
+  const double g = ma, c = -(mb + ma2 - ma * ma);
+  // k log h + j log(1 - h) with the same slope g and curvature -c at h. A likelihood that
+  // no binomial matches (not concave at h: e.g. nobody left from a group whose months at
+  // risk are unknown) or that would hold more information than the complete data (which
+  // it cannot) takes the EM's data.
+  const double k = h * h * (g + (1 - h) * c), j = (1 - h) * (1 - h) * (h * c - g);
+  const auto complete = em();
+  const double complete_info = complete.events / (h * h) + (complete.trials - complete.events) / ((1 - h) * (1 - h));
+  if (!(c > 0) || k < 0 || j < 0 || c > complete_info * (1 + 1e-9)) return complete;
+  return {k, k + j};
 }
 
 double expected_person_months(double S, double E, double L, double h, const Eigen::ArrayXd& starters,
@@ -343,7 +403,7 @@ exposure_table exposures_of(const count_table& c, const org& o, const pipeline& 
                             const Eigen::ArrayXXd& year_factor) {
   const long from = month_index(first), to = month_index(last);
   if (to < from) throw input_error("counts: the window " + first.str() + ".." + last.str() + " is empty");
-  if (approximation == count_approximation::model && rates == nullptr)
+  if (approximation != count_approximation::trapezoid && rates == nullptr)
     throw input_error("count_exposures: the model approximation needs the units' rates");
   const auto rows = window_rows(c, o, from, to);
   const auto S = p.size();
@@ -370,19 +430,29 @@ exposure_table exposures_of(const count_table& c, const org& o, const pipeline& 
       for (std::size_t s = 0; s < S; ++s) {
         const auto k = read.stage(r, s);
         const auto& st = p.stages()[s];
-        double N = 0;
+        double N = 0, advanced = k.advanced, exited = k.exited;
         if (approximation == count_approximation::trapezoid) {
           N = trapezoid(k, m);
         } else {
           double h = hazard(*rates, u, s, p);
           if (year_factor.size() > 0) h = std::min(h * year_factor(static_cast<Eigen::Index>(s), col), 1.0);
           const auto w = windows_of(st, m, timing);
-          N = detail::expected_person_months(k.start, k.entries, k.leavers, h, w.starters, w.entrants);
+          if (approximation == count_approximation::model) {
+            N = detail::expected_person_months(k.start, k.entries, k.leavers, h, w.starters, w.entrants);
+          } else {
+            // The binomial with the likelihood of the period's leavers near h; its
+            // leavers split as the counted ones (advances and exits of a markov stage).
+            const auto b = detail::matched_binomial(k.start, k.entries, k.leavers, h, w.starters, w.entrants);
+            N = b.trials;
+            const double share = k.leavers > 0 ? b.events / k.leavers : 0.0;
+            if (st.kind == stage_kind::markov) advanced = k.advanced * share, exited = k.exited * share;
+            else exited = b.events;
+          }
           timing = next_timing(st, k, h, timing, s + 2 == S);
         }
         put(x.at_risk[s], N);
-        put(x.advanced[s], s == p.terminal() ? 0.0 : k.advanced);
-        put(x.exited[s], k.exited);
+        put(x.advanced[s], s == p.terminal() ? 0.0 : advanced);
+        put(x.exited[s], exited);
         put(x.completing[s], st.kind == stage_kind::fixed ? k.completing : 0.0);
       }
       put(x.arrivals, read.arrivals(r));
@@ -435,17 +505,32 @@ count_fit fit_counts(const count_table& c, const org& o, const pipeline& p, cons
                      const calendar_month& last, const fit_options& options, const count_options& counts) {
   count_fit out;
   out.exposures = exposures_of(c, o, p, first, last, nullptr, count_approximation::trapezoid, Eigen::ArrayXXd());
-  if (counts.approximation == count_approximation::model) {
+  if (counts.approximation != count_approximation::trapezoid) {
     // EM: the trials given the counts and the previous fit's rates, then the fit on them.
     // The drift does not enter the E step (it uses the window's own rates), so the
     // iterations fit without it and only the last fit has it.
     auto inner = options;
     inner.drift = false;
     auto fit = fit_pooled(out.exposures, o, p, inner);
+    auto factors = year_factors(out.exposures, p);
+    std::optional<parameter_set> previous;
     for (out.iterations = 1; out.iterations <= counts.max_iterations; ++out.iterations) {
-      const auto rates = window_means(fit, o, p);
-      auto next = exposures_of(c, o, p, first, last, &rates, count_approximation::model,
-                               year_factors(out.exposures, p));
+      auto rates = window_means(fit, o, p);
+      if (previous && counts.approximation == count_approximation::matched) {
+        // Damped: half way from the previous rates (the matched data's own estimate can
+        // overshoot, as a Newton step does)
+        for (auto* a : {&rates.advance, &rates.exit, &rates.pass_rate, &rates.attrition}) {
+          auto& b = a == &rates.advance ? previous->advance : a == &rates.exit ? previous->exit
+                    : a == &rates.pass_rate ? previous->pass_rate : previous->attrition;
+          *a = 0.5 * (*a + b);
+        }
+      }
+      previous = rates;
+      auto next = exposures_of(c, o, p, first, last, &rates, counts.approximation, factors);
+      if (counts.approximation == count_approximation::matched)  // the years' rates from the EM's data, real rates
+        factors = year_factors(exposures_of(c, o, p, first, last, &rates, count_approximation::model, factors), p);
+      else
+        factors = year_factors(next, p);
       const double change = max_relative_change(next, out.exposures);
       out.exposures = std::move(next);
       if (change < counts.tolerance) break;

@@ -4,14 +4,16 @@
 For each seed, mf.datasets.example_history(seed) gives the event log, its yearly counts
 and the true rates. Each rate whose trials the counts must reconstruct (advance and exit
 of the markov stages, probation's exit, full members' attrition) is fitted three ways on
-the same window: (log) from the event log, exact exposures; (model) from the counts,
-person-months given the counts under the model (EM); (trapezoid) from the counts, stocks
-linear within each year. Reported, averaged over seeds:
+the same window: (log) from the event log, exact exposures; from the counts: (model) the
+expected person-months given the counts (EM), (matched) the binomial data with the slope
+and curvature of the counts' exact likelihood near each unit's rate, (trapezoid) stocks
+linear within each year.
+Reported, averaged over seeds:
 
-  org_rel    the organisation's rate (events / person-months, all units) relative to the
-             log's: mean and largest |.| over seeds, in percent;
-  org_bias   the organisation's rate minus the truth (the true unit rates weighted by the
-             log's person-months), relative to the truth, in percent;
+  org_rel    the organisation's rate (the units' posterior means weighted by the log's
+             person-months) relative to the log fit's: mean and largest |.| over seeds,
+             in percent;
+  org_bias   the same against the truth (the true unit rates, same weights), in percent;
   unit_bias  mean over units with data of (posterior mean - true rate averaged over the
              window), and unit_mse the mean square of it;
   cover90    the share of those units whose 90% posterior interval holds the true rate.
@@ -54,19 +56,21 @@ def measure(seed: int) -> list[dict]:
         truth = true_rates(h, list(range(int(first[:4]), int(last[:4]) + 1)))
         fits = {"log": mf.estimate(log, first, last, drift=False),
                 "model": estimate_counts(counts, first, last, drift=False),
+                "matched": estimate_counts(counts, first, last, drift=False, approximation="matched"),
                 "trapezoid": estimate_counts(counts, first, last, drift=False, approximation="trapezoid")}
         base = fits["log"].rates.set_index(["stage", "param", "unit_id"])
         for stage, param in RATES:
             b = base.loc[(stage, param)]
             t = truth[(stage, param)].reindex(b.index)
-            org_truth = float((b.exposure * t).sum() / b.exposure.sum())
-            org_log = b.events.sum() / b.exposure.sum()
+            weight = b.exposure / b.exposure.sum()  # the log's person-months, the same for every method
+            org_truth = float((weight * t).sum())
+            org_log = float((weight * b["mean"]).sum())
             for method, fit in fits.items():
                 r = fit.rates.set_index(["stage", "param", "unit_id"]).loc[(stage, param)]
                 has = b.exposure > 0
                 err = (r["mean"] - t)[has]
                 covered = ((r["lo-90"] <= t) & (t <= r["hi-90"]))[has]
-                org = r.events.sum() / r.exposure.sum()
+                org = float((weight * r["mean"].reindex(weight.index)).sum())
                 rows.append({"seed": seed, "window": window, "stage": stage, "param": param, "method": method,
                              "org_rel": 100 * (org / org_log - 1), "org_bias": 100 * (org / org_truth - 1),
                              "unit_bias": err.mean(), "unit_mse": (err ** 2).mean(), "cover90": covered.mean()})

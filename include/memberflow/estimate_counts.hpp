@@ -39,6 +39,7 @@ namespace memberflow {
 
 enum class count_approximation {
   model,      // E[person-months | counts] under the monthly model, iterated with the fit (EM)
+  matched,    // the binomial with the slope and curvature of the counts' likelihood near the unit's rate
   trapezoid,  // linear stocks between the start and the end of each period
 };
 
@@ -85,6 +86,15 @@ fit_result fit_pooled(const count_table& c, const org& o, const pipeline& p, con
 Eigen::ArrayXXd count_stocks(const count_table& c, const org& o, const pipeline& p, const calendar_month& month);
 
 namespace detail {
+struct binomial_data {
+  double events = 0, trials = 0;
+};
+// The binomial data (k events in n trials) whose log-likelihood k log h + (n - k) log(1 - h)
+// has the slope and curvature at h of the exact log-likelihood of L leavers among S
+// starters and E entrants (windows as below): its location is the unit's own data's, its
+// curvature their information. Monthly periods give k = L, n = S exactly.
+binomial_data matched_binomial(double S, double E, double L, double h, const Eigen::ArrayXd& starters,
+                               const Eigen::ArrayXd& entrants);
 // E[person-months | L leavers] in a stage for S starters at risk for w = m months... as
 // above: `starters` and `entrants` are the distributions of w (index = w, value = the
 // share of the group), h the monthly chance of leaving.

@@ -40,8 +40,8 @@ def estimate_counts(counts: CountTable, first: MonthLike | None = None, last: Mo
 
     if not isinstance(counts, CountTable):
         raise TypeError(f"estimate_counts: expected a memberflow.CountTable, got {type(counts).__name__}")
-    if approximation not in ("model", "trapezoid"):
-        raise InputError(f"estimate: approximation must be 'model' or 'trapezoid', got {approximation!r}")
+    if approximation not in ("model", "matched", "trapezoid"):
+        raise InputError(f"estimate: approximation must be 'model', 'matched' or 'trapezoid', got {approximation!r}")
     level = one_level(level)
     first_text, last_text = _window(counts, first, last)
     org, pipe = counts.org, counts.pipeline

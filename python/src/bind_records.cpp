@@ -166,8 +166,10 @@ void register_records(py::module_& m) {
               const std::string& last, const std::string& approximation) {
              count_options options;
              if (approximation == "trapezoid") options.approximation = count_approximation::trapezoid;
+             else if (approximation == "matched") options.approximation = count_approximation::matched;
              else if (approximation != "model")
-               throw input_error("approximation must be 'model' or 'trapezoid', got '" + approximation + "'");
+               throw input_error("approximation must be 'model', 'matched' or 'trapezoid', got '" + approximation +
+                                 "'");
              count_fit f;
              {
                py::gil_scoped_release release;

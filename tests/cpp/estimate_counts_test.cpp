@@ -66,7 +66,7 @@ Eigen::ArrayXd entrants_of(int m, int D) {
   return w;
 }
 
-// The organisation's rate of a fit: its events over its exposure.
+// The organisation's rate in a fit's data: its events over its person-months.
 double org_rate(const rate_fit& r) { return r.events.sum() / r.exposure.sum(); }
 
 }  // namespace

@@ -242,3 +242,20 @@ def test_yearly_counts_have_no_seasonal_profile(counts):
     assert fit.seasonal.empty
     with pytest.raises(mf.InputError, match="no seasonal profile"):
         fit.predict(12, "simulate", paths=10, seasonal=True)
+
+
+def test_the_default_pools_the_sub_cells_completely_and_matched_does_not(counts, history):
+    """A known limit of the default (docs/estimation.md, "From aggregate counts"): the
+    expected person-months at each unit's pooled rate make the sub-cells' rates agree with
+    that rate, so training's advance is pooled completely at depth 2 (kappa at its bound)
+    where the event log finds kappa near 100; the matched approximation keeps some of their
+    spread (seed 0: kappa 995)."""
+    log = mf.EventLog.from_frame(history.events, history.start)
+    kappa = {}
+    for name, fit in [("log", mf.estimate(log, drift=False)), ("model", mf.estimate(counts, drift=False)),
+                      ("matched", estimate_counts(counts, drift=False, approximation="matched"))]:
+        p = fit.pooling
+        kappa[name] = float(p[(p.stage == "training") & (p.param == "advance") & (p.depth == 2)].kappa.iloc[0])
+    assert kappa["log"] < 1e3, kappa
+    assert kappa["model"] > 1e7, kappa
+    assert kappa["matched"] < 1e4, kappa
