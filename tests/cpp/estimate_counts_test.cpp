@@ -100,8 +100,8 @@ TEST_CASE("person-months given the counts are the conditional expectation of the
 TEST_CASE("counts of the synthetic history give the event log's rates", "[estimate_counts]") {
   // Seeds 0-19 of the example history, fitted on 2016-2020 from the event log (exact
   // person-months) and from its yearly counts. Measured (docs/estimation.md): the
-  // organisation's rates from counts differ from the log's by -0.4% to +0.3% on average
-  // (model), up to -2.1% (trapezoid, training); a single seed by up to 5%.
+  // organisation's rates from counts differ from the log's by -0.7% to +0.0% on average
+  // (model; the trapezoid's by up to -2.6%, training); a single seed by up to 6%.
   const calendar_month first{2016, 1}, last{2020, 12};
   const int seeds = 20;
   std::vector<double> model(9), trapezoid(9), worst(9);
@@ -137,12 +137,12 @@ TEST_CASE("counts of the synthetic history give the event log's rates", "[estima
   for (std::size_t i = 0; i < 9; ++i) {
     INFO("rate " << i << ": mean relative difference " << model[i] << " (trapezoid " << trapezoid[i] << "), worst "
                  << worst[i]);
-    CHECK(std::abs(model[i]) < 0.008);
+    CHECK(std::abs(model[i]) < 0.01);
     CHECK(worst[i] < 0.07);
   }
   // training's advance (index 2) and exit (3): the trapezoid overstates the person-months
   // of a stage whose entries come unevenly; the model does better.
-  CHECK(trapezoid[2] < -0.012);
+  CHECK(trapezoid[2] < -0.015);
   CHECK(std::abs(model[2]) < std::abs(trapezoid[2]) / 2);
   CHECK(std::abs(model[3]) < std::abs(trapezoid[3]) / 2);
 }
