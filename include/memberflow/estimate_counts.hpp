@@ -11,8 +11,10 @@
 //   exit; fixed: exit; terminal: attrition), a person present for at most w months of
 //   the period is at risk T = min(time of leaving, w) months. The S people at the start
 //   have w = m (a fixed stage of D months: w = min(m, D - a), age a uniform on 0..D-1);
-//   the E entries are spread uniformly over the period's months, an entry in month j
-//   being at risk from month j + 1: w = m - 1 - j (fixed stage: min(m - 1 - j, D)). The
+//   an entry in month j is at risk from month j + 1: w = m - 1 - j (fixed stage:
+//   min(m - 1 - j, D)), the entries timed evenly into the first stage (Poisson arrivals)
+//   and, into a later stage, as the expected stock of the stage before it (which moves
+//   them on at a constant rate) month by month. The
 //   period's L leavers (advances + exits) fix how many of each group left: given L,
 //   the number L1 of starters who left has Fisher's noncentral hypergeometric law
 //   P(L1 = l) ~ Bin(l | S, p1) Bin(L - l | E, p2), p_g the chance that a person of
@@ -22,7 +24,11 @@
 //   This is the E step of EM for the complete-data likelihood h^L (1 - h)^(N - L): the
 //   trials are replaced by their conditional expectation given the counts. The M step is
 //   the pooled fit of estimate.hpp on these trials; h is each unit's posterior mean from
-//   the previous fit (the first from the trapezoid below). A few iterations converge.
+//   the previous fit (the first from the trapezoid below) times its year's factor (the
+//   organisation's rate in the year's 12-month block over the window's). 10 to 30
+//   iterations converge. Known limit: with h the unit's pooled rate, its data agree with
+//   that rate, and the sub-cells' kappa goes to its bound (intervals too narrow);
+//   count_approximation::matched (below) keeps more of their spread.
 //
 // The trapezoid, for comparison (count_approximation::trapezoid): the stock moves
 // linearly from start to end over the period, N = m S + (end - S)(m - 1)/2 person-months
