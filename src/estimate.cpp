@@ -4,6 +4,7 @@
 #include <boost/math/special_functions/beta.hpp>
 #include <boost/math/special_functions/gamma.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <exception>
 #include <limits>
@@ -454,8 +455,9 @@ fit_result fit_pooled(const exposure_table& x, const org& o, const pipeline& p, 
   // writing its own slot, so the result does not depend on the thread count.
   const auto specs = rates_of(p);
   out.rates.resize(specs.size());
-  auto work = [&](std::size_t first, std::size_t step) {
-    for (std::size_t j = first; j < specs.size(); j += step) {
+  std::atomic<std::size_t> next_rate{0};  // rates handed out one at a time: their costs differ ten times
+  auto work = [&](std::size_t, std::size_t) {
+    for (std::size_t j = next_rate++; j < specs.size(); j = next_rate++) {
       const auto& r = specs[j];
       auto f = detail::fit_rate(observed(x, p, r, 0, x.months), r.probability, o, p.stages()[r.stage].get(r.which),
                                 options);
@@ -536,8 +538,9 @@ parameter_set fit_result::means(const org& o, const pipeline& p) const {
   // data, nationally most cells for most rates) share the quadrature.
   const auto n = static_cast<unit_index>(o.size());
   std::vector<Eigen::ArrayXd> predictive(rates.size(), Eigen::ArrayXd(n));
-  auto work = [&](std::size_t first, std::size_t step) {
-    for (std::size_t j = first; j < rates.size(); j += step) {
+  std::atomic<std::size_t> next_rate{0};  // rates handed out one at a time: their costs differ ten times
+  auto work = [&](std::size_t, std::size_t) {
+    for (std::size_t j = next_rate++; j < rates.size(); j = next_rate++) {
       const auto& r = rates[j];
       std::unordered_map<std::pair<double, double>, double, posterior_hash> seen;
       for (unit_index u = 0; u < n; ++u) {

@@ -5,6 +5,7 @@
 #include <pybind11/eigen.h>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <functional>
 #include <limits>
@@ -87,8 +88,9 @@ py::tuple describe(std::shared_ptr<scenario> target, fit_result fit, double quan
   {
     py::gil_scoped_release release;
     figures.resize(fit.rates.size());
-    auto work = [&](std::size_t first, std::size_t step) {
-      for (std::size_t j = first; j < fit.rates.size(); j += step) {
+    std::atomic<std::size_t> next_rate{0};  // rates handed out one at a time: their costs differ ten times
+    auto work = [&](std::size_t, std::size_t) {
+      for (std::size_t j = next_rate++; j < fit.rates.size(); j = next_rate++) {
         const auto& r = fit.rates[j];
         const auto n = r.shape.size();
         auto& f = figures[j];
