@@ -5,16 +5,14 @@
 #include <boost/math/special_functions/beta.hpp>
 #include <boost/math/special_functions/gamma.hpp>
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <exception>
 #include <limits>
 #include <numeric>
-#include <thread>
 #include <tuple>
 #include <unordered_map>
 
 #include "memberflow/math.hpp"
+#include "memberflow/parallel.hpp"
 #include "memberflow/random.hpp"
 
 namespace memberflow {
@@ -448,35 +446,17 @@ fit_result fit_pooled(const exposure_table& x, const org& o, const pipeline& p, 
   fit_result out;
   out.first = x.start;
   out.last = x.start.plus(x.months - 1);
-  // The rates are independent fits: shared between threads (one per core), each
-  // writing its own slot, so the result does not depend on the thread count.
+  // The rates are independent fits, shared between threads (parallel.hpp).
   const auto specs = rates_of(p);
   out.rates.resize(specs.size());
-  std::atomic<std::size_t> next_rate{0};  // rates handed out one at a time: their costs differ ten times
-  auto work = [&](std::size_t, std::size_t) {
-    for (std::size_t j = next_rate++; j < specs.size(); j = next_rate++) {
-      const auto& r = specs[j];
-      auto f = detail::fit_rate(observed(x, p, r, 0, x.months), r.probability, o, p.stages()[r.stage].get(r.which),
-                                options);
-      f.stage = r.stage;
-      f.which = r.which;
-      out.rates[j] = std::move(f);
-    }
-  };
-  const std::size_t threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, specs.size());
-  std::vector<std::thread> pool;
-  std::vector<std::exception_ptr> failed(threads);
-  for (std::size_t i = 0; i < threads; ++i)
-    pool.emplace_back([&, i] {
-      try {
-        work(i, threads);
-      } catch (...) {
-        failed[i] = std::current_exception();
-      }
-    });
-  for (auto& t : pool) t.join();
-  for (const auto& e : failed)
-    if (e) std::rethrow_exception(e);
+  detail::for_each_item(specs.size(), [&](std::size_t j) {
+    const auto& r = specs[j];
+    auto f = detail::fit_rate(observed(x, p, r, 0, x.months), r.probability, o, p.stages()[r.stage].get(r.which),
+                              options);
+    f.stage = r.stage;
+    f.which = r.which;
+    out.rates[j] = std::move(f);
+  });
   if (options.drift) fit_drift(out, x, p, o);
   out.seasonal = fit_seasonal(x);
   return out;
@@ -519,14 +499,6 @@ double rate_fit::predictive_mean(unit_index u) const {
 
 namespace {
 
-// A posterior (shape, scale) as a hash key: units that share one share its figures.
-struct posterior_hash {
-  std::size_t operator()(const std::pair<double, double>& x) const {
-    const std::hash<double> h;
-    return h(x.first) * 0x9E3779B97F4A7C15ULL ^ h(x.second);
-  }
-};
-
 }  // namespace
 
 parameter_set fit_result::means(const org& o, const pipeline& p) const {
@@ -535,27 +507,19 @@ parameter_set fit_result::means(const org& o, const pipeline& p) const {
   // data, nationally most cells for most rates) share the quadrature.
   const auto n = static_cast<unit_index>(o.size());
   std::vector<Eigen::ArrayXd> predictive(rates.size(), Eigen::ArrayXd(n));
-  std::atomic<std::size_t> next_rate{0};  // rates handed out one at a time: their costs differ ten times
-  auto work = [&](std::size_t, std::size_t) {
-    for (std::size_t j = next_rate++; j < rates.size(); j = next_rate++) {
-      const auto& r = rates[j];
-      std::unordered_map<std::pair<double, double>, double, posterior_hash> seen;
-      for (unit_index u = 0; u < n; ++u) {
-        if (r.no_data) {
-          predictive[j](u) = r.predictive_mean(u);
-          continue;
-        }
-        const auto [it, fresh] = seen.try_emplace({r.shape(u), r.scale(u)}, 0.0);
-        if (fresh) it->second = r.predictive_mean(u);
-        predictive[j](u) = it->second;
+  detail::for_each_item(rates.size(), [&](std::size_t j) {
+    const auto& r = rates[j];
+    std::unordered_map<std::pair<double, double>, double, detail::posterior_hash> seen;
+    for (unit_index u = 0; u < n; ++u) {
+      if (r.no_data) {
+        predictive[j](u) = r.predictive_mean(u);
+        continue;
       }
+      const auto [it, fresh] = seen.try_emplace({r.shape(u), r.scale(u)}, 0.0);
+      if (fresh) it->second = r.predictive_mean(u);
+      predictive[j](u) = it->second;
     }
-  };
-  const std::size_t threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, rates.size());
-  std::vector<std::thread> pool;
-  for (std::size_t i = 1; i < threads; ++i) pool.emplace_back(work, i, threads);
-  work(0, threads);
-  for (auto& t : pool) t.join();
+  });
   auto ps = parameter_set::defaults(o, p);
   for (std::size_t j = 0; j < rates.size(); ++j) {
     const auto& r = rates[j];

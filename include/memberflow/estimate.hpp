@@ -26,6 +26,8 @@
 // given not advancing, so that exit = q (1 - advance) and advance + exit <= 1 always.
 #include <Eigen/Core>
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -137,6 +139,14 @@ struct rate_spec {
 std::vector<rate_spec> rates_of(const pipeline& p);
 // tau (posterior mean), shift_mean and shift_var from the grid of a drift_fit.
 void finish_drift(drift_fit& d);
+// A posterior (shape, scale) as a hash key: units that share one share its figures
+// (siblings without data of their own: nationally most cells for most rates).
+struct posterior_hash {
+  std::size_t operator()(const std::pair<double, double>& x) const {
+    const std::hash<double> h;
+    return h(x.first) * 0x9E3779B97F4A7C15ULL ^ h(x.second);
+  }
+};
 
 // The data of one rate, every unit's own total over the months of the table.
 struct rate_data {

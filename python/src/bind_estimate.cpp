@@ -5,11 +5,8 @@
 #include <pybind11/eigen.h>
 
 #include <algorithm>
-#include <atomic>
-#include <exception>
 #include <functional>
 #include <limits>
-#include <thread>
 #include <unordered_map>
 
 #include "bindings.hpp"
@@ -17,6 +14,7 @@
 #include "memberflow/exact.hpp"
 #include "memberflow/expected.hpp"
 #include "memberflow/fit_io.hpp"
+#include "memberflow/parallel.hpp"
 
 namespace memberflow::python {
 
@@ -88,53 +86,29 @@ py::tuple describe(std::shared_ptr<scenario> target, fit_result fit, double quan
   {
     py::gil_scoped_release release;
     figures.resize(fit.rates.size());
-    std::atomic<std::size_t> next_rate{0};  // rates handed out one at a time: their costs differ ten times
-    auto work = [&](std::size_t, std::size_t) {
-      for (std::size_t j = next_rate++; j < fit.rates.size(); j = next_rate++) {
-        const auto& r = fit.rates[j];
-        const auto n = r.shape.size();
-        auto& f = figures[j];
-        for (auto* a : {&f.lo, &f.hi, &f.mean, &f.next, &f.mle}) a->resize(n);
-        // Units with the same posterior (siblings without data: nationally most cells for
-        // most rates) share its quantiles and predictive mean.
-        struct hash {
-          std::size_t operator()(const std::pair<double, double>& x) const {
-            const std::hash<double> h;
-            return h(x.first) * 0x9E3779B97F4A7C15ULL ^ h(x.second);
+    detail::for_each_item(fit.rates.size(), [&](std::size_t j) {
+      const auto& r = fit.rates[j];
+      const auto n = r.shape.size();
+      auto& f = figures[j];
+      for (auto* a : {&f.lo, &f.hi, &f.mean, &f.next, &f.mle}) a->resize(n);
+      // Units with the same posterior share its quantiles and predictive mean.
+      std::unordered_map<std::pair<double, double>, Eigen::Index, detail::posterior_hash> seen;
+      for (Eigen::Index u = 0; u < n; ++u) {
+        const auto ui = static_cast<unit_index>(u);
+        f.mean(u) = r.mean(ui);
+        f.mle(u) = r.mle(ui);
+        if (!r.no_data) {
+          const auto [it, fresh] = seen.try_emplace({r.shape(u), r.scale(u)}, u);
+          if (!fresh) {
+            f.lo(u) = f.lo(it->second), f.hi(u) = f.hi(it->second), f.next(u) = f.next(it->second);
+            continue;
           }
-        };
-        std::unordered_map<std::pair<double, double>, Eigen::Index, hash> seen;
-        for (Eigen::Index u = 0; u < n; ++u) {
-          const auto ui = static_cast<unit_index>(u);
-          f.mean(u) = r.mean(ui);
-          f.mle(u) = r.mle(ui);
-          if (!r.no_data) {
-            const auto [it, fresh] = seen.try_emplace({r.shape(u), r.scale(u)}, u);
-            if (!fresh) {
-              f.lo(u) = f.lo(it->second), f.hi(u) = f.hi(it->second), f.next(u) = f.next(it->second);
-              continue;
-            }
-          }
-          f.lo(u) = r.quantile(ui, quantile_low);
-          f.hi(u) = r.quantile(ui, 1 - quantile_low);
-          f.next(u) = r.predictive_mean(ui);
         }
+        f.lo(u) = r.quantile(ui, quantile_low);
+        f.hi(u) = r.quantile(ui, 1 - quantile_low);
+        f.next(u) = r.predictive_mean(ui);
       }
-    };
-    const std::size_t threads = std::min<std::size_t>(fit.rates.size(), std::max(1u, std::thread::hardware_concurrency()));
-    std::vector<std::thread> pool;
-    std::vector<std::exception_ptr> failed(threads);
-    for (std::size_t i = 0; i < threads; ++i)
-      pool.emplace_back([&, i] {
-        try {
-          work(i, threads);
-        } catch (...) {
-          failed[i] = std::current_exception();
-        }
-      });
-    for (auto& t : pool) t.join();
-    for (const auto& e : failed)
-      if (e) std::rethrow_exception(e);
+    });
   }
   py::list rates;
   for (std::size_t j = 0; j < fit.rates.size(); ++j) {
