@@ -84,15 +84,7 @@ pmf negative_binomial_pmf(double mean, double alpha, double eps) {
     }
     down.push_back(prev);
   }
-  pmf f;
-  f.offset = mode - static_cast<long long>(down.size());
-  f.p.assign(down.rbegin(), down.rend());
-  f.p.insert(f.p.end(), up.begin(), up.end());
-  f.tail = tail;
-  const double scale = (1 - tail) / f.sum();
-  for (double& v : f.p) v *= scale;
-  detail::trim(f, eps);
-  return f;
+  return detail::from_walk(mode, up, down, tail, eps);
 }
 
 double fit_dispersion(const std::vector<double>& y, const std::vector<double>& m, double alpha_max) {

@@ -129,6 +129,22 @@ inline void trim(pmf& f, double eps) {
   f.tail += cut + cut_hi;
 }
 
+// The pmf of a walk outwards from the mode: up = f(mode), f(mode + 1), ...; down =
+// f(mode - 1), f(mode - 2), ...; `unvisited` bounds the mass beyond both ends. The kept
+// entries are scaled to sum to 1 - unvisited (see unimodal) and trimmed to eps a tail.
+inline pmf from_walk(long long mode, const std::vector<double>& up, const std::vector<double>& down, double unvisited,
+                     double eps) {
+  pmf f;
+  f.offset = mode - static_cast<long long>(down.size());
+  f.p.assign(down.rbegin(), down.rend());
+  f.p.insert(f.p.end(), up.begin(), up.end());
+  f.tail = unvisited;
+  const double scale = (1 - unvisited) / f.sum();
+  for (double& v : f.p) v *= scale;
+  trim(f, eps);
+  return f;
+}
+
 // A pmf given by its value at the mode and the ratio f(k+1)/f(k), walked outwards
 // until the terms fall below eps / 1000. The ratios decrease (Binomial and Poisson are
 // log-concave), so beyond the last term walked each side's unvisited mass is at most
@@ -158,15 +174,7 @@ pmf unimodal(long long lo, long long hi, long long mode, double log_at_mode, Rat
     }
     down.push_back(prev);
   }
-  pmf f;
-  f.offset = mode - static_cast<long long>(down.size());
-  f.p.assign(down.rbegin(), down.rend());
-  f.p.insert(f.p.end(), up.begin(), up.end());
-  f.tail = unvisited;
-  const double scale = (1 - unvisited) / f.sum();
-  for (double& v : f.p) v *= scale;
-  trim(f, eps);
-  return f;
+  return from_walk(mode, up, down, unvisited, eps);
 }
 
 }  // namespace detail
