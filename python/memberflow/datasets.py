@@ -50,6 +50,14 @@ def synthetic(scale: str | None = "national", *, fanout: Sequence[float] | None 
     (mean children per unit at each level) and ``kinds`` (one per level, root first).
     Members sit in the leaves; rural units have a thinner source. No targets.
     """
+    fanout, kinds = _shape(scale, fanout, kinds)
+    return Scenario._wrap(_core.synthetic(list(map(float, fanout)), list(kinds), float(members_per_leaf),
+                                          float(rural_share), int(seed)))
+
+
+def _shape(scale: str | None, fanout: Sequence[float] | None, kinds: Sequence[str] | None) -> tuple[list, list]:
+    """(fanout, kinds) of a synthetic organisation: a preset ``scale``'s unless ``fanout``
+    is given; kinds default to the preset's, or root, level1, level2, ..."""
     if fanout is None:
         if scale not in SCALES:
             raise ParameterError(f"unknown scale {scale!r}; choose one of {sorted(SCALES)} or give fanout=")
@@ -57,8 +65,7 @@ def synthetic(scale: str | None = "national", *, fanout: Sequence[float] | None 
         kinds = kinds if kinds is not None else default_kinds
     if kinds is None:
         kinds = ["root"] + [f"level{i + 1}" for i in range(len(fanout))]
-    return Scenario._wrap(_core.synthetic(list(map(float, fanout)), list(kinds), float(members_per_leaf),
-                                          float(rural_share), int(seed)))
+    return list(fanout), list(kinds)
 
 
 def write_synthetic_history(directory, scale: str | None = "national", *, fanout: Sequence[float] | None = None,
@@ -78,13 +85,7 @@ def write_synthetic_history(directory, scale: str | None = "national", *, fanout
     (no DataFrame is built); returns the paths (``events``, ``start``), ``units``, ``rows``
     and the ``first`` / ``last`` months.
     """
-    if fanout is None:
-        if scale not in SCALES:
-            raise ParameterError(f"unknown scale {scale!r}; choose one of {sorted(SCALES)} or give fanout=")
-        fanout, default_kinds = SCALES[scale]
-        kinds = kinds if kinds is not None else default_kinds
-    if kinds is None:
-        kinds = ["root"] + [f"level{i + 1}" for i in range(len(fanout))]
+    fanout, kinds = _shape(scale, fanout, kinds)
     return dict(_core.write_synthetic_history(os.fspath(directory), list(map(float, fanout)), list(kinds),
                                               float(members_per_leaf), float(rural_share), org_seed, seed, years,
                                               [float(x) for x in level_sd], float(year_sd), float(unit_drift_sd),
