@@ -27,8 +27,8 @@
 #include <Eigen/Core>
 #include <cstdint>
 #include <functional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "memberflow/org.hpp"
@@ -117,9 +117,10 @@ struct fit_result {
 };
 
 // `count` parameter sets drawn from the predictive distribution for the year after the
-// window: per draw, each rate's drift shift is drawn once and shared by every unit (the
-// year effect moves the whole organisation), then each unit's rate is drawn from its
-// posterior and moved by the shift on the logit (log) scale. Reproducible: draw i
+// window: per draw, one tau from its posterior for every rate, each rate's shift from
+// its normal given that tau, shared by every unit (the year effect moves the whole
+// organisation), then each unit's rate drawn from its posterior and moved by the shift
+// on the logit (log) scale. Reproducible: draw i
 // depends only on (seed, i). For the simulation engine (one set per path) and the exact
 // engine's predictive mixture (exact_mixture).
 std::vector<parameter_set> draw_parameters(const fit_result& f, const org& o, const pipeline& p, std::size_t count,
