@@ -92,6 +92,14 @@ exact_forecast::exact_forecast(scenario sc, int horizon, double tolerance)
 }
 
 node_distributions exact_forecast::events(std::string_view event, month_window w) const {
+  return event_pmfs(event, w, true);
+}
+
+node_distributions exact_forecast::own_events(std::string_view event, month_window w) const {
+  return event_pmfs(event, w, false);
+}
+
+node_distributions exact_forecast::event_pmfs(std::string_view event, month_window w, bool subtree) const {
   if (w.first < 0 || w.last > horizon_ || w.first >= w.last)
     throw input_error("window [" + std::to_string(w.first) + ", " + std::to_string(w.last) +
                       ") must satisfy 0 <= first < last <= horizon = " + std::to_string(horizon_));
@@ -101,7 +109,7 @@ node_distributions exact_forecast::events(std::string_view event, month_window w
   const auto months = static_cast<double>(w.last - w.first);
   if (event == "arrivals") {  // people arrive; no one already here is counted
     return assemble("arrivals", w, Eigen::ArrayXXd::Zero(n, static_cast<Eigen::Index>(p.state_size())),
-                    (ps.inflow + ps.transfer_in) * months);
+                    (ps.inflow + ps.transfer_in) * months, subtree);
   }
   const Eigen::ArrayXXd d = detail::direct_event_chance(p, ps, event);
   // G(0) = 0; keep G(first), G(last) and the first slot's G(m) for the arrivals.
@@ -128,7 +136,7 @@ node_distributions exact_forecast::events(std::string_view event, month_window w
     for (int t = 0; t + 1 < w.last; ++t)
       arrival_mean += ps.transfer_in * (term_slot[static_cast<std::size_t>(w.last - t - 1)] -
                                         term_slot[static_cast<std::size_t>(std::max(0, w.first - t - 1))]);
-  return assemble(std::string(event), w, g - g_first, arrival_mean);
+  return assemble(std::string(event), w, g - g_first, arrival_mean, subtree);
 }
 
 node_distributions exact_forecast::stock(std::string_view stage, int month) const {
@@ -205,7 +213,7 @@ void check_size(const org& o, const Eigen::ArrayXXd& stocks, const Eigen::ArrayX
 }  // namespace
 
 node_distributions exact_forecast::assemble(std::string quantity, month_window w, const Eigen::ArrayXXd& chance,
-                                            const Eigen::ArrayXd& arrival_mean) const {
+                                            const Eigen::ArrayXd& arrival_mean, bool subtree) const {
   const auto& o = scenario_.units();
   const auto& stocks = scenario_.stocks;
   const auto n = o.size();
@@ -223,7 +231,8 @@ node_distributions exact_forecast::assemble(std::string quantity, month_window w
       const double q = std::clamp(chance(u, static_cast<Eigen::Index>(j)), 0.0, 1.0);  // rounding only
       if (c > 0 && q > 0) own = convolve(own, binomial_pmf(c, q, eps), eps);
     }
-    for (auto child : o.children(u)) own = convolve(own, out.nodes[static_cast<std::size_t>(child)], eps);
+    if (subtree)
+      for (auto child : o.children(u)) own = convolve(own, out.nodes[static_cast<std::size_t>(child)], eps);
     if (!std::isfinite(own.sum()))  // never expected: check_size keeps the counts in range
       throw error("exact " + out.quantity + ": the pmf of node '" + o.id(u) + "' is not finite");
     out.nodes[static_cast<std::size_t>(u)] = std::move(own);

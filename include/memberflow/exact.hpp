@@ -50,12 +50,16 @@ class exact_forecast {
   // admissions, confirmations, exits, leavers (each at most once per person) and
   // arrivals (Poisson), summed over months [first, last).
   node_distributions events(std::string_view event, month_window w) const;
+  // The same event's pmf of each unit's own count (its own people and arrivals, not its
+  // subtree's): no convolution up the tree. For a leaf it equals events().
+  node_distributions own_events(std::string_view event, month_window w) const;
   // The stock of a stage at the start of `month` (0..horizon).
   node_distributions stock(std::string_view stage, int month) const;
 
  private:
   node_distributions assemble(std::string quantity, month_window w, const Eigen::ArrayXXd& chance,
-                              const Eigen::ArrayXd& arrival_mean) const;
+                              const Eigen::ArrayXd& arrival_mean, bool subtree = true) const;
+  node_distributions event_pmfs(std::string_view event, month_window w, bool subtree) const;
 
   scenario scenario_;
   int horizon_;

@@ -1,5 +1,6 @@
 #pragma once
 // Everything memberflow offers, for users who want one include (like Eigen/Dense).
+#include "memberflow/allocate.hpp"
 #include "memberflow/apportion.hpp"
 #include "memberflow/backtest.hpp"
 #include "memberflow/datasets.hpp"

@@ -24,13 +24,14 @@ from .scenario import ParameterWarning, Scenario  # noqa: E402
 from .records import CountTable, EventLog  # noqa: E402
 from .estimate import Fit, estimate  # noqa: E402
 from .backtest import backtest, backtest_summary  # noqa: E402
+from .allocate import InfeasibleTargetError, allocate  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Error", "InputError", "ParameterError", "UnknownIdError",
+    "Error", "InputError", "ParameterError", "UnknownIdError", "InfeasibleTargetError",
     "CountTable", "Distributions", "EventLog", "ExactForecast", "Forecast", "Org", "ParameterWarning",
     "SimulationForecast", "Pipeline",
     "Scenario",
-    "Fit", "backtest", "backtest_summary", "datasets", "errors", "estimate", "forecast", "stage",
+    "Fit", "allocate", "backtest", "backtest_summary", "datasets", "errors", "estimate", "forecast", "stage",
 ]

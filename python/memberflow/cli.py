@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     _params_parser(sub)
     _fit_parser(sub)
     _backtest_parser(sub)
+    _plan_parser(sub)
     return p
 
 
@@ -224,6 +225,30 @@ def _backtest_parser(sub) -> None:
                    help="csv/json: the summary per quantity, depth and method instead of every row")
     _output_options(b, "table: the summary per depth and method (default); csv/json: the tidy rows (or --summary)")
     b.set_defaults(run=_run_backtest)
+
+
+def _plan_parser(sub) -> None:
+    p = sub.add_parser("plan", help="split a target among the units, down to the cells (default: the example district)",
+                       description="Split NODE's target (default: the root's target in the scenario, --target to "
+                                   "give one) among its children and on down to the leaves, in whole numbers that "
+                                   "add up exactly at every node: --method risk (default) maximises the chance that "
+                                   "every unit meets its share (exact engine), expected splits in proportion to "
+                                   "expected admissions, weight in proportion to --weights. See docs/planning.md.")
+    _data_options(p)
+    p.add_argument("--target", type=_integer(0, 10**12), help="the target to split (default: the node's target)")
+    p.add_argument("--node", metavar="ID", help="the unit whose target is split (default: the root)")
+    p.add_argument("--method", choices=("risk", "expected", "weight"), default="risk",
+                   help="risk (default), expected or weight")
+    p.add_argument("--weights", metavar="COLUMN",
+                   help="for --method weight: a stage whose stock weighs each unit, 'members' (the default: "
+                        "full members) or a numeric column of the units file")
+    p.add_argument("--minimum", type=_integer(0, 10**12), help="every unit's share at least this")
+    p.add_argument("--maximum", type=_integer(0, 10**12), help="every unit's share at most this")
+    p.add_argument("--horizon", type=_integer(1, HORIZON_MAX), default=12,
+                   help="months of admissions the target is for (default 12)")
+    p.add_argument("--depth", type=_integer(0, DEPTH_MAX), help="table: show units down to this depth (default: all)")
+    _output_options(p, "table (default), csv or json")
+    p.set_defaults(run=_run_plan)
 
 
 def _months(text: str) -> list[str]:
@@ -547,6 +572,32 @@ def _policies(specs: list[str]) -> dict:
 
 
 # -- funnel and example ----------------------------------------------------------------------------
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from .allocate import allocate
+    if args.weights is not None and args.method != "weight":
+        raise ValueError("--weights needs --method weight")
+    scn, label = _scenario(args)
+    frame = allocate(scn, args.target, node=args.node, method=args.method,
+                     weights=args.weights if args.method == "weight" else None,
+                     minimum=args.minimum, maximum=args.maximum, horizon=args.horizon)
+    meta = dict(frame.attrs)
+    if args.format == "csv":
+        text = _csv(frame)
+    elif args.format == "json":
+        text = _json_document("plan", meta, frame)
+    else:
+        shown = frame if args.depth is None else frame[frame["depth"] <= args.depth]
+        table = shown.set_index("unit_id").rename_axis(None)[
+            ["name", "kind", "share", "own_share", "expected", "p_meet", "minimum", "maximum"]]
+        head = (f"memberflow {__version__} - {meta['method']} split of the target {meta['target']} of "
+                f"{meta['node']} in {label}: {len(frame)} units, admissions over months 0-{meta['horizon'] - 1}\n"
+                f"exact-engine evaluations: {meta['exact_evaluations']}; units placed one at a time: "
+                f"{meta['greedy_steps']}\n\n")
+        text = head + table.to_string(float_format=lambda v: f"{v:.3g}") + "\n"
+    _emit(text, args.output)
+    return 0
 
 
 def _run_funnel(args: argparse.Namespace) -> int:

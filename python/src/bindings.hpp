@@ -39,6 +39,7 @@ void register_history(py::module_& m);
 void register_records(py::module_& m);
 void register_estimate(py::module_& m);
 void register_backtest(py::module_& m);
+void register_allocate(py::module_& m);
 
 // The event log inside a memberflow._core.EventLog (bind_records.cpp); input_error if
 // `core_log` is not one.

@@ -18,4 +18,5 @@ PYBIND11_MODULE(_core, m) {
   register_records(m);
   register_estimate(m);
   register_backtest(m);
+  register_allocate(m);
 }
