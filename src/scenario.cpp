@@ -1,5 +1,6 @@
 #include "memberflow/scenario.hpp"
 #include "memberflow/org_io.hpp"
+#include "memberflow/replace.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -368,6 +369,13 @@ text_table parameter_set::explain(const org& o, const pipeline& p, const std::ve
   std::vector<unit_index> which = units;
   if (which.empty())
     for (unit_index u = 0; u < static_cast<unit_index>(o.size()); ++u) which.push_back(u);
+  // The units each what-if change covered (replace.hpp): each unit's place in the scope, or -1.
+  std::vector<std::vector<std::int32_t>> replaced_units;
+  for (const auto& r : replaced) {
+    replaced_units.emplace_back(o.size(), -1);
+    std::int32_t k = 0;
+    for (auto u : units_in_scope(o, r.scope)) replaced_units.back()[static_cast<std::size_t>(u)] = k++;
+  }
   text_table out;
   out.source = "parameters";
   out.columns = {"unit_id", "stage", "param", "value", "scope", "source"};
@@ -383,6 +391,13 @@ text_table parameter_set::explain(const org& o, const pipeline& p, const std::ve
           if (r == text_table::npos) continue;
           const auto& ov = tables[k].rows[r];
           value = ov.value, scope = ov.scope, source = applied[k].where(ov.row).describe();
+        }
+        for (std::size_t k = 0; k < replaced.size(); ++k) {
+          const auto& r = replaced[k];
+          const auto at = replaced_units[k][static_cast<std::size_t>(u)];
+          if (r.stage != s || r.which != q || at < 0) continue;
+          value = r.scaled && r.results ? (*r.results)[static_cast<std::size_t>(at)] : r.value;
+          scope = r.scope, source = "set by replace: " + r.description;
         }
         if (get(u, s, q) != value) scope = "memory", source = "set in memory";
         out.add_row({o.id(u), p.stages()[s].name, std::string(param_name(q)), detail::format_attribute(get(u, s, q)),

@@ -16,6 +16,7 @@
 #include "memberflow/org.hpp"
 #include "memberflow/org_io.hpp"
 #include "memberflow/pipeline.hpp"
+#include "memberflow/replace.hpp"
 #include "memberflow/scenario.hpp"
 #include "memberflow/scenario_io.hpp"
 #include "memberflow/random.hpp"

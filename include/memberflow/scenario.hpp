@@ -48,14 +48,30 @@ struct parameter_set {
 
   // For the given units (all when empty), every parameter each stage takes: columns
   // unit_id, stage, param, value, scope, source, where source is the file line (or
-  // table row) that set the value, `defaults_source` for a stage default, or "set in
-  // memory" when the value was changed after the tables were applied.
+  // table row) that set the value, `defaults_source` for a stage default, "set by
+  // replace: <the change in words>" for a value a what-if set (replace.hpp), or "set in
+  // memory" when the value was changed otherwise after the tables were applied.
   text_table explain(const org& o, const pipeline& p, const std::vector<unit_index>& units = {}) const;
 
   // Provenance: the override tables applied so far, in order, and what the stage
   // defaults are called in explain() (e.g. "scenario.json: pipeline").
   std::vector<text_table> applied;
   std::string defaults_source = "pipeline default";
+
+  // Provenance of the values replace() (replace.hpp) set, applied after the tables, in
+  // order: the scope's units (resolved by explain()), the (stage, param), and whether
+  // the value was set or multiplied by `value`.
+  struct replacement {
+    std::string scope;        // "*", "kind:<kind>", "subtree:<unit id>" or a unit id
+    std::size_t stage = 0;
+    param which = param::advance;
+    bool scaled = false;      // false: set to value; true: multiplied by value
+    double value = 0;
+    std::string description;  // the change in words
+    // scaled: the value each unit of the scope got, in index order (shared by copies).
+    std::shared_ptr<const std::vector<double>> results;
+  };
+  std::vector<replacement> replaced;
 
   // Throws parameter_error naming the unit and stage of the first invalid value.
   void validate(const org& o, const pipeline& p) const;

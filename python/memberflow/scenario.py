@@ -153,6 +153,59 @@ class Scenario:
         frame["value"] = frame["value"].astype(float)
         return frame
 
+    def replace(self, changes: Sequence[Mapping] | pd.DataFrame | None = None, /, *, scope: str = "*",
+                stage: str | None = None, what: str | None = None, value: float | None = None,
+                scale: float | None = None, add: float | None = None,
+                month_in_stage: int | None = None) -> Scenario:
+        """A what-if: a copy of this scenario with parameters, stocks, arrivals or
+        targets changed for one unit, a kind, a subtree or every unit. This scenario is
+        left as it was; the copy shares its organisation and pipeline, so it costs the
+        parameter arrays, stocks and targets only.
+
+        One change by keywords::
+
+            scn.replace(scope="kind:cell", stage="training", what="advance", scale=1.1)
+            scn.replace(scope="subtree:C01", what="inflow", value=0.5)   # arrivals a month
+            scn.replace(scope="C01-03", stage="source", what="stock", add=5)
+            scn.replace(scope="C01-03", stage="probation", what="stock", value=2, month_in_stage=0)
+            scn.replace(scope="D", what="target", value=180)
+
+        ``scope`` is ``"*"`` (every unit), ``"kind:<kind>"``, ``"subtree:<unit id>"``
+        (the unit and all below it) or a unit id. ``what`` is a parameter (advance, exit,
+        pass_rate, attrition, inflow, transfer_in), ``"stock"`` or ``"target"``. Exactly
+        one of ``value`` (set), ``scale`` (multiply) or ``add`` (stocks and targets). A
+        fixed-duration stage's stock needs ``month_in_stage`` to set or add; scaled
+        stocks are rounded to whole people (half to even). A target is set on every node
+        in scope (NaN removes it); scale and add change only nodes that have one.
+
+        Several changes, applied in order: a list of dicts with those keys (or ``op``
+        and ``value``), or a DataFrame with columns ``scope, stage, what, op, value`` and
+        optionally ``month_in_stage``. A change that makes the scenario invalid raises
+        :class:`InputError`, :class:`ParameterError` or :class:`UnknownIdError` naming
+        the change by position and in words. :meth:`explain` then says "set by replace:
+        <the change>" for each value a change set.
+        """
+        keywords = dict(scope=scope, stage=stage, what=what, value=value, scale=scale, add=add,
+                        month_in_stage=month_in_stage)
+        if changes is None:
+            rows = [_change_row(keywords, 1)]
+        else:
+            if any(v is not None for k, v in keywords.items() if k != "scope") or scope != "*":
+                raise InputError("replace: give the changes as a list or DataFrame, or one change by keywords, "
+                                 "not both")
+            if isinstance(changes, pd.DataFrame):
+                missing = [c for c in ("scope", "what", "op", "value") if c not in changes.columns]
+                if missing:
+                    raise InputError(f"replace: the changes DataFrame lacks column(s) {', '.join(missing)} "
+                                     "(columns: scope, stage, what, op, value[, month_in_stage])")
+                changes = changes.to_dict("records")
+            elif isinstance(changes, Mapping) or isinstance(changes, (str, bytes)):
+                raise InputError("replace: changes must be a list of dicts or a DataFrame (one change: keywords)")
+            rows = [_change_row(c, i + 1) for i, c in enumerate(changes)]
+        obj = type(self).__new__(type(self))
+        obj._init(self._core.replace(rows), self._org, self._pipeline)
+        return obj
+
     @property
     def start(self) -> pd.Period | None:
         """The calendar month of month 0 (a monthly ``pandas.Period``), or None."""
@@ -220,6 +273,58 @@ class Scenario:
         return (f"<p><b>memberflow.Scenario</b>: {len(self.org)} units, pipeline "
                 f"{' &rarr; '.join(self.pipeline.stages)}, {len(self.targets)} targets</p>"
                 + totals.to_html(float_format=lambda v: f"{v:,.0f}"))
+
+
+_CHANGE_KEYS = ("scope", "stage", "what", "op", "value", "scale", "add", "month_in_stage")
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+
+
+def _change_row(change, position: int) -> tuple:
+    """One change for the core: (scope, stage, what, op, value, month_in_stage)."""
+    where = f"replace, change {position}"
+    if not isinstance(change, Mapping):
+        raise InputError(f"{where}: expected a dict with keys scope, stage, what, op, value; got "
+                         f"{type(change).__name__}")
+    unknown = [k for k in change if k not in _CHANGE_KEYS]
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))} (valid: {', '.join(_CHANGE_KEYS)})")
+    scope = change.get("scope", "*")
+    stage = change.get("stage")
+    what = change.get("what")
+    stage = "" if _missing(stage) else stage
+    if not isinstance(scope, str) or not isinstance(stage, str):
+        raise InputError(f"{where}: scope and stage must be text, got {scope!r} and {stage!r}")
+    if not isinstance(what, str):
+        raise InputError(f"{where}: say what to change: what= a parameter (advance, exit, pass_rate, attrition, "
+                         f"inflow, transfer_in), 'stock' or 'target'; got {what!r}")
+    given = {k: change[k] for k in ("value", "scale", "add") if k in change and change[k] is not None}
+    op = change.get("op")
+    if not _missing(op):
+        if op not in ("set", "scale", "add"):
+            raise InputError(f"{where}: unknown op {op!r} (valid: set, scale, add)")
+        if set(given) != {"value"}:
+            raise InputError(f"{where}: with op={op!r} give value= (and not scale= or add=)")
+        number = given["value"]
+    else:
+        if len(given) != 1:
+            raise InputError(f"{where}: give exactly one of value= (set), scale= or add=; got "
+                             f"{', '.join(given) or 'none'}")
+        (key, number), = given.items()
+        op = {"value": "set", "scale": "scale", "add": "add"}[key]
+    if isinstance(number, (bool, np.bool_)) or not isinstance(number, (int, float, np.integer, np.floating)):
+        raise InputError(f"{where}: the value must be a number, got {number!r}")
+    month = change.get("month_in_stage")
+    if _missing(month):
+        month = None
+    elif (isinstance(month, (bool, np.bool_)) or not isinstance(month, (int, float, np.integer, np.floating))
+          or not float(month).is_integer()):
+        raise InputError(f"{where}: month_in_stage must be a whole number, got {month!r}")
+    else:
+        month = int(month)
+    return (scope, stage, what, op, float(number), month)
 
 
 def _load(table: TableLike, what: str, from_csv, from_columns):

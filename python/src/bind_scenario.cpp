@@ -2,6 +2,7 @@
 // The arrays are exposed as writable numpy views of the C++ storage (no copies), so a
 // notebook can adjust a parameter in place; validate() runs before every forecast.
 #include "bindings.hpp"
+#include "memberflow/replace.hpp"
 #include "memberflow/scenario.hpp"
 #include "memberflow/scenario_io.hpp"
 
@@ -99,6 +100,24 @@ void register_scenario(py::module_& m) {
              throw unknown_id(name);
            },
            "param"_a, "Units x stages (inflow, transfer_in: units) writable view of one parameter.")
+      .def("replace",
+           [](const scenario& s,
+              const std::vector<std::tuple<std::string, std::string, std::string, std::string, double,
+                                           std::optional<int>>>& rows) {
+             std::vector<change> changes;
+             changes.reserve(rows.size());
+             for (const auto& [scope, stage, what, op, value, month] : rows)
+               changes.push_back({scope, stage, what, change_op_from_name(op), value, month});
+             return std::make_shared<scenario>(replace(s, changes));
+           },
+           "changes"_a,
+           "A copy with the changes (scope, stage, what, op, value, month_in_stage) applied in order; the "
+           "organisation and pipeline are shared (see memberflow/replace.hpp).")
+      .def("shares_parts_with",
+           [](const scenario& a, const scenario& b) {
+             return a.organisation == b.organisation && a.stages == b.stages;
+           },
+           "other"_a, "Whether both scenarios hold the same organisation and pipeline objects (not copies).")
       .def("validate", &scenario::validate);
 }
 
