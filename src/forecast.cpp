@@ -100,10 +100,16 @@ Eigen::ArrayXXd forecast_result::rolled(std::string_view quantity) const {
 
 namespace {
 
+// The parameters of units [begin, begin + count) (no provenance: the engine reads values).
 parameter_set rows_of(const parameter_set& ps, Eigen::Index begin, Eigen::Index count) {
-  return {ps.advance.middleRows(begin, count),   ps.exit.middleRows(begin, count),
-          ps.pass_rate.middleRows(begin, count), ps.attrition.middleRows(begin, count),
-          ps.inflow.segment(begin, count),       ps.transfer_in.segment(begin, count)};
+  parameter_set out;
+  out.advance = ps.advance.middleRows(begin, count);
+  out.exit = ps.exit.middleRows(begin, count);
+  out.pass_rate = ps.pass_rate.middleRows(begin, count);
+  out.attrition = ps.attrition.middleRows(begin, count);
+  out.inflow = ps.inflow.segment(begin, count);
+  out.transfer_in = ps.transfer_in.segment(begin, count);
+  return out;
 }
 
 // All months for units [begin, begin + count). Units never interact in this engine, so
