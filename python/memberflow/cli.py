@@ -627,9 +627,7 @@ def _run_example(args: argparse.Namespace) -> int:
 def _run_fit(args: argparse.Namespace) -> int:
     scn, _ = _scenario(args)
     path = args.counts if args.counts is not None else args.events
-    records = (CountTable if args.counts is not None else EventLog).from_csv(path, scn, quarantine=args.quarantine)
-    for _, row in records.quarantined.iterrows():
-        print(f"memberflow: quarantined: {path} {records._core.noun} {row.iloc[0]}: {row['reason']}", file=sys.stderr)
+    records = _read_records(CountTable if args.counts is not None else EventLog, path, scn, args.quarantine)
     fit = estimate(records, args.first, args.last, level=args.level)
     paths = fit.to_files(args.into)
     fit.rates.to_csv(Path(args.into) / "rates.csv", index=False)  # a report for people: Fit.read derives it
@@ -640,11 +638,18 @@ def _run_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_records(kind, path: str, scn: Scenario, quarantine: bool):
+    """An EventLog or CountTable from CSV; with --quarantine each row set aside is listed
+    on standard error with its line and reason."""
+    records = kind.from_csv(path, scn, quarantine=quarantine)
+    for _, row in records.quarantined.iterrows():
+        print(f"memberflow: quarantined: {path} {records._core.noun} {row.iloc[0]}: {row['reason']}", file=sys.stderr)
+    return records
+
+
 def _run_backtest(args: argparse.Namespace) -> int:
     scn, _ = _scenario(args)
-    log = EventLog.from_csv(args.events, scn, quarantine=args.quarantine)
-    for _, row in log.quarantined.iterrows():
-        print(f"memberflow: quarantined: {args.events} {log._core.noun} {row.iloc[0]}: {row['reason']}", file=sys.stderr)
+    log = _read_records(EventLog, args.events, scn, args.quarantine)
     quantities = tuple(dict.fromkeys(args.quantity or ["admissions"]))
     frame = backtest(log, args.cutoffs, horizon=args.horizon, quantities=quantities, draws=args.draws,
                      seed=args.seed, years=args.years)

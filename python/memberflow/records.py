@@ -50,7 +50,35 @@ def _date_text(value) -> str:
     return value
 
 
-class EventLog:
+class _Records:
+    """What event logs and count tables share: the checked rows in C++, the organisation
+    and pipeline they were read for, and the rows set aside."""
+
+    def __init__(self, core, org: Org, pipeline: Pipeline):
+        self._core = core
+        self._org = org
+        self._pipeline = pipeline
+
+    @property
+    def rows_read(self) -> int:
+        return self._core.rows_read
+
+    @property
+    def quarantined(self) -> pd.DataFrame:
+        """The rows set aside: ``line`` (a file's line) or ``row`` (a DataFrame's 1-based
+        row), ``reason``, then the row's own cells."""
+        return _quarantined_frame(self._core)
+
+    @property
+    def org(self) -> Org:
+        return self._org
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self._pipeline
+
+
+class EventLog(_Records):
     """The event log of an organisation, checked against the model.
 
     Read it with :meth:`from_csv` or :meth:`from_frame`. By default a bad row is an
@@ -59,11 +87,6 @@ class EventLog:
     and ``rows_read == events_used + len(quarantined)``. A bad row sets aside the
     person's whole history with it, except an exact duplicate, which goes alone.
     """
-
-    def __init__(self, core: _core.EventLog, org: Org, pipeline: Pipeline):
-        self._core = core
-        self._org = org
-        self._pipeline = pipeline
 
     @classmethod
     def from_csv(cls, path: PathLike, scenario_or_org: Scenario | Org, pipeline: Pipeline | None = None, *,
@@ -102,18 +125,8 @@ class EventLog:
 
     # -- what was read -----------------------------------------------------------------
     @property
-    def rows_read(self) -> int:
-        return self._core.rows_read
-
-    @property
     def events_used(self) -> int:
         return self._core.events_used
-
-    @property
-    def quarantined(self) -> pd.DataFrame:
-        """The rows set aside: ``line`` (a file's line) or ``row`` (a DataFrame's 1-based
-        row), ``reason``, then the row's own cells."""
-        return _quarantined_frame(self._core)
 
     @property
     def first_month(self) -> pd.Period:
@@ -128,14 +141,6 @@ class EventLog:
     @property
     def last_month(self) -> pd.Period:
         return pd.Period(self._core.last_month, freq="M")
-
-    @property
-    def org(self) -> Org:
-        return self._org
-
-    @property
-    def pipeline(self) -> Pipeline:
-        return self._pipeline
 
     # -- derived -------------------------------------------------------------------------
     def snapshot(self, month: MonthLike) -> pd.DataFrame:
@@ -208,7 +213,7 @@ def _quarantined_frame(core) -> pd.DataFrame:
     return frame
 
 
-class CountTable:
+class CountTable(_Records):
     """Aggregate counts per unit and period (docs/records.md): ``unit_id``, ``period``
     (``2020``, ``2020Q1`` or ``2020-03``; or a ``year`` column), ``<stage>_start`` for
     every stage, and optional counts: ``arrivals``, the entries into each later stage
@@ -219,11 +224,6 @@ class CountTable:
     than were there, stocks that do not add up) are an :class:`InputError`, or with
     ``quarantine=True`` set aside in :attr:`quarantined` with their reasons.
     """
-
-    def __init__(self, core, org: Org, pipeline: Pipeline):
-        self._core = core
-        self._org = org
-        self._pipeline = pipeline
 
     @classmethod
     def from_csv(cls, path: PathLike, scenario_or_org: Scenario | Org, pipeline: Pipeline | None = None, *,
@@ -238,23 +238,6 @@ class CountTable:
         names, columns = frame_columns(frame, "counts")
         return cls(_core.CountTable.from_columns("counts DataFrame", names, columns, frame_labels(frame), org._core,
                                                  pipe._core, bool(quarantine)), org, pipe)
-
-    @property
-    def rows_read(self) -> int:
-        return self._core.rows_read
-
-    @property
-    def org(self) -> Org:
-        return self._org
-
-    @property
-    def pipeline(self) -> Pipeline:
-        return self._pipeline
-
-    @property
-    def quarantined(self) -> pd.DataFrame:
-        """The rows set aside: ``line`` (or ``row``), ``reason``, then the row's cells."""
-        return _quarantined_frame(self._core)
 
     @property
     def frame(self) -> pd.DataFrame:

@@ -37,6 +37,17 @@ py::dict truth_columns(const datasets::history& h) {
   return out;
 }
 
+// The history options from Python's arguments, seed and years range-checked.
+datasets::history_options history_options_of(py::handle seed, py::handle years, std::vector<double> level_sd,
+                                             double year_sd, double unit_drift_sd, double transfer_out_share) {
+  return {.seed = integer_arg<std::uint64_t>(seed, "seed", 0, UINT64_MAX),
+          .years = integer_arg<int>(years, "years", 2, 30),
+          .level_sd = std::move(level_sd),
+          .year_sd = year_sd,
+          .unit_drift_sd = unit_drift_sd,
+          .transfer_out_share = transfer_out_share};
+}
+
 }  // namespace
 
 void register_history(py::module_& m) {
@@ -45,12 +56,7 @@ void register_history(py::module_& m) {
       "example_history",
       [](py::handle seed, py::handle years, std::vector<double> level_sd, double year_sd, double unit_drift_sd,
          double transfer_out_share) {
-        datasets::history_options o{.seed = integer_arg<std::uint64_t>(seed, "seed", 0, UINT64_MAX),
-                                    .years = integer_arg<int>(years, "years", 2, 30),
-                                    .level_sd = std::move(level_sd),
-                                    .year_sd = year_sd,
-                                    .unit_drift_sd = unit_drift_sd,
-                                    .transfer_out_share = transfer_out_share};
+        const auto o = history_options_of(seed, years, std::move(level_sd), year_sd, unit_drift_sd, transfer_out_share);
         auto h = [&] {
           py::gil_scoped_release release;
           return datasets::example_history(o);
@@ -73,12 +79,7 @@ void register_history(py::module_& m) {
          std::vector<double> level_sd, double year_sd, double unit_drift_sd, double transfer_out_share) {
         datasets::synthetic_options so{std::move(fanout), std::move(kinds), members_per_leaf, rural_share,
                                        integer_arg<std::uint64_t>(org_seed, "org_seed", 0, UINT64_MAX)};
-        datasets::history_options o{.seed = integer_arg<std::uint64_t>(seed, "seed", 0, UINT64_MAX),
-                                    .years = integer_arg<int>(years, "years", 2, 30),
-                                    .level_sd = std::move(level_sd),
-                                    .year_sd = year_sd,
-                                    .unit_drift_sd = unit_drift_sd,
-                                    .transfer_out_share = transfer_out_share};
+        const auto o = history_options_of(seed, years, std::move(level_sd), year_sd, unit_drift_sd, transfer_out_share);
         // Everything in C++ with the GIL released: nationally the log is ~1.5 million rows,
         // which as Python strings would take longer to build than to simulate.
         const std::filesystem::path dir(directory);
