@@ -25,6 +25,7 @@ from .records import CountTable, EventLog  # noqa: E402
 from .estimate import Fit, estimate  # noqa: E402
 from .backtest import backtest, backtest_summary  # noqa: E402
 from .allocate import InfeasibleTargetError, allocate  # noqa: E402
+from .diagnose import diagnose  # noqa: E402
 from .required import required_source  # noqa: E402
 
 __version__ = "0.1.0"
@@ -34,5 +35,6 @@ __all__ = [
     "CountTable", "Distributions", "EventLog", "ExactForecast", "Forecast", "Org", "ParameterWarning",
     "SimulationForecast", "Pipeline",
     "Scenario",
+    "diagnose",
     "Fit", "allocate", "required_source", "backtest", "backtest_summary", "datasets", "errors", "estimate", "forecast", "stage",
 ]

@@ -247,6 +247,10 @@ def _plan_parser(sub) -> None:
     p.add_argument("--horizon", type=_integer(1, HORIZON_MAX), default=12,
                    help="months of admissions the target is for (default 12)")
     p.add_argument("--depth", type=_integer(0, DEPTH_MAX), help="table: show units down to this depth (default: all)")
+    p.add_argument("--diagnose", action="store_true",
+                   help="add each unit's risk flags and their reasons for its planned share (no source, a source "
+                        "without admissions, infeasible, low chance, the price of lowering the bar: mf.diagnose "
+                        "with its defaults, 2000 simulated paths, seed 0; see docs/planning.md)")
     _output_options(p, "table (default), csv or json")
     p.set_defaults(run=_run_plan)
 
@@ -583,6 +587,11 @@ def _run_plan(args: argparse.Namespace) -> int:
                      weights=args.weights if args.method == "weight" else None,
                      minimum=args.minimum, maximum=args.maximum, horizon=args.horizon)
     meta = dict(frame.attrs)
+    if args.diagnose:  # the flags and reasons of each unit's planned share
+        from .diagnose import diagnose
+        risks = diagnose(scn, frame, horizon=args.horizon)
+        frame = frame.merge(risks[["unit_id", "flags", "reasons"]], on="unit_id", how="left")
+        meta["diagnose"] = {k: risks.attrs[k] for k in ("thresholds", "lowered_bar", "paths", "seed")}
     if args.format == "csv":
         text = _csv(frame)
     elif args.format == "json":
@@ -590,12 +599,17 @@ def _run_plan(args: argparse.Namespace) -> int:
     else:
         shown = frame if args.depth is None else frame[frame["depth"] <= args.depth]
         table = shown.set_index("unit_id").rename_axis(None)[
-            ["name", "kind", "share", "own_share", "expected", "p_meet", "minimum", "maximum"]]
+            ["name", "kind", "share", "own_share", "expected", "p_meet", "minimum", "maximum"]
+            + (["flags"] if args.diagnose else [])]
         head = (f"memberflow {__version__} - {meta['method']} split of the target {meta['target']} of "
                 f"{meta['node']} in {label}: {len(frame)} units, admissions over months 0-{meta['horizon'] - 1}\n"
                 f"exact-engine evaluations: {meta['exact_evaluations']}; units placed one at a time: "
                 f"{meta['greedy_steps']}\n\n")
         text = head + table.to_string(float_format=lambda v: f"{v:.3g}") + "\n"
+        if args.diagnose:
+            flagged = shown[shown["flags"] != ""]
+            text += "\nRisks:\n" + "".join(f"  {u}: {r}\n" for u, r in zip(flagged["unit_id"], flagged["reasons"])) \
+                if len(flagged) else "\nRisks: none flagged\n"
     _emit(text, args.output)
     return 0
 
