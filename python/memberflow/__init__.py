@@ -27,6 +27,7 @@ from .backtest import backtest, backtest_summary  # noqa: E402
 from .allocate import InfeasibleTargetError, allocate  # noqa: E402
 from .diagnose import diagnose  # noqa: E402
 from .required import required_source  # noqa: E402
+from .progress import Progress, progress  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -36,5 +37,5 @@ __all__ = [
     "SimulationForecast", "Pipeline",
     "Scenario",
     "diagnose",
-    "Fit", "allocate", "required_source", "backtest", "backtest_summary", "datasets", "errors", "estimate", "forecast", "stage",
+    "Fit", "Progress", "progress", "allocate", "required_source", "backtest", "backtest_summary", "datasets", "errors", "estimate", "forecast", "stage",
 ]

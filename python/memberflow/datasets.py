@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import NamedTuple
+
+import pandas as pd
 
 from . import _core
 from .errors import ParameterError
@@ -12,6 +15,7 @@ from .scenario import Scenario
 
 __all__ = ["example_district", "synthetic", "SCALES"]
 __all__ += ["History", "example_history", "write_synthetic_history"]
+__all__ += ["ExampleYear", "example_year"]
 
 #: Fanouts (mean children per unit, level by level) and kinds of preset scales.
 SCALES = {
@@ -90,3 +94,33 @@ def write_synthetic_history(directory, scale: str | None = "national", *, fanout
                                               float(members_per_leaf), float(rural_share), org_seed, seed, years,
                                               [float(x) for x in level_sd], float(year_sd), float(unit_drift_sd),
                                               float(transfer_out_share)))
+
+
+class ExampleYear(NamedTuple):
+    """A year in progress: ``scenario`` at its start, ``log`` (an EventLog of the records
+    through the month asked for) and ``events`` (the log's rows)."""
+
+    scenario: Scenario
+    log: "EventLog"  # noqa: F821 (records imports this module's package)
+    events: pd.DataFrame
+
+
+def example_year(through: str = "2021-06", seed: int = 0) -> ExampleYear:
+    """The example district's 2021 so far: ``example_history(seed).end`` (stocks at
+    2021-01, the 2021 targets, the parameters of 2020) and the records of 2021-01 to
+    ``through`` simulated person by person from it (``datasets::simulate_history`` with
+    2020's parameters for 2021, the history's generator), then cut after ``through``;
+    the opening entries of everybody present at 2021-01 are kept (docs/history.md,
+    "A year in progress"). For :func:`memberflow.progress`.
+    """
+    from .records import EventLog
+
+    scenario = example_history(seed).end
+    month = pd.Period(through, freq="M")
+    if month.year != 2021:
+        raise ParameterError(f"example_year: through must be a month of 2021, got {through!r}")
+    core = _core.simulate_history(scenario._core, [scenario._core], seed, 1 / 3)
+    events = pd.DataFrame(core["events"])
+    events = events[events["date"].str[:7] <= str(month)].reset_index(drop=True)
+    events["to_unit_id"] = None
+    return ExampleYear(scenario, EventLog.from_frame(events, scenario), events)

@@ -48,6 +48,19 @@ datasets::history_options history_options_of(py::handle seed, py::handle years, 
           .transfer_out_share = transfer_out_share};
 }
 
+// The records and scenarios of a history as Python values: events and yearly as columns,
+// the truth tidy, the start and end scenarios.
+py::dict history_dict(datasets::history&& h) {
+  py::dict out;
+  out["events"] = table_to_columns(h.events);
+  out["yearly"] = table_to_columns(h.yearly);
+  out["truth"] = truth_columns(h);
+  out["years"] = h.years;
+  out["start"] = std::make_shared<scenario>(std::move(h.start));
+  out["end"] = std::make_shared<scenario>(std::move(h.end));
+  return out;
+}
+
 }  // namespace
 
 void register_history(py::module_& m) {
@@ -61,17 +74,33 @@ void register_history(py::module_& m) {
           py::gil_scoped_release release;
           return datasets::example_history(o);
         }();
-        py::dict out;
-        out["events"] = table_to_columns(h.events);
-        out["yearly"] = table_to_columns(h.yearly);
-        out["truth"] = truth_columns(h);
-        out["years"] = h.years;
-        out["calibration"] = py::dict("inflow_scale"_a = h.inflow_scale, "last_year_shift"_a = h.last_year_shift);
-        out["start"] = std::make_shared<scenario>(std::move(h.start));
-        out["end"] = std::make_shared<scenario>(std::move(h.end));
+        auto calibration = py::dict("inflow_scale"_a = h.inflow_scale, "last_year_shift"_a = h.last_year_shift);
+        auto out = history_dict(std::move(h));
+        out["calibration"] = calibration;
         return out;
       },
       "seed"_a, "years"_a, "level_sd"_a, "year_sd"_a, "unit_drift_sd"_a, "transfer_out_share"_a);
+  m.def(
+      "simulate_history",
+      [](const scenario& start, const std::vector<std::shared_ptr<scenario>>& truth, py::handle seed,
+         double transfer_out_share) {
+        // truth[k]'s parameters apply to year k; each must be of start's organisation.
+        std::vector<parameter_set> sets;
+        for (const auto& t : truth) {
+          if (!t || t->organisation != start.organisation)
+            throw input_error("simulate_history: every year's scenario must have the start's organisation");
+          sets.push_back(t->params);
+        }
+        const auto s = integer_arg<std::uint64_t>(seed, "seed", 0, UINT64_MAX);
+        auto h = [&] {
+          py::gil_scoped_release release;
+          return datasets::simulate_history(start, sets, s, transfer_out_share);
+        }();
+        return history_dict(std::move(h));
+      },
+      "start"_a, "truth"_a, "seed"_a, "transfer_out_share"_a,
+      "The history simulated person by person from start (a January) with truth[k]'s parameters in year k "
+      "(datasets::simulate_history, docs/history.md).");
   m.def(
       "write_synthetic_history",
       [](const std::string& directory, std::vector<double> fanout, std::vector<std::string> kinds,
