@@ -89,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     _fit_parser(sub)
     _backtest_parser(sub)
     _plan_parser(sub)
+    _required_parser(sub)
     return p
 
 
@@ -165,6 +166,43 @@ def _params_parser(sub) -> None:
     p.add_argument("--unit", action="append", metavar="ID", help="a unit to show, repeatable (default: every unit)")
     _output_options(p, "table (default), csv or json")
     p.set_defaults(run=_run_params)
+
+
+def _required_parser(sub) -> None:
+    r = sub.add_parser("required", help="the extra source a target needs: candidates a month (or now) for a node to "
+                                        "reach its target with a chosen probability",
+                       description="The smallest number of extra candidates, arriving each month into the first "
+                                   "stage (--when monthly) or there today (--when now), for NODE's admissions over "
+                                   "--horizon months to reach --target (default: the node's target) with at least "
+                                   "--probability; found by a monotone search on the exact engine and re-checked "
+                                   "by an exact forecast of the changed scenario. See docs/planning.md.")
+    _data_options(r)
+    r.add_argument("--target", type=_integer(0, 10**12), help="admissions to reach (default: the node's target)")
+    r.add_argument("--node", metavar="ID", help="the unit whose admissions count (default: the root)")
+    r.add_argument("--probability", type=_probability_arg, default=0.8,
+                   help="the chance to reach, in (0, 1) (default 0.8)")
+    r.add_argument("--when", choices=("monthly", "now"), default="monthly",
+                   help="monthly: extra arrivals a month (default); now: extra people in the first stage today")
+    r.add_argument("--to", metavar="SCOPE", dest="receivers",
+                   help="who gets them: kind:<kind>, subtree:<id> or a unit id, within NODE's subtree "
+                        "(default: all of it)")
+    r.add_argument("--spread", default="inflow", metavar="HOW",
+                   help="how the total is divided: inflow (default: in proportion to current arrivals), equal, "
+                        "members or a stage name (its stock now)")
+    r.add_argument("--horizon", type=_integer(1, HORIZON_MAX), default=12, help="months (default 12)")
+    _output_options(r, "table (default), csv or json")
+    r.set_defaults(run=_run_required)
+
+
+def _probability_arg(text: str) -> float:
+    """An argparse type: a probability strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability such as 0.8, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {text}")
+    return value
 
 
 def _fit_parser(sub) -> None:
@@ -627,6 +665,28 @@ def _run_funnel(args: argparse.Namespace) -> int:
     else:
         stage = args.stage if args.stage is not None else scn.pipeline.stages[0]
         text = _json_document("funnel", {"stage": stage, "unit": args.unit}, frame.reset_index())
+    _emit(text, args.output)
+    return 0
+
+
+def _run_required(args: argparse.Namespace) -> int:
+    from .required import required_source
+    scn, label = _scenario(args)
+    frame = required_source(scn, args.target, node=args.node, probability=args.probability, horizon=args.horizon,
+                            when=args.when, units=args.receivers, spread=args.spread)
+    meta = dict(frame.attrs)
+    if args.format == "csv":
+        text = _csv(frame)
+    elif args.format == "json":
+        text = _json_document("required", meta, frame)
+    else:
+        per = "a month" if meta["when"] == "monthly" else "now, in the first stage"
+        head = (f"memberflow {__version__} - source for {meta['node']} in {label} to reach {meta['target']:g} "
+                f"admissions in {meta['horizon']} months with P >= {meta['probability']:g}\n"
+                f"extra candidates {per}: {meta['total']:.4g} over {len(frame)} units; "
+                f"P before {meta['chance_before']:.4f}, after {meta['chance_after']:.4f} (re-checked); "
+                f"exact-engine evaluations: {meta['evaluations']}\n\n")
+        text = head + frame.set_index("unit_id").rename_axis(None).to_string(float_format=lambda v: f"{v:.4g}") + "\n"
     _emit(text, args.output)
     return 0
 

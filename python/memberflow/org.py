@@ -191,6 +191,12 @@ class Org:
         """Ids of the units of one kind, in input order."""
         return [u for u, k in zip(self._ids, self._core.kinds) if k == kind]
 
+    def units_in_scope(self, scope: str) -> list[str]:
+        """Ids of the units a scope names, in input order: ``"*"`` (every unit),
+        ``"kind:<kind>"``, ``"subtree:<unit id>"`` (the unit and all below it) or a unit id
+        (the scopes of :meth:`Scenario.replace`). UnknownIdError names an unknown scope."""
+        return self._names(self._core.units_in_scope(str(scope)))
+
     # -- tree queries ---------------------------------------------------------------
     def _index(self, unit_id: str) -> int:
         return self._core.index(_checked_id(unit_id))

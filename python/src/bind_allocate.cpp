@@ -6,6 +6,7 @@
 
 #include "bindings.hpp"
 #include "memberflow/allocate.hpp"
+#include "memberflow/apportion.hpp"
 
 namespace memberflow::python {
 
@@ -42,6 +43,12 @@ void register_allocate(py::module_& m) {
       "scenario"_a, "node"_a, "target"_a, "method"_a, "horizon"_a, "weights"_a, "minimum"_a, "maximum"_a,
       "tolerance"_a = 1e-12);
   m.attr("NO_MAXIMUM") = no_maximum;
+  // Hamilton's largest remainders (apportion.hpp): whole parts in proportion, adding up.
+  m.def(
+      "apportion", [](py::object total, const std::vector<double>& weights) {
+        return apportion(integer_arg<long long>(total, "total", 0, std::numeric_limits<long long>::max() / 4), weights);
+      },
+      "total"_a, "weights"_a);
 }
 
 }  // namespace memberflow::python

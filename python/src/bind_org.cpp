@@ -3,6 +3,7 @@
 #include "bindings.hpp"
 #include "memberflow/org.hpp"
 #include "memberflow/org_io.hpp"
+#include "memberflow/replace.hpp"
 
 namespace memberflow::python {
 
@@ -112,6 +113,7 @@ void register_org(py::module_& m) {
       .def("subtree", [](py::object self, unit_index u) { return view(self.cast<const org&>().subtree(u), self); },
            "unit"_a)
       .def("depth", &org::depth, "unit"_a)
+      .def("units_in_scope", [](const org& o, std::string_view scope) { return units_in_scope(o, scope); }, "scope"_a)
       .def("lca",
            [](const org& o, const py::array_t<std::int64_t, py::array::forcecast>& units) {
              const auto v = indices(o, units);

@@ -364,3 +364,15 @@ def test_ancestors_of_an_unknown_or_unhashable_id_name_it(small_org):
         with pytest.raises(KeyError):
             org.ancestors_of(["C1", "nowhere"])
     assert small_org.ancestors(small_org.root) == ()
+
+
+def test_units_in_scope_names_the_units_replace_would_change():
+    scn = mf.datasets.example_district()
+    org = scn.org
+    order = {u: i for i, u in enumerate(org.ids)}
+    assert org.units_in_scope("kind:sub_cell") == org.units_of_kind("sub_cell")
+    assert org.units_in_scope("subtree:C01") == sorted(org.subtree("C01"), key=order.get)
+    assert org.units_in_scope("*") == list(org.ids)
+    assert org.units_in_scope("C01-02") == ["C01-02"]
+    with pytest.raises(mf.UnknownIdError, match="nope"):
+        org.units_in_scope("kind:nope")
