@@ -417,3 +417,21 @@ def test_example_year_progress(example):
             joint, offset = np.convolve(joint, pmf.to_numpy()), offset + int(pmf.index[0])
         assert row.p_meet == pytest.approx(at_least(joint, offset, row.target), abs=1e-9)
     assert 0 <= units.loc["D", "p_meet"] <= 1
+
+
+def test_example_year_from_counts_equals_from_the_log(example):
+    year, pr = example
+    counts = add_admissions(monthly_counts(year.log, year.scenario, "2021Q1", "2021Q2", "quarter"), year.events)
+    table = mf.CountTable.from_frame(counts, year.scenario)
+    from_counts = mf.progress(year.scenario, table, stocks=year.log.snapshot("2021-07"))
+    pd.testing.assert_frame_equal(pr.units, from_counts.units)
+    pd.testing.assert_frame_equal(pr.overseers, from_counts.overseers)
+
+
+def test_a_fit_stands_for_its_scenario(example):
+    year, _ = example
+    h = mf.datasets.example_history(0)
+    fit = mf.estimate(mf.EventLog.from_frame(h.events, h.start))
+    plan = mf.allocate(fit.scenario, 160)
+    pd.testing.assert_frame_equal(mf.progress(fit, year.log, plan=plan).units,
+                                  mf.progress(fit.scenario, year.log, plan=plan).units)
