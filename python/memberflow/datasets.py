@@ -105,20 +105,21 @@ class ExampleYear(NamedTuple):
     events: pd.DataFrame
 
 
-def example_year(through: str = "2021-06", seed: int = 0) -> ExampleYear:
+def example_year(through: str | pd.Period = "2021-06", seed: int = 0) -> ExampleYear:
     """The example district's 2021 so far: ``example_history(seed).end`` (stocks at
     2021-01, the 2021 targets, the parameters of 2020) and the records of 2021-01 to
-    ``through`` simulated person by person from it (``datasets::simulate_history`` with
+    ``through`` (a month, or a quarter meaning its last month) simulated person by person from it (``datasets::simulate_history`` with
     2020's parameters for 2021, the history's generator), then cut after ``through``;
     the opening entries of everybody present at 2021-01 are kept (docs/history.md,
     "A year in progress"). For :func:`memberflow.progress`.
     """
+    from .progress import _month
     from .records import EventLog
 
-    scenario = example_history(seed).end
-    month = pd.Period(through, freq="M")
+    month = _month(through)  # "2021-06", "2021Q2" or a Period
     if month.year != 2021:
         raise ParameterError(f"example_year: through must be a month of 2021, got {through!r}")
+    scenario = example_history(seed).end
     core = _core.simulate_history(scenario._core, [scenario._core], seed, 1 / 3)
     events = pd.DataFrame(core["events"])
     events = events[events["date"].str[:7] <= str(month)].reset_index(drop=True)

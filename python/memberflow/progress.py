@@ -147,6 +147,8 @@ def progress(scenario, so_far: EventLog | CountTable, *, through: MonthLike | No
     own = _admitted_own(so_far, start, through, notes)
     if last > through:
         notes.append(f"records of {through + 1} to {last} not counted (after through={through})")
+    if isinstance(so_far, EventLog):
+        _compare_start(scenario, so_far, notes)
     if stocks is None:
         if not isinstance(so_far, EventLog):
             raise InputError(f"progress: a count table does not say who is where in each stage and month of it: "
@@ -254,6 +256,24 @@ def _same_org(scenario: Scenario, so_far) -> None:
     if list(so_far.pipeline.stages) != list(scenario.pipeline.stages):
         raise InputError(f"progress: the records' stages {list(so_far.pipeline.stages)} are not the scenario's "
                          f"{list(scenario.pipeline.stages)}")
+
+
+def _compare_start(scenario: Scenario, log: EventLog, notes: list) -> None:
+    """A note if the log's people at the start of the year are not the scenario's stocks
+    (the January forecast starts from the scenario's, the admissions are the log's)."""
+    keys = ["unit_id", "stage", "months_in_stage"]
+
+    def people(frame):
+        return frame.assign(months_in_stage=frame["months_in_stage"].fillna(-1)).groupby(keys)["count"].sum()
+
+    ours, theirs = people(scenario.stocks), people(log.snapshot(scenario.start))
+    diff = ours.sub(theirs, fill_value=0)
+    diff = diff[diff != 0]
+    if len(diff):
+        units = diff.index.get_level_values("unit_id").unique()
+        notes.append(f"the scenario's stocks differ from the log's snapshot of {scenario.start} in {len(units)} "
+                     f"unit(s) (first '{units[0]}'; {int(ours.sum())} people against {int(theirs.sum())}); the "
+                     "January forecast starts from the scenario's")
 
 
 def _records_last(so_far) -> pd.Period:

@@ -435,3 +435,29 @@ def test_a_fit_stands_for_its_scenario(example):
     plan = mf.allocate(fit.scenario, 160)
     pd.testing.assert_frame_equal(mf.progress(fit, year.log, plan=plan).units,
                                   mf.progress(fit.scenario, year.log, plan=plan).units)
+
+
+def test_example_year_and_the_bound_generator_refuse_what_they_cannot_do():
+    assert str(mf.datasets.example_year("2021Q1").log.last_month) == "2021-03"
+    with pytest.raises(mf.ParameterError, match="through must be a month of 2021"):
+        mf.datasets.example_year("2022-01")
+    scn = world()
+    with pytest.raises(mf.InputError, match="the start's organisation"):
+        mf._core.simulate_history(scn._core, [world()._core], 0, 1 / 3)
+    march = world(start="2021-03")
+    with pytest.raises(mf.InputError, match="must be a January"):
+        mf._core.simulate_history(march._core, [march._core], 0, 1 / 3)
+    # the generator on the tiny world: everybody present starts with an opening entry
+    h = mf._core.simulate_history(scn._core, [scn._core], 7, 1 / 3)
+    frame = pd.DataFrame(h["events"])
+    log = mf.EventLog.from_frame(frame, scn)
+    pd.testing.assert_frame_equal(log.snapshot("2021-01"), scn.stocks, check_dtype=False)
+
+
+def test_a_scenario_whose_stocks_are_not_the_logs_is_noted(tiny):
+    _, log = tiny
+    other = world(training={"A": 12, "A1": 8, "B": 21})
+    pr = mf.progress(other, log, through="2021Q2")
+    assert pr.notes == ("the scenario's stocks differ from the log's snapshot of 2021-01 in 1 unit(s) (first 'B'; "
+                        "41 people against 40); the January forecast starts from the scenario's",)
+    assert pr.units.set_index("unit_id").loc["B", "expected_so_far"] == pytest.approx(21 * q(6))
