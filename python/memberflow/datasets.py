@@ -108,10 +108,11 @@ class ExampleYear(NamedTuple):
 def example_year(through: str | pd.Period = "2021-06", seed: int = 0) -> ExampleYear:
     """The example district's 2021 so far: ``example_history(seed).end`` (stocks at
     2021-01, the 2021 targets, the parameters of 2020) and the records of 2021-01 to
-    ``through`` (a month, or a quarter meaning its last month) simulated person by person from it (``datasets::simulate_history`` with
-    2020's parameters for 2021, the history's generator), then cut after ``through``;
-    the opening entries of everybody present at 2021-01 are kept (docs/history.md,
-    "A year in progress"). For :func:`memberflow.progress`.
+    ``through`` (a month, or a quarter meaning its last month) simulated person by
+    person from it (``datasets::simulate_history`` with 2020's parameters for 2021, the
+    history's generator), then cut after ``through``; the opening entries of everybody
+    present at 2021-01 are kept (docs/history.md, "A year in progress"). For
+    :func:`memberflow.progress`.
     """
     from .progress import _month
     from .records import EventLog

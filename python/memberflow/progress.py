@@ -337,7 +337,8 @@ def _targets(scenario: Scenario, plan) -> pd.Series:
     if unknown:
         raise UnknownIdError(f"progress: plan names unknown unit(s) {unknown[:5]}")
     if plan["unit_id"].duplicated().any():
-        raise InputError(f"progress: plan gives unit(s) twice: {list(plan['unit_id'][plan['unit_id'].duplicated()][:5])}")
+        twice = plan["unit_id"][plan["unit_id"].duplicated()]
+        raise InputError(f"progress: plan gives unit(s) twice: {list(twice[:5])}")
     share = pd.to_numeric(plan["share"], errors="coerce")
     if share.isna().any() or (share < 0).any():
         bad = plan["unit_id"][share.isna() | (share < 0)].iat[0]

@@ -332,6 +332,12 @@ def test_bad_input_is_refused_with_typed_errors_naming_it(tiny):
         mf.progress(world(start="2021-02"), mf.EventLog.from_frame(events(admitted=ADMITTED), world(start="2021-02")))
     with pytest.raises(mf.UnknownIdError, match="'Z'"):
         mf.progress(scn, log, plan=pd.DataFrame({"unit_id": ["D", "Z"], "share": [3, 1]}))
+    with pytest.raises(mf.InputError, match=r"plan gives unit\(s\) twice: \['A'\]"):
+        mf.progress(scn, log, plan=pd.DataFrame({"unit_id": ["A", "A"], "share": [3, 1]}))
+    with pytest.raises(mf.InputError, match="share of 'B' must be a number >= 0"):
+        mf.progress(scn, log, plan=pd.DataFrame({"unit_id": ["A", "B"], "share": [3, -1]}))
+    with pytest.raises(mf.InputError, match="columns unit_id and share"):
+        mf.progress(scn, log, plan={"A": 3})
     with pytest.raises(mf.UnknownIdError, match="'Z'"):
         mf.progress(scn, log, stocks=pd.DataFrame({"unit_id": ["Z"], "stage": ["training"], "count": [1]}))
     with pytest.raises(mf.InputError, match="so_far must be"):
