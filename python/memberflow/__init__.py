@@ -28,6 +28,7 @@ from .allocate import InfeasibleTargetError, allocate  # noqa: E402
 from .diagnose import diagnose  # noqa: E402
 from .required import required_source  # noqa: E402
 from .progress import Progress, progress  # noqa: E402
+from .report import Report, report  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -37,5 +38,5 @@ __all__ = [
     "SimulationForecast", "Pipeline",
     "Scenario",
     "diagnose",
-    "Fit", "Progress", "progress", "allocate", "required_source", "backtest", "backtest_summary", "datasets", "errors", "estimate", "forecast", "stage",
+    "Fit", "Progress", "progress", "Report", "report", "allocate", "required_source", "backtest", "backtest_summary", "datasets", "errors", "estimate", "forecast", "stage",
 ]

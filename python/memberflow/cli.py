@@ -33,6 +33,7 @@ from .estimate import Fit, estimate
 from .backtest import backtest, backtest_summary
 from .pipeline import Pipeline
 from .records import CountTable, EventLog
+from .report import quarter_end, report
 from .scenario import ParameterWarning, Scenario
 
 # Bounds of the numeric options: wide enough for any real use, narrow enough that a
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     _backtest_parser(sub)
     _plan_parser(sub)
     _required_parser(sub)
+    _report_parser(sub)
     return p
 
 
@@ -192,6 +194,38 @@ def _required_parser(sub) -> None:
     r.add_argument("--horizon", type=_integer(1, HORIZON_MAX), default=12, help="months (default 12)")
     _output_options(r, "table (default), csv or json")
     r.set_defaults(run=_run_required)
+
+
+def _report_parser(sub) -> None:
+    r = sub.add_parser("report", help="a quarter's progress report for a committee, Markdown or HTML (default: the "
+                                      "example district's 2021 records)",
+                       description="Where every unit stands against its target after a quarter (or a month): "
+                                   "admissions so far against pro rata and the January forecast, the rest of the "
+                                   "year re-forecast from the current state, roll-ups by level and by overseer, "
+                                   "and the risks for the months left. DIR is the year's scenario at its start "
+                                   "(its January); the records come from --events or --counts. Without DIR: the "
+                                   "example district with its simulated 2021 records. See docs/progress.md.")
+    _data_options(r)
+    when = r.add_mutually_exclusive_group()
+    when.add_argument("--quarter", metavar="YYYYQn", help="report through the end of this quarter (default 2021Q2 "
+                                                          "for the example; else the records' last month)")
+    when.add_argument("--through", metavar="YYYY-MM", help="report through this month")
+    records = r.add_mutually_exclusive_group()
+    records.add_argument("--events", metavar="CSV", help="the event log of the year so far (docs/records.md)")
+    records.add_argument("--counts", metavar="CSV", help="counts per unit and month of the year so far")
+    r.add_argument("--current-stocks", metavar="CSV",
+                   help="who is where at the start of the month after the report's last (default: the event log's "
+                        "snapshot; required with --counts)")
+    r.add_argument("--plan", metavar="CSV", help="the targets per unit: a plan as `memberflow plan --format csv` "
+                                                 "writes it (columns unit_id, share); default: the scenario's targets")
+    r.add_argument("--quarantine", action="store_true", help="set bad record rows aside (listed) instead of failing")
+    r.add_argument("--paths", type=_integer(1, 10**7), default=2000, help="paths of the risk simulation (default 2000)")
+    r.add_argument("--seed", type=_integer(0, 2**63 - 1), default=0, help="seed of the risk simulation (default 0)")
+    r.add_argument("--format", choices=("markdown", "html"),
+                   help="markdown (default) or html; default from --output's suffix")
+    r.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    r.add_argument("--into", metavar="DIR", help="write report.md, report.html and the tables as CSV into DIR")
+    r.set_defaults(run=_run_report)
 
 
 def _probability_arg(text: str) -> float:
@@ -688,6 +722,33 @@ def _run_required(args: argparse.Namespace) -> int:
                 f"exact-engine evaluations: {meta['evaluations']}\n\n")
         text = head + frame.set_index("unit_id").rename_axis(None).to_string(float_format=lambda v: f"{v:.4g}") + "\n"
     _emit(text, args.output)
+    return 0
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    if args.scenario is None and args.units is None:  # the example district's 2021 so far
+        if args.events or args.counts:
+            raise ValueError("--events/--counts need the year's scenario (DIR or loose files)")
+        through = args.through or quarter_end(args.quarter or "2021Q2")
+        example = datasets.example_year(through=str(through))
+        scn, so_far, label = example.scenario, example.log, "the example district"
+    else:
+        scn, label = _scenario(args)
+        if not (args.events or args.counts):
+            raise ValueError("give the year's records: --events CSV or --counts CSV")
+        kind, path = (EventLog, args.events) if args.events else (CountTable, args.counts)
+        so_far = _read_records(kind, path, scn, args.quarantine)
+    plan = pd.read_csv(args.plan, dtype={"unit_id": str}) if args.plan else None
+    made = report(scn, so_far, quarter=args.quarter, through=args.through, plan=plan, stocks=args.current_stocks,
+                  paths=args.paths, seed=args.seed)
+    if args.into:
+        for path in made.to_files(args.into).values():
+            print(f"memberflow: wrote {path}", file=sys.stderr)
+        if args.output is None and args.format is None:
+            return 0
+    html_out = args.format == "html" or (args.format is None and args.output is not None
+                                         and Path(args.output).suffix.lower() in (".html", ".htm"))
+    _emit(made.to_html() if html_out else made.to_markdown(), args.output)
     return 0
 
 

@@ -48,7 +48,9 @@ class Progress:
     ``levels``: roll-up by depth; ``overseers``: one row per overseer, their units
     together. ``year`` (int), ``through`` (the last month counted, a monthly Period),
     ``months`` (months elapsed, 1-12), ``rules`` (the status thresholds: ``on_track``,
-    ``behind``) and ``notes`` (what of the records was not counted, and why).
+    ``behind``), ``notes`` (what of the records was not counted, and why) and ``now``
+    (the scenario at the month after ``through`` with the current stocks, from which the
+    rest of the year is forecast; None when the year is over).
     """
 
     units: pd.DataFrame
@@ -59,6 +61,7 @@ class Progress:
     months: int
     rules: dict
     notes: tuple = ()
+    now: Scenario | None = None  # the scenario at the month after `through`, current stocks (None after December)
     _rest: Distributions | None = field(default=None, repr=False, compare=False)
     _admitted: dict = field(default_factory=dict, repr=False, compare=False)
     _overseen: dict = field(default_factory=dict, repr=False, compare=False)
@@ -159,7 +162,7 @@ def progress(scenario, so_far: EventLog | CountTable, *, through: MonthLike | No
     # Against the forecast made at the start of the year: months [0, m).
     before = forecast(scenario, months, method="exact").distribution("admissions", window=(0, months))
     # The rest of the year, from the current state.
-    rest = None
+    rest = now = None
     if months < YEAR:
         now = _scenario_at(scenario, stocks, through + 1)
         rest = forecast(now, YEAR - months, method="exact").distribution("admissions", window=(0, YEAR - months))
@@ -214,7 +217,7 @@ def progress(scenario, so_far: EventLog | CountTable, *, through: MonthLike | No
 
     result = Progress(units=units, levels=_levels_frame(units), overseers=pd.DataFrame(), year=int(start.year),
                       through=through, months=months, rules={"on_track": on_track, "behind": behind},
-                      notes=tuple(notes), _rest=rest, _admitted=dict(zip(org.ids, admitted.tolist())),
+                      notes=tuple(notes), now=now, _rest=rest, _admitted=dict(zip(org.ids, admitted.tolist())),
                       _overseen=_top_units(org))
     object.__setattr__(result, "overseers", _overseers_frame(result, org, on_track, behind, through, year_end))
     return result
