@@ -219,8 +219,8 @@ def _report_parser(sub) -> None:
     r.add_argument("--plan", metavar="CSV", help="the targets per unit: a plan as `memberflow plan --format csv` "
                                                  "writes it (columns unit_id, share); default: the scenario's targets")
     r.add_argument("--quarantine", action="store_true", help="set bad record rows aside (listed) instead of failing")
-    r.add_argument("--paths", type=_integer(1, 10**7), default=2000, help="paths of the risk simulation (default 2000)")
-    r.add_argument("--seed", type=_integer(0, 2**63 - 1), default=0, help="seed of the risk simulation (default 0)")
+    r.add_argument("--paths", type=_integer(1, PATHS_MAX), default=2000, help="paths of the risk simulation (default 2000)")
+    r.add_argument("--seed", type=_integer(0, SEED_MAX), default=0, help="seed of the risk simulation (default 0)")
     r.add_argument("--format", choices=("markdown", "html"),
                    help="markdown (default) or html; default from --output's suffix")
     r.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
@@ -738,7 +738,7 @@ def _run_report(args: argparse.Namespace) -> int:
             raise ValueError("give the year's records: --events CSV or --counts CSV")
         kind, path = (EventLog, args.events) if args.events else (CountTable, args.counts)
         so_far = _read_records(kind, path, scn, args.quarantine)
-    plan = pd.read_csv(args.plan, dtype={"unit_id": str}) if args.plan else None
+    plan = _read_plan(args.plan) if args.plan else None
     made = report(scn, so_far, quarter=args.quarter, through=args.through, plan=plan, stocks=args.current_stocks,
                   paths=args.paths, seed=args.seed)
     if args.into:
@@ -750,6 +750,23 @@ def _run_report(args: argparse.Namespace) -> int:
                                          and Path(args.output).suffix.lower() in (".html", ".htm"))
     _emit(made.to_html() if html_out else made.to_markdown(), args.output)
     return 0
+
+
+def _read_plan(path: str) -> pd.DataFrame:
+    """A plan CSV as `memberflow plan --format csv` writes it: unit_id and share, each
+    share a number (the rest of the checks are progress's: units known, once, >= 0)."""
+    plan = pd.read_csv(path, dtype={"unit_id": str}, keep_default_na=False, na_values=[""])
+    missing = [c for c in ("unit_id", "share") if c not in plan.columns]
+    if missing:
+        raise ValueError(f"{path}: a plan needs the columns unit_id and share (as `memberflow plan --format csv` "
+                         f"writes it); missing {', '.join(missing)}")
+    share = pd.to_numeric(plan["share"], errors="coerce")
+    bad = share.isna() & plan["share"].notna()
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise ValueError(f"{path} line {row + 2}: share {plan['share'].iloc[row]!r} of unit "
+                         f"'{plan['unit_id'].iloc[row]}' is not a number")
+    return plan.assign(share=share)
 
 
 def _run_example(args: argparse.Namespace) -> int:

@@ -165,3 +165,9 @@ def test_bad_requests_say_what_is_wrong(year, tmp_path, capsys):
     assert "--events CSV or --counts CSV" in capsys.readouterr().err
     assert main(["report", "--events", "x.csv"]) == 2
     assert "need the year's scenario" in capsys.readouterr().err
+    (tmp_path / "p1.csv").write_text("unit_id,shares\nD,160\n")
+    (tmp_path / "p2.csv").write_text("unit_id,share\nD,160\nC01,nine\n")
+    assert main(["report", "--plan", str(tmp_path / "p1.csv")]) == 2
+    assert f"{tmp_path / 'p1.csv'}: a plan needs the columns unit_id and share" in capsys.readouterr().err
+    assert main(["report", "--plan", str(tmp_path / "p2.csv")]) == 2
+    assert f"{tmp_path / 'p2.csv'} line 3: share 'nine' of unit 'C01' is not a number" in capsys.readouterr().err
