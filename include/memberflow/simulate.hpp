@@ -4,18 +4,22 @@
 // running count (which the exact engine cannot express).
 //
 // Reproducible to the bit: every draw of a path comes from Philox streams keyed by the
-// seed and counted by (path, unit) (src/simulate.cpp says which word serves what), and
-// summaries are integer counts (histograms, sums) merged by addition, so the result is
-// the same for any number of threads and any split of the paths into batches.
+// seed and counted by (path, unit) (src/simulate_setup.hpp says which domain serves
+// what), and summaries are integer counts (histograms, sums) merged by addition, so the
+// result is the same for any number of threads and any split of the paths into batches
+// (simulate_tally, merge, finish below).
 //
-// How it is fast: a unit's random outcomes are drawn as one race in "hazard time". Each
-// outcome whose default (nothing happens) has chance d = exp(-h) is a component; the
-// unit holds a budget E ~ Exp(1) and walks its components month after month, spending h
-// on each default; where E < h that component has an event, drawn given "not 0" from
-// v = exp(-E), uniform on (d, 1], and a fresh E follows. This is exact sampling (the
-// memorylessness of the exponential), and a quiet month costs a subtraction, so the
-// random numbers go where something happens; months that share one hazard are skipped
-// together (floor(E / H) quiet months, then a busy one).
+// How it is fast (docs/simulation.md): each unit-month's random outcomes are components
+// (binomials and Poissons whose default, nothing happens, is 0). A component expected to
+// have many events is drawn as a count (random::binomial / poisson, whose cost hardly
+// grows with the number of people; a markov stage's multinomial as chained binomials);
+// the others run a race in "hazard time": the unit holds a budget E ~ Exp(1) and walks
+// its components month after month, spending h = -log P(default) on each default; where
+// E < h that component has an event, drawn given "not 0" from v = exp(-E), uniform on
+// (d, 1], and a fresh E follows. This is exact sampling (the memorylessness of the
+// exponential), and a quiet month costs a subtraction; months that share one hazard are
+// skipped together (floor(E / H) quiet months, then a busy one). Which components are
+// counts is the `regime` option's cost rule, a function of the state and chances only.
 //
 // Policies (each off unless given):
 //   inflow_profile   arrivals into the first stage in month t are
@@ -43,8 +47,11 @@
 //                    probation with pass_rate - pass_penalty (floored at 0).
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "memberflow/distribution.hpp"
@@ -78,9 +85,32 @@ struct target_policy {
   double pass_penalty = 0;
 };
 
+// How a unit's month is drawn (docs/simulation.md). Every regime draws from the model's
+// law exactly; they spend the random numbers differently, so they give different bits.
+//   race       the race in hazard time for every component: a subtraction per quiet
+//              component, about one uniform per event; its cost grows with the events.
+//   counts     every component's count drawn at once (binomials, a markov stage's two
+//              outcomes as chained binomials, Poissons), one draw per non-empty
+//              component whatever the number of people.
+//   automatic  the cost rule, per unit, month and component (a stage's draw, a cohort's
+//              exits, an arrival stream): a count when the component's expected number
+//              of events (n p, or the Poisson mean) exceeds count_cost_per_component,
+//              else the race. Summed over a unit-month: counts where the expected events
+//              exceed count_cost_per_component x the counted components. The choice is a
+//              function of the unit's state and chances only, never of the thread or the
+//              batch, so the same seed gives the same bits for any thread count or split.
+enum class simulation_regime { automatic, race, counts };
+// The cost rule's constant: one count draw costs about as much as this many events of the
+// race (calibrated with benchmarks/cpp/simulate_benchmark.cpp: BM_DrawRace, BM_DrawCount).
+inline constexpr double count_cost_per_component = 2.0;
+
 struct simulation_options {
   long long paths = 1000;
+  // The run simulates paths [first_path, first_path + paths); path i's draws depend on
+  // (seed, i) only, so batches of one run on other machines give the same paths.
+  long long first_path = 0;
   std::uint64_t seed = 0;
+  simulation_regime regime = simulation_regime::automatic;
   int threads = 0;  // 0: one per core
   bool keep_paths = false;
   std::vector<tracked_quantity> track;  // empty: the default set (see default_tracking)
@@ -127,5 +157,62 @@ inline constexpr double max_people_per_unit = 1e9;
 inline constexpr double max_unit_months = 1e12;
 
 simulation_result simulate(const scenario& sc, int horizon, const simulation_options& options);
+
+namespace detail {
+class window_histograms;
+}
+
+// The raw result of a batch of paths: integer histograms and integer sums, everything
+// before dividing by the number of paths, so that batches merge by addition.
+//
+// Batches for a cluster: split the paths [0, P) of a run into any batches
+// [f_i, f_i + p_i) (options.first_path = f_i, options.paths = p_i, all else the same),
+// run simulate_tally on each (anywhere, any thread count), merge the tallies in any
+// order, and finish with the whole run's options (first_path 0, paths P): the result is
+// bit-identical to simulate() with P paths, means and distributions alike (and kept
+// paths, with keep_paths). simulate() is simulate_tally + finish.
+struct simulation_tally {
+  int horizon = 0;
+  std::uint64_t seed = 0;
+  std::size_t units = 0;
+  std::size_t quantities = 0;  // stages, then events (event_names)
+  simulation_regime regime = simulation_regime::automatic;
+  std::vector<tracked_quantity> tracked;
+  // The paths tallied: disjoint ranges [first, first + count), sorted.
+  std::vector<std::pair<long long, long long>> ranges;
+  // Units x quantities x months: for stages the net change of the stock in each month,
+  // for events their count, summed over the paths.
+  std::vector<std::int64_t> sums;
+  // With keep_paths: per range, tracked x (count x nodes) subtree totals.
+  std::vector<std::vector<std::vector<std::int64_t>>> kept;
+
+  simulation_tally();
+  ~simulation_tally();
+  simulation_tally(const simulation_tally&);
+  simulation_tally(simulation_tally&&) noexcept;
+  simulation_tally& operator=(const simulation_tally&);
+  simulation_tally& operator=(simulation_tally&&) noexcept;
+
+  long long path_count() const;
+  // Versioned and checked bytes (little-endian hosts): from_bytes throws input_error on a
+  // buffer of another version, cut short, too long, or whose checksum does not match.
+  std::string to_bytes() const;
+  static simulation_tally from_bytes(std::string_view bytes);
+
+  // Nodes x tracked histograms of subtree totals (node-major); for the engine.
+  detail::window_histograms& histograms();
+  const detail::window_histograms& histograms() const;
+
+ private:
+  std::unique_ptr<detail::window_histograms> hist_;
+};
+
+simulation_tally simulate_tally(const scenario& sc, int horizon, const simulation_options& options);
+// Adds `other` into `into`; throws input_error when they are not batches of one run
+// (horizon, seed, units, tracked quantities or regime differ) or their paths overlap.
+void merge(simulation_tally& into, const simulation_tally& other);
+// The result of the whole run: `whole_run` are its options (first_path and paths those
+// of the whole run); throws input_error unless the tally's paths are exactly its paths.
+simulation_result finish(const scenario& sc, int horizon, const simulation_options& whole_run, simulation_tally tally);
 
 }  // namespace memberflow

@@ -202,7 +202,7 @@ struct district_run {
                        o.track = district_tracking();
                        return o;
                      }())),
-        expected(forecast_expected(sc, district_horizon, 1)) {}
+        expected(forecast_expected(sc, district_horizon, {.threads = 1})) {}
 };
 
 const district_run& district() {
@@ -545,6 +545,119 @@ TEST_CASE("Different seeds give different paths", "[simulate]") {
   }
   REQUIRE(a.paths != b.paths);
   REQUIRE(c.paths != d.paths);
+}
+
+// -- batches for a cluster: simulate_tally, merge, finish ---------------------------------------------
+
+namespace {
+
+simulation_options district_options(long long paths, int threads, bool policies) {
+  simulation_options o;
+  o.paths = paths;
+  o.threads = threads;
+  o.seed = 5;
+  o.keep_paths = true;
+  if (policies) {
+    o.inflow_profile = {1, 1, 0.5, 1, 2, 1, 1, 1, 0, 1, 1, 3};
+    o.uncertainty = {{"kind:cell", "training", "advance", "beta", 3, 17}, {"*", "source", "inflow", "gamma", 4, 0.01}};
+    o.course = course_policy{6, {2, 5, 8, 11, 14}};
+    o.target_rule = target_policy{true, 1, 0.05, 0.1};
+  }
+  return o;
+}
+
+// The tallies of paths [0, total) in batches of the given sizes, each with its own
+// thread count, merged in the given order (a permutation of the batches).
+simulation_tally tally_in_batches(const scenario& sc, int horizon, simulation_options o, const std::vector<long long>& sizes,
+                                  const std::vector<int>& threads, const std::vector<std::size_t>& order) {
+  std::vector<simulation_tally> parts;
+  long long first = 0;
+  for (std::size_t b = 0; b < sizes.size(); ++b) {
+    o.first_path = first;
+    o.paths = sizes[b];
+    o.threads = threads[b % threads.size()];
+    parts.push_back(simulate_tally(sc, horizon, o));
+    first += sizes[b];
+  }
+  simulation_tally total;
+  for (auto b : order) merge(total, simulation_tally::from_bytes(parts[b].to_bytes()));
+  return total;
+}
+
+}  // namespace
+
+TEST_CASE("Batches: the merged tallies of any split of the paths finish to simulate()'s result, bit for bit",
+          "[simulate][batches]") {
+  const scenario sc = datasets::example_district();
+  for (bool policies : {false, true}) {
+    INFO((policies ? "every policy on" : "no policy"));
+    const auto whole_run = district_options(97, 2, policies);
+    const auto whole = simulate(sc, 15, whole_run);
+    SECTION("uneven batches, merged out of order, 1 to 3 threads") {
+      const auto total = tally_in_batches(sc, 15, whole_run, {1, 40, 13, 43}, {1, 3, 2}, {2, 0, 3, 1});
+      require_identical(finish(sc, 15, whole_run, total), whole);
+    }
+    SECTION("one path a batch") {
+      std::vector<long long> ones(97, 1);
+      std::vector<std::size_t> order(97);
+      std::iota(order.begin(), order.end(), 0);
+      std::reverse(order.begin(), order.end());
+      const auto total = tally_in_batches(sc, 15, whole_run, ones, {1}, order);
+      require_identical(finish(sc, 15, whole_run, total), whole);
+    }
+    SECTION("a batch away from 0 is the same paths as in the whole run") {
+      auto o = whole_run;
+      o.first_path = 60;
+      o.paths = 37;
+      const auto part = simulate(sc, 15, o);
+      const auto n = whole.means.units().size();
+      for (std::size_t i = 0; i < whole.tracked.size(); ++i)
+        REQUIRE(std::equal(part.paths[i].begin(), part.paths[i].end(),
+                           whole.paths[i].begin() + static_cast<std::ptrdiff_t>(60 * n)));
+    }
+  }
+}
+
+TEST_CASE("Batches: tallies without kept paths merge too; finish checks the paths are those of the run",
+          "[simulate][batches]") {
+  const scenario sc = datasets::example_district();
+  auto whole_run = district_options(50, 1, false);
+  whole_run.keep_paths = false;
+  const auto whole = simulate(sc, 12, whole_run);
+  const auto total = tally_in_batches(sc, 12, whole_run, {20, 30}, {2}, {1, 0});
+  REQUIRE(total.path_count() == 50);
+  require_identical(finish(sc, 12, whole_run, total), whole);
+  // A missing batch, a batch twice, another seed, another horizon: refused.
+  const auto part = tally_in_batches(sc, 12, whole_run, {20}, {1}, {0});
+  REQUIRE_THROWS_AS_WITH(finish(sc, 12, whole_run, part), input_error, mf_test::contains("holds paths up to 20"));
+  auto twice = part;
+  REQUIRE_THROWS_AS_WITH(merge(twice, part), input_error, mf_test::contains("are in both"));
+  auto other = whole_run;
+  other.seed = 6;
+  other.paths = 30;
+  other.first_path = 20;
+  auto mixed = part;
+  REQUIRE_THROWS_AS_WITH(merge(mixed, simulate_tally(sc, 12, other)), input_error, mf_test::contains("seeds differ"));
+  REQUIRE_THROWS_AS_WITH(finish(sc, 11, whole_run, total), input_error, mf_test::contains("another horizon"));
+}
+
+TEST_CASE("Batches: a tally's bytes read back to the same tally; a corrupt buffer is refused", "[simulate][batches]") {
+  const scenario sc = datasets::example_district();
+  const auto o = district_options(20, 2, true);
+  const auto t = simulate_tally(sc, 12, o);
+  const auto bytes = t.to_bytes();
+  const auto back = simulation_tally::from_bytes(bytes);
+  REQUIRE(back.to_bytes() == bytes);
+  require_identical(finish(sc, 12, o, back), finish(sc, 12, o, t));
+  auto flipped = bytes;
+  flipped[flipped.size() / 2] ^= 0x10;
+  REQUIRE_THROWS_AS_WITH(simulation_tally::from_bytes(flipped), input_error, mf_test::contains("checksum"));
+  REQUIRE_THROWS_AS_WITH(simulation_tally::from_bytes(std::string_view(bytes).substr(0, bytes.size() - 9)), input_error,
+                         mf_test::contains("not a valid tally"));
+  REQUIRE_THROWS_AS_WITH(simulation_tally::from_bytes("hello"), input_error, mf_test::contains("not a valid tally"));
+  auto version = bytes;
+  version[8] = 99;
+  REQUIRE_THROWS_AS_WITH(simulation_tally::from_bytes(version), input_error, mf_test::contains("version 99"));
 }
 
 // -- inflow profile -----------------------------------------------------------------------------------

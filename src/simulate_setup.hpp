@@ -1,0 +1,88 @@
+#pragma once
+// The simulation engine's shared pieces (include/memberflow/simulate.hpp): a run's checked
+// setup, a person's chances per unit and stage, and the random streams' domains.
+//   src/simulate.cpp           entry points, options checks, setup, the workers driving batches
+//   src/simulate_step.cpp      the core: a unit's month, drawn as a race or as counts
+//   src/simulate_policies.cpp  path parameters (uncertainty, parameter sets), inflow profile,
+//                              course seats, the target rule
+//   src/simulate_tally.cpp     histograms, sums, merge, bytes, the means and pmfs at the end
+#include <cmath>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "memberflow/simulate.hpp"
+
+namespace memberflow::sim {
+
+// Stream domains: independent uses of the same counters. A unit's stream is
+// (seed, path, unit) in unit_domain; its first uniform comes from first_domain (see
+// path_simulator::first_uniform); the course's keys (seed, path, -1, month) from
+// course_domain; the uncertainty's draws (seed, path, entry) from uncertainty_domain.
+inline constexpr std::uint64_t unit_domain = 0, course_domain = 1, uncertainty_domain = 2, first_domain = 3;
+inline constexpr std::size_t n_events = event_names.size();
+enum { ev_admissions, ev_confirmations, ev_arrivals, ev_exits, ev_leavers };
+
+// The index of an event's name in event_names, or n_events.
+std::size_t event_index(std::string_view name);
+
+// A person's chances in one stage. Each stage's random outcomes are drawn as binomials
+// whose default outcome (nothing happens) is 0:
+//   markov    advance ~ Bin(n, p1 = advance), then exit ~ Bin(n - advance, p2 = exit / (1 - advance));
+//   fixed     exit ~ Bin(cohort, p1 = exit) at every age, then at the last age
+//             fail ~ Bin(survivors, p2 = 1 - pass_rate);
+//   terminal  leave ~ Bin(n, p1 = attrition).
+// log_q = log1p(-p): the log-chance that one person takes the default.
+struct chances {
+  double p1 = 0, p2 = 0, log_q1 = 0, log_q2 = 0;
+  static chances of(double p1, double p2) { return {p1, p2, std::log1p(-p1), std::log1p(-p2)}; }
+  // a + e may exceed 1 by a rounding (0.9 + 0.1, or an advance capped at 1 - e), so the
+  // ratio may exceed 1 by an ulp.
+  static chances markov(double advance, double exit) {
+    return of(advance, advance < 1 ? std::min(1.0, exit / (1 - advance)) : 0.0);
+  }
+};
+
+// The chances of every unit and stage, and the arrival rates, for one set of parameters.
+struct unit_chances {
+  std::vector<chances> stage;              // units x stages
+  std::vector<chances> low;                // units: the target rule's lowered-bar cohort
+  std::vector<double> person_h;            // units x stages: -log(chance of a person's default), but
+                                           // at the last age of a fixed stage (see hazard)
+  std::vector<double> inflow, exp_inflow;  // exp(-rate): the Poisson draws reuse them
+  std::vector<double> transfer, exp_transfer;
+};
+
+// A run, checked (make_setup): what every worker reads.
+struct setup {
+  const scenario& sc;
+  int horizon;
+  const simulation_options& opt;
+  std::vector<tracked_quantity> tracked;
+  std::vector<std::size_t> tracked_stage;  // stage index, or npos for events
+  std::vector<std::size_t> tracked_event;
+  std::vector<std::vector<unit_index>> draw_units;  // per uncertainty entry
+  std::vector<std::size_t> draw_stage;
+  std::vector<param> draw_param;
+  std::vector<unit_index> target_nodes;
+  bool low_class = false;  // the target rule's lowered-bar cohort in the admission stage
+  // Filled after the checks:
+  unit_chances chances;                  // without per-path parameters: the same for every path
+  std::vector<std::int64_t> x0, total0;  // the state at month 0 (see path_simulator), stage totals
+  std::vector<std::vector<std::vector<std::size_t>>> tracked_at;  // [event][month]: tracked windows holding it
+  std::vector<std::vector<std::size_t>> stocks_tracked_at;         // [month 0..horizon]: tracked stocks
+  std::size_t n_quantities() const { return sc.model().size() + n_events; }
+  // Parameters that change from path to path (drawn, or given per path).
+  bool per_path_parameters() const { return !opt.uncertainty.empty() || !opt.parameter_sets.empty(); }
+  // Policies that act across units at each month's end.
+  bool coupled() const { return opt.course.has_value() || opt.target_rule.has_value(); }
+};
+
+// Checks the options against the scenario (throwing what simulate.hpp lists) and prepares
+// the run.
+setup make_setup(const scenario& sc, int horizon, const simulation_options& opt);
+
+// The chances of every unit and stage under one set of parameters.
+unit_chances make_chances(const setup& su, const parameter_set& ps);
+
+}  // namespace memberflow::sim

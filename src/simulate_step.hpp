@@ -1,0 +1,166 @@
+#pragma once
+// The core of the simulation engine (src/simulate_setup.hpp lists its files): paths in
+// batches, and in each path every unit's months as the model says (docs/pipeline-model.md),
+// each month's random outcomes drawn as a race in hazard time or as counts
+// (docs/simulation.md).
+#include <cstdint>
+#include <vector>
+
+#include "memberflow/random.hpp"
+#include "simulate_policies.hpp"
+#include "simulate_setup.hpp"
+
+namespace memberflow::sim {
+
+// A unit's draws. Every random outcome of the model is a component: a binomial (people
+// who advance, exit, fail, leave) or a Poisson (arrivals), whose default (nothing
+// happens) is 0. A component whose mean exceeds `count_above` is drawn as a count
+// (random::binomial / poisson: O(1) to O(sqrt(mean)) whatever the number of people);
+// the others race in "hazard time": the default has a chance d = exp(-h) (h = -n log(1 - p)
+// for a binomial, h = the mean for a Poisson); the unit keeps a budget r ~ Exp(1) and
+// walks its components in a fixed order: one with r >= h takes its default and r -= h
+// (by memorylessness the rest is again Exp(1)); one with r < h does not, and v = exp(-r),
+// uniform on (d, 1], draws its outcome given that (random::*_positive); then a fresh
+// r = -log(U) is drawn. So a default costs a subtraction and each event one uniform.
+// Both ways draw each component from its own law, independently of the others.
+class draws {
+ public:
+  draws(random::stream& s, double& budget, double count_above) : s_(s), r_(budget), count_above_(count_above) {}
+
+  // Whether a component of this mean is drawn as a count.
+  static bool counted(double mean, double count_above) { return mean > count_above; }
+
+  long long binomial(long long n, double p, double log_q) {
+    if (n == 0 || p == 0) return 0;
+    if (counted(static_cast<double>(n) * p, count_above_)) return random::binomial(s_, n, p, log_q);
+    const double h = -static_cast<double>(n) * log_q;
+    if (r_ >= h) {
+      r_ -= h;
+      return 0;
+    }
+    return binomial_event(n, p, h);
+  }
+
+  // Whether every raced component of total hazard h takes its default (then h is spent):
+  // a group of components walked one by one only when it holds an event.
+  bool all_default(double h) {
+    if (r_ < h) return false;
+    r_ -= h;
+    return true;
+  }
+
+  long long poisson(double mu, double exp_minus_mu) {
+    if (mu == 0) return 0;
+    if (counted(mu, count_above_)) return random::poisson(s_, mu, exp_minus_mu);
+    if (r_ >= mu) {
+      r_ -= mu;
+      return 0;
+    }
+    return poisson_event(mu, exp_minus_mu);
+  }
+
+  double count_above() const { return count_above_; }
+
+ private:
+  [[gnu::noinline]] long long binomial_event(long long n, double p, double h);
+  [[gnu::noinline]] long long poisson_event(double mu, double exp_minus_mu);
+
+  random::stream& s_;
+  double& r_;
+  double count_above_;
+};
+
+// The threshold of `draws` for a regime: the race draws nothing as a count, counts draw
+// everything as one, automatic draws a component as a count when its mean exceeds
+// count_cost_per_component (simulate.hpp).
+double count_threshold(simulation_regime regime);
+
+// Paths in batches (see the class comment in simulate_step.cpp).
+class path_simulator {
+ public:
+  // `kept` (with keep_paths): tracked x (paths x nodes) for the paths from `kept_first` on.
+  path_simulator(const setup& su, simulation_tally& tally, std::vector<std::vector<std::int64_t>>* kept,
+                 long long kept_first);
+  // Paths first .. first + count - 1: their tracked counts are kept side by side, rolled
+  // up the tree and tallied together.
+  void run_batch(std::uint64_t first, std::size_t count);
+
+ private:
+  void rollup_batch();
+  std::int64_t& tracked(std::size_t u, std::size_t i) { return batch_[u * width_ + column_ + i]; }
+  void run_path(std::uint64_t path);
+  void run_batch_by_unit_blocks(std::uint64_t first, std::size_t count);
+  void start_unit(std::size_t u);
+  double first_uniform(std::size_t u);
+  void end_unit(std::size_t u);
+  std::int64_t& sum(std::size_t u, std::size_t q, int t) {
+    return sums_[(u * quantities_ + q) * horizon_ + static_cast<std::size_t>(t)];
+  }
+  void restock(std::size_t s, std::size_t u, int t, std::int64_t k) {
+    if (k == 0) return;
+    total_[u * stages_ + s] += k;
+    sum(u, s, t) += k;
+  }
+  std::size_t entry_slot(std::size_t s, int t) const { return plan_[s].mod[static_cast<std::size_t>(t) + 1]; }
+  void unit_months(std::size_t u);
+  void prepare_same_start();
+  int same_hazard_until(std::size_t u, int t) const;
+  void snapshot(std::size_t u, int t);
+  void unit_month(std::size_t u, int t);
+  chances stage_chances(std::size_t u, std::size_t s, int t) const;
+  double hazard(std::size_t u, int t, bool& counted);
+  double hazard_by_component(std::size_t u, int t, bool& counted);
+  void quiet(std::size_t u, int t);
+  void graduate(std::size_t u, std::size_t s, int t, std::int64_t* ring);
+  void busy(std::size_t u, int t);
+  void step_cohorts(draws& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, const chances& c);
+  void enter(std::size_t u, std::size_t s, std::int64_t k, int t) {
+    if (k) enter_some(u, s, k, t);
+  }
+  [[gnu::noinline]] void enter_some(std::size_t u, std::size_t s, std::int64_t k, int t);
+  void count(std::size_t u, int t, std::size_t e, std::int64_t k) {
+    if (k) count_some(u, t, e, k);
+  }
+  [[gnu::noinline]] void count_some(std::size_t u, int t, std::size_t e, std::int64_t k);
+  void seat_the_ready(int t);
+  const unit_chances& ch() const { return params_.chances(); }
+
+  const setup& su_;
+  simulation_tally& tally_;
+  std::vector<std::int64_t>& sums_;
+  std::vector<std::vector<std::int64_t>>* kept_;
+  long long kept_first_;
+  const pipeline& p_;
+  const org& o_;
+  const std::size_t n_, slots_, adm_, terminal_, adm_width_;
+  const std::size_t horizon_, quantities_, stages_;
+  const double count_above_;  // see draws
+  path_parameters params_;
+  policies policies_;
+  const bool month_varies_;  // chances that change from month to month: month by month
+  const bool same_start_;    // every path starts with the same chances and state
+  std::vector<double> start_hazard_, start_quiet_;  // per unit, when same_start_: month 0's H, P(the first stretch is quiet)
+  std::vector<int> start_last_;                     // its last month
+  std::vector<char> start_counted_;                 // whether month 0 has counted components
+  // Per stage: kind, first slot, width (a fixed stage's months, else 1), t mod width for
+  // t = 0 .. horizon + 1.
+  struct stage_plan {
+    stage_kind kind;
+    std::size_t offset;
+    int months;
+    std::vector<std::size_t> mod;
+  };
+  std::vector<stage_plan> plan_;
+  std::vector<std::size_t> fixed_stages_;  // last first, the order in which months update them
+  std::vector<int> next_boundary_;         // per month t: see same_hazard_until
+  std::uint64_t path_ = 0;
+  std::vector<std::int64_t> x_, low_, total_;  // units x slots; units x admission width; units x stages
+  std::vector<random::stream> streams_;       // per unit
+  std::vector<double> first_block_;           // units x 4: see first_uniform
+  std::vector<std::uint64_t> first_quad_;     // per unit: the path / 4 of first_block_
+  std::vector<double> budget_;                // per unit: the race's budget
+  std::vector<std::int64_t> batch_;           // units x (paths of the batch x tracked counts)
+  std::size_t width_ = 0, column_ = 0;        // of a row of batch_; the current path's first column
+};
+
+}  // namespace memberflow::sim

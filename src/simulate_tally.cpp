@@ -1,0 +1,409 @@
+#include "simulate_tally.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "simulate_setup.hpp"
+
+namespace memberflow::detail {
+
+void cell_budget::spend(long long cells) {
+  if ((used += cells) > limit)
+    throw input_error("simulate: the distributions of the tracked counts need more than " +
+                      format_bytes(static_cast<double>(limit) * 24) +
+                      " of memory (each node's histogram spans the values of its subtree's total; deep or "
+                      "large trees widen them): track fewer quantities or simulate a subtree");
+}
+
+void histogram::add(long long k, std::int64_t times) {
+  if (counts.empty()) offset = k;
+  if (k < offset) {
+    counts.insert(counts.begin(), static_cast<std::size_t>(offset - k), 0);
+    offset = k;
+  }
+  const auto i = static_cast<std::size_t>(k - offset);
+  if (i >= counts.size()) counts.resize(i + 1, 0);
+  counts[i] += times;
+}
+
+void window_histograms::merge(const window_histograms& other) {
+  for (std::size_t u = 0; u < lo_.size(); ++u) {
+    for (long long i = 0; i < width; ++i)
+      if (const auto c = other.window_[u * width + static_cast<std::size_t>(i)]) add(u, other.lo_[u] + i, c);
+  }
+  for (const auto& [u, w] : other.wide_)
+    for (std::size_t i = 0; i < w.counts.size(); ++i)
+      if (w.counts[i]) add(u, w.offset + static_cast<long long>(i), w.counts[i]);
+}
+
+void window_histograms::add_outside(std::size_t u, long long k, std::int64_t times) {
+  if (lo_[u] == unset) {
+    lo_[u] = std::max(0LL, k - width / 2);
+    add(u, k, times);
+  } else {
+    auto& h = wide_[u];
+    const auto before = h.counts.size();
+    if (budget_) {  // charge the growth before making it
+      const long long after = h.counts.empty() ? 1
+                              : k < h.offset ? static_cast<long long>(before) + (h.offset - k)
+                                             : std::max<long long>(static_cast<long long>(before), k - h.offset + 1);
+      budget_->spend(after - static_cast<long long>(before));
+    }
+    h.add(k, times);
+  }
+}
+
+void window_histograms::append_pmf(std::size_t u, double paths, pmf_table& table) const {
+  const cell* window = &window_[u * width];
+  const auto found = wide_.find(u);
+  const histogram* wide = found == wide_.end() ? nullptr : &found->second;
+  long long first = std::numeric_limits<long long>::max(), last = std::numeric_limits<long long>::min();
+  for (long long i = 0; i < width; ++i)
+    if (window[i]) first = std::min(first, lo_[u] + i), last = std::max(last, lo_[u] + i);
+  if (wide && !wide->counts.empty())
+    first = std::min(first, wide->offset),
+    last = std::max(last, wide->offset + static_cast<long long>(wide->counts.size()) - 1);
+  const auto at = table.probs.size();
+  table.offsets.push_back(first);
+  table.tails.push_back(0);
+  table.probs.resize(at + static_cast<std::size_t>(last - first + 1), 0.0);
+  double* p = &table.probs[at];
+  for (long long i = 0; i < width; ++i)
+    if (window[i]) p[lo_[u] + i - first] = static_cast<double>(window[i]) / paths;
+  if (wide)
+    for (std::size_t i = 0; i < wide->counts.size(); ++i)
+      if (wide->counts[i]) p[wide->offset + static_cast<long long>(i) - first] = static_cast<double>(wide->counts[i]) / paths;
+  table.starts.push_back(table.probs.size());
+}
+
+// Bytes: fixed-width little-endian words (the hosts memberflow builds on), vectors as a
+// length then their elements; read() checks every length against what is left.
+namespace {
+
+template <class T>
+void put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <class T>
+void put_vector(std::string& out, const std::vector<T>& v) {
+  put(out, static_cast<std::uint64_t>(v.size()));
+  if (!v.empty()) out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
+[[noreturn]] void bad_bytes(const std::string& why) {
+  throw input_error("simulation tally: not a valid tally buffer (" + why + ")");
+}
+template <class T>
+T get(std::string_view in, std::size_t& at) {
+  if (in.size() - at < sizeof(T)) bad_bytes("cut short");
+  T v;
+  std::memcpy(&v, in.data() + at, sizeof v);
+  at += sizeof v;
+  return v;
+}
+template <class T>
+std::vector<T> get_vector(std::string_view in, std::size_t& at) {
+  const auto n = get<std::uint64_t>(in, at);
+  if (n > (in.size() - at) / sizeof(T)) bad_bytes("a length beyond the buffer");
+  std::vector<T> v(static_cast<std::size_t>(n));
+  if (n) std::memcpy(static_cast<void*>(v.data()), in.data() + at, v.size() * sizeof(T));
+  at += v.size() * sizeof(T);
+  return v;
+}
+
+}  // namespace
+
+void window_histograms::write(std::string& out) const {
+  put_vector(out, lo_);
+  put_vector(out, window_);
+  std::vector<std::size_t> keys;
+  for (const auto& [u, h] : wide_) keys.push_back(u);
+  std::sort(keys.begin(), keys.end());
+  put(out, static_cast<std::uint64_t>(keys.size()));
+  for (auto u : keys) {
+    const auto& h = wide_.at(u);
+    put(out, static_cast<std::uint64_t>(u));
+    put(out, static_cast<std::int64_t>(h.offset));
+    put_vector(out, h.counts);
+  }
+}
+
+window_histograms window_histograms::read(std::string_view in, std::size_t& at) {
+  window_histograms h;
+  h.lo_ = get_vector<long long>(in, at);
+  h.window_ = get_vector<cell>(in, at);
+  if (h.window_.size() != h.lo_.size() * width) bad_bytes("histogram windows of the wrong size");
+  const auto wide = get<std::uint64_t>(in, at);
+  for (std::uint64_t i = 0; i < wide; ++i) {
+    const auto u = get<std::uint64_t>(in, at);
+    if (u >= h.lo_.size()) bad_bytes("a histogram beyond the counts");
+    histogram w;
+    w.offset = get<std::int64_t>(in, at);
+    w.counts = get_vector<std::int64_t>(in, at);
+    h.wide_[static_cast<std::size_t>(u)] = std::move(w);
+  }
+  return h;
+}
+
+}  // namespace memberflow::detail
+
+namespace memberflow {
+
+simulation_tally::simulation_tally() : hist_(std::make_unique<detail::window_histograms>()) {}
+simulation_tally::~simulation_tally() = default;
+simulation_tally::simulation_tally(const simulation_tally& o)
+    : horizon(o.horizon), seed(o.seed), units(o.units), quantities(o.quantities), regime(o.regime), tracked(o.tracked),
+      ranges(o.ranges), sums(o.sums), kept(o.kept), hist_(std::make_unique<detail::window_histograms>(*o.hist_)) {
+  hist_->set_budget(nullptr);
+}
+simulation_tally::simulation_tally(simulation_tally&&) noexcept = default;
+simulation_tally& simulation_tally::operator=(const simulation_tally& o) {
+  if (this != &o) *this = simulation_tally(o);
+  return *this;
+}
+simulation_tally& simulation_tally::operator=(simulation_tally&&) noexcept = default;
+
+detail::window_histograms& simulation_tally::histograms() { return *hist_; }
+const detail::window_histograms& simulation_tally::histograms() const { return *hist_; }
+
+long long simulation_tally::path_count() const {
+  long long n = 0;
+  for (const auto& r : ranges) n += r.second;
+  return n;
+}
+
+namespace {
+
+constexpr char magic[8] = {'m', 'f', 't', 'a', 'l', 'l', 'y', '\0'};
+constexpr std::uint32_t tally_version = 1;
+
+// FNV-1a, 64 bits: catches a corrupt or truncated buffer (not an adversary).
+std::uint64_t checksum(std::string_view bytes) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+}  // namespace
+
+std::string simulation_tally::to_bytes() const {
+  using detail::put;
+  using detail::put_vector;
+  std::string out(magic, sizeof magic);
+  put(out, tally_version);
+  put(out, static_cast<std::int32_t>(horizon));
+  put(out, seed);
+  put(out, static_cast<std::uint64_t>(units));
+  put(out, static_cast<std::uint64_t>(quantities));
+  put(out, static_cast<std::int32_t>(regime));
+  put(out, static_cast<std::uint64_t>(tracked.size()));
+  for (const auto& t : tracked) {
+    put(out, static_cast<std::uint64_t>(t.quantity.size()));
+    out += t.quantity;
+    put(out, static_cast<std::int32_t>(t.window.first));
+    put(out, static_cast<std::int32_t>(t.window.last));
+  }
+  put_vector(out, ranges);
+  put_vector(out, sums);
+  hist_->write(out);
+  put(out, static_cast<std::uint64_t>(kept.size()));
+  for (const auto& range : kept) {
+    put(out, static_cast<std::uint64_t>(range.size()));
+    for (const auto& v : range) put_vector(out, v);
+  }
+  put(out, checksum(out));
+  return out;
+}
+
+simulation_tally simulation_tally::from_bytes(std::string_view in) {
+  using detail::bad_bytes;
+  using detail::get;
+  using detail::get_vector;
+  if (in.size() < sizeof magic + 4 + 8 || std::memcmp(in.data(), magic, sizeof magic) != 0)
+    bad_bytes("it does not start with a tally's mark");
+  std::size_t at = sizeof magic;
+  if (const auto v = get<std::uint32_t>(in, at); v != tally_version)
+    bad_bytes("version " + std::to_string(v) + ", this build reads version " + std::to_string(tally_version));
+  const auto body = in.substr(0, in.size() - 8);
+  std::size_t end = body.size();
+  if (get<std::uint64_t>(in, end) != checksum(body)) bad_bytes("its checksum does not match: corrupt or cut");
+  simulation_tally t;
+  t.horizon = get<std::int32_t>(body, at);
+  t.seed = get<std::uint64_t>(body, at);
+  t.units = static_cast<std::size_t>(get<std::uint64_t>(body, at));
+  t.quantities = static_cast<std::size_t>(get<std::uint64_t>(body, at));
+  const auto regime = get<std::int32_t>(body, at);
+  if (regime < 0 || regime > 2) bad_bytes("an unknown regime");
+  t.regime = static_cast<simulation_regime>(regime);
+  const auto n_tracked = get<std::uint64_t>(body, at);
+  if (n_tracked > body.size()) bad_bytes("a length beyond the buffer");
+  for (std::uint64_t i = 0; i < n_tracked; ++i) {
+    const auto chars = get_vector<char>(body, at);
+    tracked_quantity q{std::string(chars.begin(), chars.end()), {}};
+    q.window.first = get<std::int32_t>(body, at);
+    q.window.last = get<std::int32_t>(body, at);
+    t.tracked.push_back(std::move(q));
+  }
+  t.ranges = get_vector<std::pair<long long, long long>>(body, at);
+  t.sums = get_vector<std::int64_t>(body, at);
+  *t.hist_ = detail::window_histograms::read(body, at);
+  const auto n_kept = get<std::uint64_t>(body, at);
+  if (n_kept != 0 && n_kept != t.ranges.size()) bad_bytes("kept paths for some ranges only");
+  for (std::uint64_t r = 0; r < n_kept; ++r) {
+    const auto m = get<std::uint64_t>(body, at);
+    if (m != t.tracked.size()) bad_bytes("kept paths of the wrong shape");
+    std::vector<std::vector<std::int64_t>> range;
+    for (std::uint64_t i = 0; i < m; ++i) range.push_back(get_vector<std::int64_t>(body, at));
+    t.kept.push_back(std::move(range));
+  }
+  if (at != body.size()) bad_bytes("bytes left over");
+  // The shapes must agree with one another.
+  if (t.horizon < 1 || t.sums.size() != t.units * t.quantities * static_cast<std::size_t>(t.horizon) ||
+      t.histograms().size() != t.units * t.tracked.size())
+    bad_bytes("sums or histograms of the wrong size");
+  for (std::size_t r = 0; r < t.ranges.size(); ++r) {
+    const auto [first, count] = t.ranges[r];
+    if (first < 0 || count < 1 || (r > 0 && t.ranges[r - 1].first + t.ranges[r - 1].second > first))
+      bad_bytes("path ranges that are empty, negative or out of order");
+    for (const auto& v : t.kept.empty() ? std::vector<std::vector<std::int64_t>>{} : t.kept[r])
+      if (v.size() != static_cast<std::size_t>(count) * t.units) bad_bytes("kept paths of the wrong shape");
+  }
+  return t;
+}
+
+void merge(simulation_tally& into, const simulation_tally& other) {
+  if (into.units == 0 && into.ranges.empty()) {  // a default-constructed tally: the first batch
+    into = other;
+    return;
+  }
+  auto refuse = [](const std::string& what) {
+    throw input_error("merge: the tallies are not batches of one run (" + what + ")");
+  };
+  if (into.horizon != other.horizon) refuse("horizons differ");
+  if (into.seed != other.seed) refuse("seeds differ");
+  if (into.units != other.units || into.quantities != other.quantities) refuse("organisations or pipelines differ");
+  if (into.regime != other.regime) refuse("regimes differ");
+  if (into.tracked.size() != other.tracked.size() ||
+      !std::equal(into.tracked.begin(), into.tracked.end(), other.tracked.begin(), [](const auto& a, const auto& b) {
+        return a.quantity == b.quantity && a.window.first == b.window.first && a.window.last == b.window.last;
+      }))
+    refuse("tracked quantities differ");
+  if (into.kept.empty() != other.kept.empty() && !into.ranges.empty() && !other.ranges.empty())
+    refuse("one kept its paths, the other did not");
+  if (static_cast<double>(into.path_count()) + static_cast<double>(other.path_count()) > 0xFFFFFFFFLL)
+    refuse("more than 4,294,967,295 paths in all");
+  // The ranges, merged in order; overlapping ones are refused.
+  std::vector<std::size_t> order;
+  std::vector<std::pair<long long, long long>> ranges;
+  std::vector<std::vector<std::vector<std::int64_t>>> kept;
+  std::size_t i = 0, j = 0;
+  const bool keep = !into.kept.empty() || !other.kept.empty();
+  while (i < into.ranges.size() || j < other.ranges.size()) {
+    const bool mine = j == other.ranges.size() || (i < into.ranges.size() && into.ranges[i].first < other.ranges[j].first);
+    const auto& r = mine ? into.ranges[i] : other.ranges[j];
+    if (!ranges.empty() && ranges.back().first + ranges.back().second > r.first)
+      refuse("paths " + std::to_string(r.first) + " .. are in both");
+    ranges.push_back(r);
+    if (keep) kept.push_back(mine ? std::move(into.kept[i]) : other.kept[j]);
+    (mine ? i : j)++;
+  }
+  sim::add_counts(into, other);
+  into.ranges = std::move(ranges);
+  into.kept = std::move(kept);
+}
+
+simulation_result finish(const scenario& sc, int horizon, const simulation_options& whole_run, simulation_tally tally) {
+  const sim::setup su = sim::make_setup(sc, horizon, whole_run);
+  const auto n = sc.units().size();
+  const auto stages = sc.model().size();
+  auto refuse = [](const std::string& what) { throw input_error("finish: the tally is not of this run (" + what + ")"); };
+  if (tally.horizon != horizon) refuse("another horizon");
+  if (tally.seed != whole_run.seed) refuse("another seed");
+  if (tally.regime != whole_run.regime) refuse("another regime");
+  if (tally.units != n || tally.quantities != su.n_quantities()) refuse("another organisation or pipeline");
+  if (tally.tracked.size() != su.tracked.size() ||
+      !std::equal(su.tracked.begin(), su.tracked.end(), tally.tracked.begin(), [](const auto& a, const auto& b) {
+        return a.quantity == b.quantity && a.window.first == b.window.first && a.window.last == b.window.last;
+      }))
+    refuse("other tracked quantities");
+  {  // the ranges (sorted, disjoint) must tile [first_path, first_path + paths)
+    long long next = whole_run.first_path;
+    for (const auto& [first, count] : tally.ranges) {
+      if (first != next) refuse("paths " + std::to_string(next) + " .. " + std::to_string(first - 1) + " are missing");
+      next = first + count;
+    }
+    if (next != whole_run.first_path + whole_run.paths)
+      refuse("it holds paths up to " + std::to_string(next) + ", the run has " +
+             std::to_string(whole_run.first_path + whole_run.paths));
+  }
+  if (whole_run.keep_paths && tally.kept.size() != tally.ranges.size()) refuse("its paths were not kept");
+
+  std::vector<std::vector<std::int64_t>> kept;
+  if (whole_run.keep_paths) {
+    kept.resize(su.tracked.size());
+    for (std::size_t i = 0; i < su.tracked.size(); ++i) {
+      if (tally.kept.size() == 1) kept[i] = std::move(tally.kept[0][i]);
+      else
+        for (auto& range : tally.kept) kept[i].insert(kept[i].end(), range[i].begin(), range[i].end());
+    }
+  }
+  simulation_result result{forecast_result(sc.organisation, sc.stages, horizon), su.tracked, {}, std::move(kept),
+                           whole_run.paths};
+  const auto quantities = result.means.quantities();
+  const double paths = static_cast<double>(whole_run.paths);
+  std::vector<decltype(&result.means.own(quantities[0]))> means;
+  for (const auto& q : quantities) means.push_back(&result.means.own(q));
+  for (std::size_t u = 0; u < n; ++u) {  // in the order of the sums
+    const auto ui = static_cast<Eigen::Index>(u);
+    for (std::size_t q = 0; q < quantities.size(); ++q) {
+      auto& m = *means[q];
+      const std::int64_t* sums = &tally.sums[(u * quantities.size() + q) * static_cast<std::size_t>(horizon)];
+      if (q < stages) {  // stocks: month 0's, then cumulated changes (in integers: exact)
+        auto stock = whole_run.paths * su.total0[u * stages + q];
+        m(ui, 0) = static_cast<double>(su.total0[u * stages + q]);
+        for (int t = 0; t < horizon; ++t) {
+          stock += sums[t];
+          m(ui, t + 1) = static_cast<double>(stock) / paths;
+        }
+      } else {
+        for (int t = 0; t < horizon; ++t) m(ui, t) = static_cast<double>(sums[t]) / paths;
+      }
+    }
+  }
+  const auto T = su.tracked.size();
+  result.distributions.resize(T);
+  for (auto& d : result.distributions) {
+    d.offsets.reserve(n);
+    d.tails.reserve(n);
+    d.starts.reserve(n + 1);
+  }
+  for (std::size_t u = 0; u < n; ++u)  // in the order of the store
+    for (std::size_t t = 0; t < T; ++t) tally.histograms().append_pmf(u * T + t, paths, result.distributions[t]);
+  return result;
+}
+
+}  // namespace memberflow
+
+namespace memberflow::sim {
+
+simulation_tally make_tally(const setup& su, long long first, long long count, detail::cell_budget* budget) {
+  simulation_tally t;
+  const auto n = su.sc.units().size();
+  t.horizon = su.horizon;
+  t.seed = su.opt.seed;
+  t.units = n;
+  t.quantities = su.n_quantities();
+  t.regime = su.opt.regime;
+  t.tracked = su.tracked;
+  if (count > 0) t.ranges.push_back({first, count});
+  t.sums.assign(n * su.n_quantities() * static_cast<std::size_t>(su.horizon), 0);
+  t.histograms() = detail::window_histograms(n * su.tracked.size(), budget);
+  return t;
+}
+
+void add_counts(simulation_tally& into, const simulation_tally& other) {
+  for (std::size_t k = 0; k < into.sums.size(); ++k) into.sums[k] += other.sums[k];
+  into.histograms().merge(other.histograms());
+}
+
+}  // namespace memberflow::sim
