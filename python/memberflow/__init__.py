@@ -17,6 +17,7 @@ _core._set_error_classes(Error, InputError, ParameterError, UnknownIdError)
 from . import datasets  # noqa: E402
 from .exact import Distributions, ExactForecast  # noqa: E402
 from .simulate import SimulationForecast  # noqa: E402
+from .options import CoursePolicy, ParameterDraw, SimulationOptions, TargetRule  # noqa: E402
 from .forecast import Forecast, forecast  # noqa: E402
 from .org import Org  # noqa: E402
 from .pipeline import Pipeline  # noqa: E402
@@ -35,7 +36,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Error", "InputError", "ParameterError", "UnknownIdError", "InfeasibleTargetError",
     "CountTable", "Distributions", "EventLog", "ExactForecast", "Forecast", "Org", "ParameterWarning",
-    "SimulationForecast", "Pipeline",
+    "SimulationForecast", "SimulationOptions", "CoursePolicy", "TargetRule", "ParameterDraw",
+    "Pipeline",
     "Scenario",
     "diagnose",
     "Fit", "Progress", "progress", "Report", "report", "allocate", "required_source", "backtest", "backtest_summary", "datasets", "errors", "estimate", "forecast", "stage",

@@ -47,8 +47,11 @@ def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,
     quantiles, intervals; ``tolerance`` bounds the mass each pmf may drop from its tails.
 
     ``method="simulate"`` runs the Monte Carlo engine (:mod:`memberflow.simulate`) with
-    ``paths``, ``seed``, ``keep_paths``, ``track``, ``progress`` and the policies
-    ``inflow_profile``, ``uncertainty``, ``course``, ``target_rule``.
+    ``options=SimulationOptions(...)`` or its keywords (``paths``, ``seed``,
+    ``keep_paths``, ``track``, ``progress`` and the policies ``inflow_profile``,
+    ``uncertainty``, ``course``, ``target_rule``; keywords override ``options``), in this
+    process or over a Dask cluster with ``client=`` (:mod:`memberflow.scale_out`, the
+    same bits). A keyword that is none of these is refused, naming the valid ones.
 
     ``horizon`` and ``threads`` are whole numbers (``int``): 12.5, 12.0, True and "12"
     are refused, not truncated.
@@ -68,14 +71,18 @@ def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,
         raise ParameterError(f"unknown method {method!r}; this version offers: {', '.join(METHODS)}")
     if not isinstance(scenario, Scenario):
         raise TypeError(f"forecast: expected a memberflow.Scenario, got {type(scenario).__name__}")
-    if simulation and method != "simulate":
-        raise InputError(f"{sorted(simulation)} apply to method='simulate' only")
+    if simulation:
+        from .simulate import DRIVER_KEYWORDS, SimulationOptions, check_names
+
+        check_names("forecast", simulation, ("tolerance",) + SimulationOptions._fields + DRIVER_KEYWORDS)
+        if method != "simulate":
+            raise InputError(f"{sorted(simulation)} apply to method='simulate' only")
     horizon = whole_number("horizon", horizon, high=INT_MAX)  # the engines check horizon >= 1
-    threads = 0 if threads is None else whole_number("threads", threads, low=0, high=INT_MAX)
-    if method == "simulate":
+    if method == "simulate":  # the options (threads too) are checked as SimulationOptions
         from .simulate import _simulate
 
         return _simulate(scenario, horizon, threads=threads, **simulation)
+    threads = 0 if threads is None else whole_number("threads", threads, low=0, high=INT_MAX)
     expected = _core.forecast_expected(scenario._core, horizon, threads)
     if method == "exact":
         from .exact import _exact

@@ -26,6 +26,15 @@ once more with ``done == total`` at the end (an exception it raises stops the ru
 Ctrl-C does).
 
 ``paths``, ``seed`` and ``threads`` are ints: 100.0 or "100" is refused, not truncated.
+
+The options are also one typed object, :class:`memberflow.SimulationOptions` (its
+policies :class:`~memberflow.CoursePolicy`, :class:`~memberflow.TargetRule`,
+:class:`~memberflow.ParameterDraw`), with the C++ engine's defaults:
+``forecast(scn, h, method="simulate", options=SimulationOptions(paths=..., ...))``;
+keywords given beside ``options`` override it. A misspelt keyword is refused at the
+call, naming it and the valid ones. ``client=`` (a ``dask.distributed.Client`` or
+``"local"``) spreads batches of paths over a Dask cluster, with the same bits
+(:mod:`memberflow.scale_out`, docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -41,10 +50,11 @@ import pandas as pd
 from . import _core
 from .errors import InputError
 from .exact import DistributionMethods, Distributions, _ds, _key, _label
-from .forecast import INT_MAX, Forecast, whole_number
+from .forecast import Forecast
+from .options import SimulationOptions, check_names
 from .scenario import Scenario
 
-__all__ = ["SimulationForecast"]
+__all__ = ["SimulationForecast", "SimulationOptions"]
 
 Window = Optional[Tuple[int, int]]
 
@@ -145,55 +155,43 @@ class _Bar:
             self.bar.close()
 
 
-def _uncertainty_rows(uncertainty) -> list[tuple]:
-    if uncertainty is None:
-        return []
-    rows = uncertainty.to_dict("records") if isinstance(uncertainty, pd.DataFrame) else list(uncertainty)
-    out = []
-    for i, r in enumerate(rows):
-        try:
-            out.append((str(r["scope"]), str(r["stage"]), str(r["param"]), str(r["distribution"]),
-                        float(r["a"]), float(r["b"])))
-        except KeyError as e:
-            raise InputError(f"uncertainty row {i + 1}: missing {e.args[0]!r} "
-                             f"(need scope, stage, param, distribution, a, b)") from None
-    return out
+#: The keywords of ``forecast(..., method="simulate")`` besides the options' own:
+#: ``options`` (a SimulationOptions), ``client`` and ``batch_size`` (scale-out).
+DRIVER_KEYWORDS = ("options", "client", "batch_size")
 
 
-def _simulate(scenario: Scenario, horizon: int, *, paths: int = 1000, seed: int = 0, threads: int | None = None,
-              keep_paths: bool = False, track: Sequence[tuple] | None = None,
-              inflow_profile: Sequence[float] | None = None, uncertainty: Any = None,
-              course: Mapping | None = None, target_rule: Mapping | None = None,
-              progress: bool | Callable[[int, int], object] | None = None,
-              parameter_sets: Any = None) -> SimulationForecast:
-    paths = whole_number("paths", paths)  # the engine checks its range
-    seed = whole_number("seed", seed)
-    if not 0 <= seed < 2**64:  # the engine's seed is a 64-bit unsigned integer
-        raise InputError(f"seed must be in [0, 2**64), got {seed}")
-    threads = 0 if threads is None else whole_number("threads", threads, low=0, high=INT_MAX)
-    tracked = []
-    for t in track or []:
-        if len(t) == 2:  # (stage, month)
-            tracked.append((str(t[0]), int(t[1]), int(t[1])))
-        else:
-            tracked.append((str(t[0]), int(t[1]), int(t[2])))
-    course_arg = None
-    if course is not None:
-        course_arg = (int(course["seats"]), [int(m) for m in course["months"]])
-    rule_arg = None
-    if target_rule is not None:
-        rule = {"stop_when_met": True, "margin": 0.0, "advance_boost": 0.0, "pass_penalty": 0.0, **dict(target_rule)}
-        unknown = set(rule) - {"stop_when_met", "margin", "advance_boost", "pass_penalty"}
-        if unknown:
-            raise InputError(f"target_rule: unknown keys {sorted(unknown)}")
-        rule_arg = (bool(rule["stop_when_met"]), float(rule["margin"]), float(rule["advance_boost"]),
-                    float(rule["pass_penalty"]))
+def simulation_options(options: SimulationOptions | None, keywords: Mapping, where: str = "forecast",
+                       extra: Sequence[str] = ()) -> SimulationOptions:
+    """The options of a call: ``options`` (or the defaults) with the keywords given beside
+    it; a keyword that is neither an option nor in ``extra`` is refused, naming it and
+    the valid ones."""
+    check_names(where, keywords, SimulationOptions._fields + tuple(extra))
+    if options is None:
+        return SimulationOptions(**keywords)
+    if not isinstance(options, SimulationOptions):
+        raise InputError(f"{where}: options must be a memberflow.SimulationOptions, got {type(options).__name__}")
+    return options.replace(**keywords) if keywords else options
+
+
+def _simulate(scenario: Scenario, horizon: int, *, options: SimulationOptions | None = None, client: Any = None,
+              batch_size: int | None = None, **keywords) -> SimulationForecast:
+    """forecast(method="simulate"): in this process, or spread over a Dask client."""
+    opts = simulation_options(options, {k: v for k, v in keywords.items() if k != "threads" or v is not None})
+    if client is not None:
+        from .scale_out import simulate_distributed
+
+        return simulate_distributed(scenario, int(horizon), opts, client, batch_size)
+    if batch_size is not None:
+        raise InputError("batch_size applies to a run spread over a Dask client (client=...)")
+    return simulate_in_process(scenario, int(horizon), opts)
+
+
+def simulate_in_process(scenario: Scenario, horizon: int, opts: SimulationOptions) -> SimulationForecast:
+    progress = opts.progress
     bar = _Bar(False if callable(progress) else _want_progress(progress))
     report = progress if callable(progress) else bar
     try:
-        result = _core.simulate(scenario._core, int(horizon), paths, seed, threads,
-                                bool(keep_paths), tracked, [float(f) for f in inflow_profile or []],
-                                _uncertainty_rows(uncertainty), course_arg, rule_arg, report, parameter_sets)
+        result = _core.simulate(scenario._core, horizon, opts._to_core(), report)
     finally:
         bar.close()
-    return SimulationForecast(scenario, result, seed)
+    return SimulationForecast(scenario, result, opts.seed)

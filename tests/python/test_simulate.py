@@ -397,6 +397,80 @@ def test_ctrl_c_stops_a_simulation_within_a_second_and_leaves_no_threads(tmp_pat
     assert report["python_threads"] == 1
 
 
+# -- typed options ---------------------------------------------------------------------------------
+
+
+def test_simulation_options_defaults_are_the_cpp_structs():
+    cpp, opts = _core.SimulationOptions(), mf.SimulationOptions()
+    for name in ("paths", "seed", "threads", "first_path", "regime", "keep_paths"):
+        assert getattr(opts, name) == getattr(cpp, name), name
+    assert opts.track == () and opts.inflow_profile == () and opts.uncertainty == ()
+    assert opts.course is None and opts.target_rule is None and opts.parameter_sets is None
+    assert mf.TargetRule() == mf.TargetRule(**{k: getattr(_core.TargetRule(), k) for k in mf.TargetRule._fields})
+    assert mf.CoursePolicy().seats == _core.CoursePolicy().seats
+    assert repr(mf.SimulationOptions(paths=5, seed=2)) == "SimulationOptions(paths=5, seed=2)"
+
+
+def test_options_and_keywords_give_the_same_bits(district):
+    policies = dict(course=mf.CoursePolicy(seats=6, months=[2, 5, 8, 11]),
+                    target_rule=mf.TargetRule(advance_boost=0.05, pass_penalty=0.1),
+                    uncertainty=[mf.ParameterDraw(scope="kind:cell", stage="training", param="advance",
+                                                  distribution="beta", a=3, b=17)])
+    opts = mf.SimulationOptions(paths=200, seed=42, keep_paths=True, progress=False, **policies)
+    as_dicts = dict(course={"seats": 6, "months": [2, 5, 8, 11]},
+                    target_rule={"advance_boost": 0.05, "pass_penalty": 0.1},
+                    uncertainty=[{"scope": "kind:cell", "stage": "training", "param": "advance",
+                                  "distribution": "beta", "a": 3, "b": 17}])
+    by_keywords = simulate(district, paths=200, seed=42, keep_paths=True, **as_dicts)
+    _assert_same_bits(_bits(mf.forecast(district, 12, method="simulate", options=opts)), _bits(by_keywords))
+    # keywords beside options override them; threads beside options too
+    other = mf.forecast(district, 12, method="simulate", options=opts, seed=43, threads=1)
+    assert other.seed == 43
+    _assert_same_bits(_bits(other), _bits(simulate(district, paths=200, seed=43, keep_paths=True, **as_dicts)))
+
+
+def test_a_batch_of_paths_is_the_same_paths_of_the_whole_run(district):
+    whole = simulate(district, paths=120, seed=8, keep_paths=True)
+    part = simulate(district, paths=50, seed=8, first_path=40, keep_paths=True)
+    np.testing.assert_array_equal(part.path_values("admissions"), whole.path_values("admissions")[40:90])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda scn: simulate(scn, path=100), r"forecast: unknown option 'path' \(did you mean 'paths'\?\); valid: "),
+    (lambda scn: mf.forecast(scn, 12, "expected", tolerence=1e-9), r"unknown option 'tolerence' \(did you mean "
+                                                                    r"'tolerance'\?\)"),
+    (lambda scn: mf.SimulationOptions(path=100), r"SimulationOptions: unknown option 'path' \(did you mean 'paths'"),
+    (lambda scn: mf.SimulationOptions().replace(seeds=1), r"replace: unknown option 'seeds' \(did you mean 'seed'"),
+    (lambda scn: mf.CoursePolicy(seat=3), r"CoursePolicy: unknown option 'seat' \(did you mean 'seats'\?\); "
+                                          r"valid: seats, months"),
+    (lambda scn: simulate(scn, course={"seat": 3, "months": [2]}), r"course: unknown keys 'seat'"),
+    (lambda scn: simulate(scn, target_rule={"boost": 0.1}), r"target_rule: unknown keys 'boost' \(did you mean "
+                                                            r"'advance_boost'\?\)"),
+    (lambda scn: simulate(scn, options={"paths": 10}), r"options must be a memberflow.SimulationOptions, got dict"),
+    (lambda scn: simulate(scn, regime="fast"), r"regime must be one of 'auto', 'race', 'counts', got 'fast'"),
+    (lambda scn: simulate(scn, keep_paths=1), r"keep_paths must be True or False, got 1"),
+    (lambda scn: simulate(scn, first_path=-1), r"first_path must be at least 0, got -1"),
+    (lambda scn: simulate(scn, track=[("admissions", 0.5, 3)]), r"track entry 1's month must be a whole number"),
+    (lambda scn: simulate(scn, progress="yes"), r"progress must be True, False, None or a callable"),
+    (lambda scn: mf.TargetRule(margin="1"), r"target_rule margin must be a number, got '1'"),
+    (lambda scn: mf.ParameterDraw(scope="*", stage="training", param="advance", distribution="beta", a=1),
+     r"missing 1 required keyword-only argument: 'b'"),
+])
+def test_options_refuse_misspelt_names_and_wrong_types_at_the_call(district, call, message):
+    with pytest.raises((mf.InputError, TypeError), match=message):
+        call(district)
+
+
+def test_options_are_frozen_and_replace_gives_a_checked_copy():
+    opts = mf.SimulationOptions(paths=10)
+    with pytest.raises(AttributeError, match=r"frozen: use .replace\(paths=...\)"):
+        opts.paths = 20
+    assert opts.replace(paths=20).paths == 20 and opts.paths == 10
+    with pytest.raises(mf.InputError, match=r"paths must be a whole number"):
+        opts.replace(paths=2.5)
+    assert opts.replace(course={"seats": 2, "months": [1]}).course == mf.CoursePolicy(seats=2, months=(1,))
+
+
 # -- command line ------------------------------------------------------------------------------------
 
 
