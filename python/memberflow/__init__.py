@@ -18,6 +18,7 @@ from . import datasets  # noqa: E402
 from .exact import Distributions, ExactForecast  # noqa: E402
 from .simulate import SimulationForecast  # noqa: E402
 from .options import CoursePolicy, ParameterDraw, SimulationOptions, TargetRule  # noqa: E402
+from .scale_out import simulate_many  # noqa: E402
 from .forecast import Forecast, forecast  # noqa: E402
 from .org import Org  # noqa: E402
 from .pipeline import Pipeline  # noqa: E402
@@ -36,7 +37,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Error", "InputError", "ParameterError", "UnknownIdError", "InfeasibleTargetError",
     "CountTable", "Distributions", "EventLog", "ExactForecast", "Forecast", "Org", "ParameterWarning",
-    "SimulationForecast", "SimulationOptions", "CoursePolicy", "TargetRule", "ParameterDraw",
+    "SimulationForecast", "SimulationOptions", "CoursePolicy", "TargetRule", "ParameterDraw", "simulate_many",
     "Pipeline",
     "Scenario",
     "diagnose",

@@ -308,19 +308,32 @@ void register_simulate(py::module_& m) {
         return py::bytes(bytes);
       },
       "scenario"_a, "horizon"_a, "options"_a, "progress"_a = py::none());
+  // The tallies' bytes merged (without the GIL once copied out of Python).
+  auto merged = [](const std::vector<py::bytes>& tallies) {
+    std::vector<std::string> buffers;
+    for (const auto& b : tallies) buffers.push_back(std::string(b));
+    py::gil_scoped_release release;
+    simulation_tally total;
+    for (const auto& b : buffers) merge(total, simulation_tally::from_bytes(b));
+    return total;
+  };
   m.def(
       "simulate_finish",
-      [](std::shared_ptr<scenario> s, py::object horizon_arg, const simulation_options& o,
-         const std::vector<py::bytes>& tallies) {
+      [=](std::shared_ptr<scenario> s, py::object horizon_arg, const simulation_options& o,
+          const std::vector<py::bytes>& tallies) {
         const int horizon = integer_arg<int>(horizon_arg, "horizon", INT_MIN, INT_MAX);
-        std::vector<std::string> buffers;
-        for (const auto& b : tallies) buffers.push_back(std::string(b));
+        auto total = merged(tallies);
         py::gil_scoped_release release;
-        simulation_tally total;
-        for (const auto& b : buffers) merge(total, simulation_tally::from_bytes(b));
         return std::make_shared<simulation_result>(finish(*s, horizon, o, std::move(total)));
       },
       "scenario"_a, "horizon"_a, "options"_a, "tallies"_a);
+  m.def(
+      "simulate_merge",
+      [=](const std::vector<py::bytes>& tallies) {
+        const std::string bytes = merged(tallies).to_bytes();
+        return py::bytes(bytes);
+      },
+      "tallies"_a, "One tally (bytes) from the tallies of some batches of a run: merged where they are (a Dask worker).");
 
   m.def("philox4x64",
         [](std::array<std::uint64_t, 4> ctr, std::array<std::uint64_t, 2> key) {

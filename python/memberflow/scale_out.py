@@ -1,0 +1,202 @@
+"""Simulations spread over a Dask cluster, to the same bits as in one process.
+
+``forecast(scn, horizon, method="simulate", paths=..., seed=..., client=...)`` splits
+the paths into batches (``first_path``, ``count``); each batch runs on a worker as
+``_core.simulate_tally`` (integer histograms and sums, before any division) and comes
+back as bytes; the driver merges the tallies with ``_core.simulate_finish``. A path's
+draws depend on the seed and its number only, and tallies merge by addition, so the
+result is bit-identical to the run in one process with the same seed, whatever the
+batches and the workers (docs/scale-out.md).
+
+``client`` is a ``dask.distributed.Client`` (``Client("tcp://scheduler:8786")`` for a
+real cluster, whose workers need memberflow installed at the same version) or
+``"local"``: a ``LocalCluster(n_workers=2, threads_per_worker=1)`` started for the call
+and closed after it. :func:`simulate_many` runs a sweep (many scenarios, say what-ifs
+from :meth:`Scenario.replace`) through the same batches, one result per scenario.
+
+Each batch runs single-threaded unless ``threads`` is set (a worker runs as many batches
+at once as it has threads). The driver shows progress per batch done, as the run in one
+process does, and cancels the outstanding batches on Ctrl-C (or an exception from a
+progress callable). Needs the optional extra ``memberflow[dask]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from . import _core
+from .errors import InputError
+from .forecast import whole_number
+from .options import SimulationOptions
+from .scenario import Scenario
+
+__all__ = ["simulate_many", "LOCAL_WORKERS"]
+
+#: client="local": a LocalCluster of this many single-threaded worker processes.
+LOCAL_WORKERS = 2
+
+_INSTALL = "client= needs dask.distributed: pip install 'memberflow[dask]' (or 'dask[distributed]')"
+
+
+def simulate_many(scenarios: Sequence[Scenario] | Mapping[Any, Scenario], horizon: int = 12,
+                  options: SimulationOptions | Sequence[SimulationOptions] | None = None, *, client: Any = None,
+                  batch_size: int | None = None, **keywords):
+    """Simulate every scenario of a sweep: a list (or dict) of results, one per scenario,
+    each the same bits as ``forecast(scenario, horizon, method="simulate", options=...)``
+    alone. ``options`` is one :class:`SimulationOptions` for all, or one per scenario;
+    keywords (``paths=``, ``seed=``, ...) change them all. With ``client``, the batches of
+    every scenario share the cluster at once; without, the scenarios run one by one here.
+
+    >>> import memberflow as mf
+    >>> scn = mf.datasets.example_district()
+    >>> runs = mf.simulate_many([scn, scn.replace(what="inflow", scale=1.2)], 12, paths=200, seed=1, progress=False)
+    >>> runs[1].mean("admissions")["D"] > runs[0].mean("admissions")["D"]
+    True
+    """
+    from .simulate import DRIVER_KEYWORDS, simulate_in_process, simulation_options
+
+    names = list(scenarios) if isinstance(scenarios, Mapping) else None
+    items = [scenarios[k] for k in names] if names is not None else list(scenarios)
+    for i, s in enumerate(items):
+        if not isinstance(s, Scenario):
+            raise InputError(f"simulate_many: scenario {names[i] if names else i + 1} is a "
+                             f"{type(s).__name__}, not a memberflow.Scenario")
+    horizon = whole_number("horizon", horizon)
+    check = [k for k in keywords if k in DRIVER_KEYWORDS]
+    if check:
+        raise InputError(f"simulate_many: {check[0]} is an argument of forecast, not of simulate_many")
+    if isinstance(options, (list, tuple)):
+        if len(options) != len(items):
+            raise InputError(f"simulate_many: {len(options)} options for {len(items)} scenarios (give one for all, "
+                             "or one per scenario)")
+        opts = [simulation_options(o, keywords, "simulate_many") for o in options]
+    else:
+        opts = [simulation_options(options, keywords, "simulate_many")] * len(items)
+    if client is None:
+        if batch_size is not None:
+            raise InputError("batch_size applies to a run spread over a Dask client (client=...)")
+        results = [simulate_in_process(s, horizon, o) for s, o in zip(items, opts)]
+    else:
+        results = _run([(s, horizon, o) for s, o in zip(items, opts)], client, batch_size)
+    return dict(zip(names, results)) if names is not None else results
+
+
+def simulate_distributed(scenario: Scenario, horizon: int, options: SimulationOptions, client: Any,
+                         batch_size: int | None):
+    """forecast(..., method="simulate", client=...): see the module's docstring."""
+    return _run([(scenario, horizon, options)], client, batch_size)[0]
+
+
+def _batches(options: SimulationOptions, size: int) -> list[tuple[int, int]]:
+    """(first_path, count) of each batch of a run's paths."""
+    if options.paths < 1:  # one batch: the engine refuses it with its message
+        return [(options.first_path, options.paths)]
+    end = options.first_path + options.paths
+    return [(first, min(size, end - first)) for first in range(options.first_path, end, size)]
+
+
+def _tally(scenario: Scenario, horizon: int, options: SimulationOptions, first: int, count: int) -> bytes:
+    """One batch, on a worker: the tally of paths first .. first + count - 1, as bytes."""
+    core = options.replace(first_path=first, paths=count, threads=options.threads or 1)._to_core()
+    return _core.simulate_tally(scenario._core, horizon, core)
+
+
+def _connect(client):
+    """(client, cluster to close or None) for client= a Client or "local"."""
+    if isinstance(client, str) and client != "local":
+        raise InputError(f"client must be a dask.distributed.Client or 'local', got {client!r}")
+    try:
+        import distributed
+    except ImportError:
+        raise ImportError(_INSTALL) from None
+    if isinstance(client, str):
+        cluster = distributed.LocalCluster(n_workers=LOCAL_WORKERS, threads_per_worker=1, processes=True,
+                                           dashboard_address=":0", silence_logs=logging.ERROR)
+        try:
+            return distributed.Client(cluster), cluster
+        except BaseException:
+            cluster.close()
+            raise
+    if not isinstance(client, distributed.Client):
+        raise InputError(f"client must be a dask.distributed.Client or 'local', got {type(client).__name__}")
+    return client, None
+
+
+#: Merge the batches' tallies on the workers, in pairs, so that the driver receives one
+#: tally per scenario (False: every batch's tally comes to the driver, merged there).
+#: The same bits either way; benchmarks/python/bench_scale_out.py measures both.
+MERGE_ON_WORKERS = True
+
+
+def _merge(*tallies: bytes) -> bytes:
+    """Some batches' tallies merged into one, on a worker."""
+    return _core.simulate_merge(list(tallies))
+
+
+def _run(jobs: list[tuple[Scenario, int, SimulationOptions]], client, batch_size: int | None) -> list:
+    from .simulate import SimulationForecast, _Bar, _want_progress
+
+    if batch_size is not None:
+        batch_size = whole_number("batch_size", batch_size, low=1)
+    client, cluster = _connect(client)
+    from distributed import as_completed
+
+    everything: list = []  # every future of the run, to cancel
+    try:
+        workers = sum(client.nthreads().values()) or LOCAL_WORKERS
+        progress = jobs[0][2].progress
+        bar = _Bar(False if callable(progress) else _want_progress(progress))
+        report = progress if callable(progress) else bar
+        total = sum(max(o.paths, 0) for _, _, o in jobs)
+        run = uuid.uuid4().hex[:12]
+        counts, batches, shared = {}, [], {}
+        for j, (scn, horizon, opts) in enumerate(jobs):
+            if id(scn) not in shared:  # the scenario travels once per worker, not per batch
+                shared[id(scn)] = client.scatter(scn, broadcast=True, hash=False)
+            # Default: about two batches per worker thread over the sweep, for balance (any split
+            # gives the same bits; fewer batches, fewer tallies to send back)
+            size = batch_size or max(1, math.ceil(opts.paths / math.ceil(2 * workers / len(jobs))))
+            # the options travel once per worker too (a fit's parameter sets can be large)
+            wire = client.scatter(opts.replace(progress=None), broadcast=True, hash=False)
+            mine = []
+            for first, count in _batches(opts, size):
+                f = client.submit(_tally, shared[id(scn)], horizon, wire, first, count, pure=False,
+                                  key=f"memberflow-tally-{run}-{j}-{first}")
+                counts[f.key] = max(count, 0)
+                mine.append(f)
+            everything += mine
+            level, depth = mine, 0
+            while MERGE_ON_WORKERS and len(level) > 1:  # a binary tree of merges, on the workers
+                depth += 1
+                level = [client.submit(_merge, *level[k:k + 2], pure=False,
+                                       key=f"memberflow-merge-{run}-{j}-{depth}-{k}") if k + 1 < len(level)
+                         else level[k] for k in range(0, len(level), 2)]
+                everything += level
+            batches.append(level)
+        done = 0
+        try:
+            for f in as_completed([f for f in everything if f.key in counts]):
+                if f.status == "error":
+                    f.result()  # raises the batch's exception (the engine's refusal, say) here
+                done += counts[f.key]
+                report(done, total)
+            tallies = [client.gather(level) for level in batches]
+        finally:
+            bar.close()
+    except BaseException:
+        if everything:  # Ctrl-C, a progress callable's exception, a batch's error: stop the rest
+            client.cancel(everything)
+        raise
+    finally:
+        if cluster is not None:
+            client.close()
+            cluster.close()
+    results = []
+    for (scn, horizon, opts), parts in zip(jobs, tallies):
+        result = _core.simulate_finish(scn._core, horizon, opts._to_core(), parts)
+        results.append(SimulationForecast(scn, result, opts.seed))
+    return results
