@@ -12,6 +12,7 @@
 #include <system_error>
 #include <thread>
 
+#include "memberflow/parallel.hpp"
 #include "memberflow/replace.hpp"
 #include "simulate_setup.hpp"
 #include "simulate_step.hpp"
@@ -235,7 +236,8 @@ namespace {
 
 // Runs work(id) on `threads` workers, id = 0 .. threads - 1, while the calling thread
 // reports progress every 100 ms (progress(); false stops the run) and wakes as soon as
-// the last worker is done. `stop` is set when a worker throws or the caller stops the
+// the last worker is done. (Not detail::for_each_item: the calling thread is not a worker
+// here, so that progress and a stop request are seen on it while every worker runs.) `stop` is set when a worker throws or the caller stops the
 // run; the first exception is rethrown. Returns false when the caller stopped it.
 template <class Work, class Progress>
 bool run_workers(int threads, std::atomic<bool>& stop, Work work, Progress progress) {
@@ -307,8 +309,7 @@ std::vector<tracked_quantity> default_tracking(const pipeline& p, int horizon) {
 simulation_tally simulate_tally(const scenario& sc, int horizon, const simulation_options& opt) {
   const sim::setup su = sim::make_setup(sc, horizon, opt);
   const auto n = sc.units().size();
-  int threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  threads = static_cast<int>(std::min<long long>(threads, opt.paths));
+  const int threads = static_cast<int>(std::min<long long>(detail::thread_count(opt.threads), opt.paths));
   {
     // Per worker: the tallies, and the state (a count per unit and slot, a few times over).
     const double tallies = static_cast<double>(n) *

@@ -1,8 +1,14 @@
 // The simulation engine against its own floor: the cost of a path, of one unit-month,
 // and of one random draw, next to the cost of the generator's numbers (Philox-4x64-10,
-// four 64-bit words a call). Province-sized synthetic organisation, 12 months.
+// four 64-bit words a call). Province-sized synthetic organisation, 12 months; the
+// density sweep of issue 11 (people per unit ~4 to ~3,500, each regime, 1 and 2
+// threads) and the calibration of the cost rule (BM_DrawRace, BM_DrawCount).
 #include <memberflow/memberflow.hpp>
 
+#include <cstdio>
+#include <limits>
+
+#include "../../src/simulate_step.hpp"  // sim::draws, for the cost rule's calibration
 #include "bench_util.hpp"
 
 namespace {
@@ -73,6 +79,187 @@ void BM_SimulateProvince(benchmark::State& state) {
       benchmark::Counter(unit_path_months * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_SimulateProvince)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// -- issue 11: the density sweep ------------------------------------------------------------------
+//
+// The scenario of benchmarks/python/bench_simulate_density.py at scale s: 2,000 units (a
+// root, 40 branches, 1,959 cells), the standard party pipeline with the example district's
+// sub-cell parameters, per unit 8 s in source, 2 s in training, 0.2 s at each of probation's
+// 12 ages and 25 s full members (~35 s outside probation: s = 0.1 is "~4 people", s = 100
+// "~3,500"), arrivals 0.3 s a month into source and 0.015 s into full; fractional stocks
+// spread evenly (some units one more).
+
+constexpr double density_scales[] = {0.1, 1.0, 10.0, 100.0};
+
+scenario density_scenario(double s) {
+  constexpr int units = 2000, branches = 40;
+  std::vector<unit_record> records{{"R", "", "R", "root"}};
+  for (int b = 0; b < branches; ++b) {
+    char id[8];
+    std::snprintf(id, sizeof id, "B%02d", b);
+    records.push_back({id, "R", id, "branch"});
+  }
+  for (int i = 0; i < units - 1 - branches; ++i) {
+    char id[16], parent[8];
+    std::snprintf(parent, sizeof parent, "B%02d", i % branches);
+    std::snprintf(id, sizeof id, "B%02d-%02d", i % branches, i / branches);
+    records.push_back({id, parent, id, "cell"});
+  }
+  scenario sc(std::make_shared<const org>(std::move(records)), std::make_shared<const pipeline>(pipeline::party()));
+  const auto& p = sc.model();
+  const double golden = (std::sqrt(5.0) - 1) / 2;
+  auto spread = [&](Eigen::Index slot, double per_unit, double phase) {
+    for (Eigen::Index u = 0; u < units; ++u)
+      sc.stocks(u, slot) = std::floor(static_cast<double>(u + 1) * per_unit + phase) - std::floor(static_cast<double>(u) * per_unit + phase);
+  };
+  spread(static_cast<Eigen::Index>(p.offset(0)), 8 * s, std::fmod(golden * 1, 1.0));
+  spread(static_cast<Eigen::Index>(p.offset(1)), 2 * s, std::fmod(golden * 2, 1.0));
+  spread(static_cast<Eigen::Index>(p.offset(3)), 25 * s, std::fmod(golden * 3, 1.0));
+  for (int age = 0; age < 12; ++age)
+    spread(static_cast<Eigen::Index>(p.offset(2)) + age, 0.2 * s, std::fmod(golden * (age + 4), 1.0));
+  for (unit_index u = 0; u < units; ++u) {
+    sc.params.set(u, 0, param::advance, 0.05);
+    sc.params.set(u, 0, param::exit, 0.02);
+    sc.params.set(u, 1, param::advance, 0.10);
+    sc.params.set(u, 1, param::exit, 0.02);
+    sc.params.set(u, 2, param::exit, 0.002);
+    sc.params.set(u, 2, param::pass_rate, 0.97);
+    sc.params.set(u, 3, param::attrition, 0.0015);
+    sc.params.set(u, 0, param::inflow, 0.3 * s);
+    sc.params.set(u, 3, param::transfer_in, 0.015 * s);
+  }
+  return sc;
+}
+
+const scenario& density(std::size_t i) {
+  static const std::vector<scenario> all = [] {
+    std::vector<scenario> v;
+    for (double s : density_scales) v.push_back(density_scenario(s));
+    return v;
+  }();
+  return all[i];
+}
+
+// The floor of a unit-month at each density, from the model (untimed): the expected
+// events (the race's uniforms: about one each), the non-empty components of month 0's
+// state (the counts regime's draws: one each) and, under the automatic rule, those
+// drawn as counts (the rest race).
+struct floor_figures {
+  double events = 0, components = 0, counted = 0;
+};
+floor_figures floor_of(const scenario& sc) {
+  floor_figures f;
+  const auto units = static_cast<double>(sc.units().size());
+  const auto ex = forecast_expected(sc, 12);
+  for (auto e : {"admissions", "confirmations", "arrivals", "exits", "leavers"})
+    f.events += ex.total(e, {0, 12})(sc.units().root());
+  f.events /= units * 12;
+  const auto& p = sc.model();
+  for (Eigen::Index u = 0; u < static_cast<Eigen::Index>(sc.units().size()); ++u) {
+    auto component = [&](double n, double prob) {
+      if (n > 0 && prob > 0) {
+        f.components += 1;
+        if (n * prob > count_cost_per_component) f.counted += 1;
+      }
+    };
+    for (std::size_t s = 0; s < p.size(); ++s) {
+      const auto si = static_cast<Eigen::Index>(s);
+      const auto off = static_cast<Eigen::Index>(p.offset(s));
+      switch (p.stages()[s].kind) {
+        case stage_kind::markov:
+          component(sc.stocks(u, off), sc.params.advance(u, si));
+          component(sc.stocks(u, off), sc.params.exit(u, si));
+          break;
+        case stage_kind::fixed:
+          for (Eigen::Index a = 0; a < static_cast<Eigen::Index>(p.width(s)); ++a) component(sc.stocks(u, off + a), sc.params.exit(u, si));
+          component(sc.stocks(u, off + static_cast<Eigen::Index>(p.width(s)) - 1), 1 - sc.params.pass_rate(u, si));
+          break;
+        case stage_kind::terminal: component(sc.stocks(u, off), sc.params.attrition(u, si)); break;
+      }
+    }
+    component(sc.params.inflow(u), 1);
+    component(sc.params.transfer_in(u), 1);
+  }
+  f.components /= units;
+  f.counted /= units;
+  return f;
+}
+
+// Args: density index (people per unit ~4, ~35, ~350, ~3,500), regime (0 automatic,
+// 1 race, 2 counts), threads.
+void BM_SimulateDensity(benchmark::State& state) {
+  const auto i = static_cast<std::size_t>(state.range(0));
+  const auto& sc = density(i);
+  simulation_options o;
+  constexpr long long paths[] = {400, 200, 64, 16};
+  o.paths = paths[i];
+  o.seed = 1;
+  o.regime = static_cast<simulation_regime>(state.range(1));
+  o.threads = static_cast<int>(state.range(2));
+  double admissions = 0;
+  for (auto _ : state) {
+    const auto r = simulate(sc, 12, o);
+    admissions = r.means.total("admissions", {0, 12})(sc.units().root());
+  }
+  const double expected = forecast_expected(sc, 12).total("admissions", {0, 12})(sc.units().root());
+  if (!(std::abs(admissions - expected) < 0.1 * expected + 5))  // a loose sanity check
+    bench::fail(state, "simulated mean admissions far from the expected engine");
+  const double unit_path_months = static_cast<double>(sc.units().size()) * 12.0 * static_cast<double>(o.paths);
+  state.counters["unit-path-months/s"] =
+      benchmark::Counter(unit_path_months * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["people/unit"] = density_scales[i] * 37.4;
+  static const char* names[] = {"auto", "race", "counts"};
+  state.SetLabel(std::string(names[state.range(1)]) + ", " + std::to_string(o.threads) + " thread(s)");
+}
+BENCHMARK(BM_SimulateDensity)
+    ->ArgsProduct({{0, 1, 2, 3}, {0, 1, 2}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(0.5);
+
+// The floor: random numbers a unit-month needs (model figures, not timed).
+void BM_DensityFloor(benchmark::State& state) {
+  const auto i = static_cast<std::size_t>(state.range(0));
+  floor_figures f;
+  for (auto _ : state) f = floor_of(density(i));
+  state.counters["people/unit"] = density_scales[i] * 37.4;
+  state.counters["race: events/unit-month"] = f.events;
+  state.counters["counts: components/unit-month"] = f.components;
+  state.counters["auto: counted/unit-month"] = f.counted;
+}
+BENCHMARK(BM_DensityFloor)->DenseRange(0, 3)->Iterations(1);
+
+// The cost rule's calibration: one binomial component of mean m (n = 1000) drawn by the
+// race (a subtraction when quiet, about a uniform per event) and as a count. The race's
+// cost grows with m, the count's hardly; count_cost_per_component is about the mean at
+// which they cross, in events.
+void BM_DrawRace(benchmark::State& state) {
+  const double mean = static_cast<double>(state.range(0)) / 10.0;
+  const long long n = 1000;
+  const double p = mean / static_cast<double>(n), log_q = std::log1p(-p);
+  random::stream s(1, 2, 3, 4);
+  double budget = -std::log(s.uniform());
+  long long x = 0;
+  for (auto _ : state) {
+    sim::draws d(s, budget, std::numeric_limits<double>::infinity());
+    x += d.binomial(n, p, log_q);
+  }
+  benchmark::DoNotOptimize(x);
+  state.counters["draws/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_DrawRace)->Arg(1)->Arg(5)->Arg(10)->Arg(20)->Arg(30)->Arg(50)->Arg(100)->Arg(200)->Arg(400);
+
+void BM_DrawCount(benchmark::State& state) {
+  const double mean = static_cast<double>(state.range(0)) / 10.0;
+  const long long n = 1000;
+  const double p = mean / static_cast<double>(n), log_q = std::log1p(-p);
+  random::stream s(1, 2, 3, 4);
+  long long x = 0;
+  for (auto _ : state) x += random::binomial(s, n, p, log_q);
+  benchmark::DoNotOptimize(x);
+  state.counters["draws/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_DrawCount)->Arg(1)->Arg(5)->Arg(10)->Arg(20)->Arg(30)->Arg(50)->Arg(100)->Arg(200)->Arg(400);
 
 }  // namespace
 

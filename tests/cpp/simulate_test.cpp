@@ -660,6 +660,233 @@ TEST_CASE("Batches: a tally's bytes read back to the same tally; a corrupt buffe
   REQUIRE_THROWS_AS_WITH(simulation_tally::from_bytes(version), input_error, mf_test::contains("version 99"));
 }
 
+// -- regimes: the race, counts and the cost rule draw from the same law ---------------------------
+
+namespace {
+
+constexpr simulation_regime all_regimes[] = {simulation_regime::race, simulation_regime::counts,
+                                             simulation_regime::automatic};
+const char* regime_name(simulation_regime r) {
+  return r == simulation_regime::race ? "race" : r == simulation_regime::counts ? "counts" : "automatic";
+}
+
+// A root and `children` units below it, every one with the same stocks: per unit `source`,
+// `training`, `per_age` at each of probation's 12 ages and `full`, arrivals `inflow` and
+// `transfer` a month; the example district's sub-cell rates unless given.
+scenario party_units(int children, double source, double training, double per_age, double full, double inflow,
+                     double transfer, party_rates r = {0.05, 0.02, 0.10, 0.02, 12, 0.002, 0.97, 0.0015}) {
+  std::vector<unit_record> records{{"root", "", "", "k"}};
+  for (int i = 0; i < children; ++i) records.push_back({"c" + std::to_string(i), "root", "", "k"});
+  scenario sc(org_of(records), party_like(r));
+  const auto& p = sc.model();
+  for (Eigen::Index u = 0; u < sc.stocks.rows(); ++u) {
+    sc.stocks(u, static_cast<Eigen::Index>(p.offset(0))) = source;
+    sc.stocks(u, static_cast<Eigen::Index>(p.offset(1))) = training;
+    for (Eigen::Index a = 0; a < 12; ++a) sc.stocks(u, static_cast<Eigen::Index>(p.offset(2)) + a) = per_age;
+    sc.stocks(u, static_cast<Eigen::Index>(p.offset(3))) = full;
+    sc.params.inflow(u) = inflow;
+    sc.params.transfer_in(u) = transfer;
+  }
+  return sc;
+}
+
+// Every event over the horizon and over months [1, H - 1), every stage's stock in the
+// middle and at the horizon.
+std::vector<tracked_quantity> every_quantity(const pipeline& p, int horizon) {
+  std::vector<tracked_quantity> t;
+  for (auto e : event_names) {
+    t.push_back({std::string(e), {0, horizon}});
+    if (horizon > 2) t.push_back({std::string(e), {1, horizon - 1}});
+  }
+  for (const auto& s : p.stages()) {
+    t.push_back({s.name, {horizon / 2, horizon / 2}});
+    t.push_back({s.name, {horizon, horizon}});
+  }
+  return t;
+}
+
+// Every tracked quantity at every node: the simulated pmf against the exact engine's by
+// chi-square, and the mean within z standard errors (Bonferroni over all the tests).
+void require_exact_law(const scenario& sc, int horizon, simulation_options opt, const std::string& label) {
+  opt.track = every_quantity(sc.model(), horizon);
+  const auto sim = simulate(sc, horizon, opt);
+  const exact_forecast ex(sc, horizon);
+  const std::size_t tests = sim.tracked.size() * sc.units().size();
+  const double tail = 1e-3 / static_cast<double>(tests), z = z_for(tests);
+  for (std::size_t i = 0; i < sim.tracked.size(); ++i) {
+    const auto exact = exact_of(ex, sim.tracked[i]);
+    for (std::size_t u = 0; u < sc.units().size(); ++u) {
+      const auto& simulated = sim.distributions[i][u];
+      const auto& reference = exact.nodes[u];
+      const auto r = chi_square(counts_of(simulated, opt.paths), opt.paths, reference, tail);
+      INFO(label << ", " << regime_name(opt.regime) << ": " << sim.tracked[i].quantity << " ["
+                 << sim.tracked[i].window.first << ", " << sim.tracked[i].window.last << ") at unit " << u << ": "
+                 << r.describe() << "; means " << simulated.mean() << " vs " << reference.mean());
+      REQUIRE(r.passes());
+      REQUIRE(std::abs(simulated.mean() - reference.mean()) <=
+              z * std::sqrt(reference.variance() / static_cast<double>(opt.paths)) + 1e-9);
+    }
+  }
+}
+
+// Two samples of equal size from one law? Pearson's statistic of homogeneity over the
+// values, adjacent values merged until each bin holds >= 10 of both together.
+mf_test::chi_square_result two_sample(const counts& a, const counts& b, double tail) {
+  std::map<long long, std::pair<double, double>> both;
+  for (const auto& [k, c] : a) both[k].first += static_cast<double>(c);
+  for (const auto& [k, c] : b) both[k].second += static_cast<double>(c);
+  std::vector<std::pair<double, double>> bins;
+  std::pair<double, double> open{0, 0};
+  for (const auto& [k, c] : both) {
+    open.first += c.first;
+    open.second += c.second;
+    if (open.first + open.second >= 10) {
+      bins.push_back(open);
+      open = {0, 0};
+    }
+  }
+  if (bins.empty()) bins.push_back(open);
+  else bins.back().first += open.first, bins.back().second += open.second;
+  mf_test::chi_square_result r;
+  for (const auto& [x, y] : bins) r.statistic += (x - y) * (x - y) / (x + y);
+  r.dof = static_cast<int>(bins.size()) - 1;
+  r.threshold = chi_square_quantile(r.dof, tail);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("Regimes: sparse units (~4 people) match the exact engine in each regime", "[simulate][regime]") {
+  // Small means: the race's single events and bottom-up inversions, and counts' bottom-up
+  // inversions (a unit's components have means well below 1).
+  const auto sc = party_units(4, 1, 1, 0.0, 2, 0.3, 0.015, {0.2, 0.05, 0.3, 0.05, 12, 0.02, 0.9, 0.01});
+  for (auto regime : all_regimes) {
+    simulation_options o;
+    o.paths = 20000;
+    o.seed = 31;
+    o.threads = 2;
+    o.regime = regime;
+    require_exact_law(sc, 12, o, "sparse");
+  }
+}
+
+TEST_CASE("Regimes: dense units (~3,500 people) match the exact engine in each regime", "[simulate][regime]") {
+  // Means from 0.04 (a probation cohort's exits) to 40 (source's advance) and 30 (arrivals):
+  // counts' mode-outward inversions, the automatic rule's mix of counts and race.
+  const auto sc = party_units(1, 800, 200, 20, 2500, 30, 1.5);
+  for (auto regime : all_regimes) {
+    simulation_options o;
+    o.paths = 6000;
+    o.seed = 32;
+    o.threads = 2;
+    o.regime = regime;
+    require_exact_law(sc, 4, o, "dense");
+  }
+}
+
+TEST_CASE("Regimes: chances above 1/2 and large means match the exact engine in each regime", "[simulate][regime]") {
+  // The samplers' other branches: p > 1/2 (advance 0.6, exit given no advance 0.75,
+  // failing probation 0.8), means >= 10 and below, in the race given "not 0" by rejection.
+  const auto p = std::make_shared<const pipeline>(pipeline(
+      {stage::markov("source", 0.6, 0.3, 12), stage::markov("training", 0.1, 0.05), stage::fixed("probation", 2, 0.05, 0.2),
+       stage::terminal("full", 0.05, 0.5)},
+      "probation"));
+  scenario sc(org_of({{"root", "", "", "k"}, {"a", "root", "", "k"}}), p);
+  for (Eigen::Index u = 0; u < 2; ++u) {
+    sc.stocks(u, 0) = 300;
+    sc.stocks(u, 1) = 50;
+    sc.stocks(u, 2) = 20;
+    sc.stocks(u, 3) = 7;
+    sc.stocks(u, 4) = 400;
+  }
+  for (auto regime : all_regimes) {
+    simulation_options o;
+    o.paths = 10000;
+    o.seed = 33;
+    o.threads = 2;
+    o.regime = regime;
+    require_exact_law(sc, 5, o, "p > 1/2");
+  }
+}
+
+TEST_CASE("Regimes: with every policy on, race and counts draw the same law (two-sample chi-square)",
+          "[simulate][regime][policy]") {
+  // Dense units, so that counts are drawn; a course with few seats, the target rule with
+  // stopping, boost and penalty, an inflow profile and a drawn advance.
+  auto sc = party_units(3, 400, 100, 10, 1200, 15, 0.8, {0.05, 0.02, 0.10, 0.02, 12, 0.002, 0.9, 0.0015});
+  sc.targets(0) = 150;
+  sc.targets(1) = 30;
+  const int horizon = 13;
+  std::vector<simulation_result> runs;
+  for (auto regime : {simulation_regime::race, simulation_regime::counts}) {
+    simulation_options o;
+    o.paths = 6000;
+    o.seed = 34;  // the same seed: the regimes spend it differently
+    o.threads = 2;
+    o.regime = regime;
+    o.track = every_quantity(sc.model(), horizon);
+    o.inflow_profile = {1, 2, 0.5};
+    o.uncertainty = {{"kind:k", "source", "advance", "beta", 50, 950}};
+    o.course = course_policy{40, {1, 4, 7, 10}};
+    o.target_rule = target_policy{true, 2, 0.05, 0.2};
+    runs.push_back(simulate(sc, horizon, o));
+  }
+  const auto& race = runs[0];
+  const auto& count = runs[1];
+  const std::size_t tests = race.tracked.size() * sc.units().size();
+  const double tail = 1e-3 / static_cast<double>(tests);
+  for (std::size_t i = 0; i < race.tracked.size(); ++i)
+    for (std::size_t u = 0; u < sc.units().size(); ++u) {
+      const auto r = two_sample(counts_of(race.distributions[i][u], 6000), counts_of(count.distributions[i][u], 6000), tail);
+      INFO(race.tracked[i].quantity << " [" << race.tracked[i].window.first << ", " << race.tracked[i].window.last
+                                    << ") at unit " << u << ": " << r.describe() << "; means "
+                                    << race.distributions[i][u].mean() << " vs " << count.distributions[i][u].mean());
+      REQUIRE(r.passes());
+    }
+}
+
+TEST_CASE("Regimes: the same seed gives the same bits for 1, 2, 3 threads and any batch split, in each regime",
+          "[simulate][regime][batches]") {
+  auto sc = party_units(5, 300, 60, 6, 900, 10, 0.5);
+  sc.targets(0) = 200;
+  for (bool policies : {false, true})
+    for (auto regime : all_regimes) {
+      INFO(regime_name(regime) << (policies ? ", every policy on" : ", no policy"));
+      simulation_options o;
+      o.paths = 41;
+      o.seed = 35;
+      o.regime = regime;
+      o.keep_paths = true;
+      if (policies) {
+        o.inflow_profile = {1, 3};
+        o.uncertainty = {{"*", "training", "advance", "beta", 20, 180}};
+        o.course = course_policy{25, {2, 5, 8}};
+        o.target_rule = target_policy{true, 1, 0.05, 0.1};
+      }
+      o.threads = 1;
+      const auto one = simulate(sc, 9, o);
+      o.threads = 2;
+      require_identical(simulate(sc, 9, o), one);
+      o.threads = 3;
+      require_identical(simulate(sc, 9, o), one);
+      require_identical(finish(sc, 9, o, tally_in_batches(sc, 9, o, {7, 1, 20, 13}, {2, 1, 3}, {3, 1, 0, 2})), one);
+    }
+}
+
+TEST_CASE("Regimes: the regimes differ in bits only (an unknown regime is refused)", "[simulate][regime]") {
+  const auto sc = party_units(1, 800, 200, 20, 2500, 30, 1.5);
+  simulation_options o;
+  o.paths = 50;
+  o.seed = 36;
+  o.regime = simulation_regime::race;
+  const auto race = simulate(sc, 3, o);
+  o.regime = simulation_regime::counts;
+  const auto counted = simulate(sc, 3, o);
+  REQUIRE(race.distributions[0][0].p != counted.distributions[0][0].p);
+  o.regime = static_cast<simulation_regime>(7);
+  REQUIRE_THROWS_AS_WITH(simulate(sc, 3, o), input_error, mf_test::contains("regime must be"));
+}
+
 // -- inflow profile -----------------------------------------------------------------------------------
 
 TEST_CASE("Inflow profile: arrivals in month t are Poisson(inflow x profile[t mod size])", "[simulate][policy]") {
