@@ -220,7 +220,7 @@ allocation allocate(const scenario& sc, unit_index node, long long target, const
   allocation out;
   out.node = node;
   out.target = target;
-  const exact_forecast ex(sc, opt.horizon, opt.tolerance);
+  const exact_forecast ex(sc, opt.horizon, {.tolerance = opt.tolerance});
   const month_window window{0, opt.horizon};
   const auto own = ex.own_events("admissions", window).nodes;
   const auto sub = ex.events("admissions", window).nodes;

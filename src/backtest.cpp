@@ -349,7 +349,7 @@ std::vector<node_distributions> memberflow_forecast(const event_log& log, record
   sc.stocks = log.stocks_at(c);
   sc.start = c;
   const auto draws = draw_parameters(fit, *o, *p, options.draws, mix_seed(options.seed, c));
-  const exact_mixture mixture(sc, draws, options.horizon, options.tolerance);
+  const exact_mixture mixture(sc, draws, options.horizon, {.tolerance = options.tolerance});
   std::vector<node_distributions> out;
   for (const auto& q : options.quantities) out.push_back(mixture.events(q, {0, options.horizon}));
   return out;

@@ -1,4 +1,5 @@
 #include "memberflow/exact.hpp"
+#include "memberflow/parallel.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -52,11 +53,12 @@ Eigen::ArrayXXd direct_event_chance(const pipeline& p, const parameter_set& ps, 
     if (st.kind == stage_kind::markov) d.col(off) = ps.advance.col(si);
     else d.col(off + st.months - 1) = (1.0 - ps.exit.col(si)) * ps.pass_rate.col(si);
   };
-  if (event == "admissions") {
+  const auto e = event_index(event);  // throws unknown_id listing the events
+  if (e == event_at::admissions) {
     entering_next(p.admission() - 1);
-  } else if (event == "confirmations") {
+  } else if (e == event_at::confirmations) {
     entering_next(p.terminal() - 1);
-  } else if (event == "exits") {
+  } else if (e == event_at::exits) {
     for (std::size_t s = 0; s < p.terminal(); ++s) {
       const auto& st = p.stages()[s];
       const auto off = static_cast<Eigen::Index>(p.offset(s));
@@ -67,23 +69,22 @@ Eigen::ArrayXXd direct_event_chance(const pipeline& p, const parameter_set& ps, 
         d.col(last) += (1.0 - ps.exit.col(si)) * (1.0 - ps.pass_rate.col(si));
       }
     }
-  } else if (event == "leavers") {
+  } else if (e == event_at::leavers) {
     d.col(static_cast<Eigen::Index>(p.offset(p.terminal()))) = ps.attrition.col(static_cast<Eigen::Index>(p.terminal()));
-  } else {
-    throw unknown_id("'" + std::string(event) +
-                     "' has no exact distribution here (events: admissions, confirmations, exits, leavers, arrivals; "
-                     "stocks: a stage name)");
+  } else {  // arrivals: a person arrives once, but arrivals are not moves between slots
+    throw unknown_id("'" + std::string(event) + "' is not a move between slots (events with one: admissions, "
+                     "confirmations, exits, leavers)");
   }
   return d;
 }
 
 }  // namespace detail
 
-exact_forecast::exact_forecast(scenario sc, int horizon, double tolerance)
-    : scenario_(std::move(sc)), horizon_(horizon), tolerance_(tolerance) {
+exact_forecast::exact_forecast(scenario sc, int horizon, const exact_options& options)
+    : scenario_(std::move(sc)), horizon_(horizon), options_(options) {
   scenario_.validate();
-  if (horizon < 1) throw input_error("the horizon must be at least 1 month, got " + std::to_string(horizon));
-  if (!(tolerance > 0 && tolerance < 1)) throw input_error("the tail tolerance must be in (0, 1)");
+  check_horizon(horizon);
+  if (!(options.tolerance > 0 && options.tolerance < 1)) throw input_error("the tail tolerance must be in (0, 1)");
   // events() keeps two columns of units a month (the first and terminal slots' G(m)).
   const double units = static_cast<double>(scenario_.units().size());
   detail::check_fits_memory(units * (2.0 * (horizon + 1) + 4.0 * static_cast<double>(scenario_.model().state_size())) * 8,
@@ -100,14 +101,13 @@ node_distributions exact_forecast::own_events(std::string_view event, month_wind
 }
 
 node_distributions exact_forecast::event_pmfs(std::string_view event, month_window w, bool subtree) const {
-  if (w.first < 0 || w.last > horizon_ || w.first >= w.last)
-    throw input_error("window [" + std::to_string(w.first) + ", " + std::to_string(w.last) +
-                      ") must satisfy 0 <= first < last <= horizon = " + std::to_string(horizon_));
+  check_window(w, horizon_);
+  const auto e = event_index(event);  // throws unknown_id listing the events
   const auto& p = scenario_.model();
   const auto& ps = scenario_.params;
   const auto n = static_cast<Eigen::Index>(scenario_.units().size());
   const auto months = static_cast<double>(w.last - w.first);
-  if (event == "arrivals") {  // people arrive; no one already here is counted
+  if (e == event_at::arrivals) {  // people arrive; no one already here is counted
     return assemble("arrivals", w, Eigen::ArrayXXd::Zero(n, static_cast<Eigen::Index>(p.state_size())),
                     (ps.inflow + ps.transfer_in) * months, subtree);
   }
@@ -132,7 +132,7 @@ node_distributions exact_forecast::event_pmfs(std::string_view event, month_wind
                    first_slot[static_cast<std::size_t>(std::max(0, w.first - t - 1))];
   // Transfers in land in the terminal stage, which produces only `leavers`.
   Eigen::ArrayXd arrival_mean = ps.inflow * per_arrival;
-  if (event == "leavers")
+  if (e == event_at::leavers)
     for (int t = 0; t + 1 < w.last; ++t)
       arrival_mean += ps.transfer_in * (term_slot[static_cast<std::size_t>(w.last - t - 1)] -
                                         term_slot[static_cast<std::size_t>(std::max(0, w.first - t - 1))]);
@@ -143,8 +143,7 @@ node_distributions exact_forecast::stock(std::string_view stage, int month) cons
   const auto& p = scenario_.model();
   const auto& ps = scenario_.params;
   const auto s = p.index(stage);
-  if (month < 0 || month > horizon_)
-    throw input_error("month " + std::to_string(month) + " is outside 0.." + std::to_string(horizon_));
+  check_month(month, horizon_);
   const auto n = static_cast<Eigen::Index>(scenario_.units().size());
   const auto slots = static_cast<Eigen::Index>(p.state_size());
   // H(0) = 1 on the stage's slots; H(m) = T H(m - 1) is P(in the stage m months on).
@@ -221,22 +220,41 @@ node_distributions exact_forecast::assemble(std::string quantity, month_window w
   check_size(o, stocks, chance, arrival_mean, quantity);
   // Every truncation drops at most 2 eps; a node's pmf results from at most
   // (2 slots + 3) truncations per unit of its subtree, so its tail stays <= tolerance.
-  const double eps = tolerance_ / (2.0 * static_cast<double>(n) * static_cast<double>(2 * slots + 4));
+  const double eps = options_.tolerance / (2.0 * static_cast<double>(n) * static_cast<double>(2 * slots + 4));
   node_distributions out{std::move(quantity), w, std::vector<pmf>(n)};
-  for (auto it = o.preorder().rbegin(); it != o.preorder().rend(); ++it) {
-    const auto u = *it;
+  // Each unit's own count first, then each node's children convolved into it, the
+  // deepest nodes first: within a step every node writes only its own pmf, always with
+  // the same arithmetic in the same order, so the pmfs are the same for any number of
+  // threads.
+  detail::for_each_item(n, options_.threads, [&](std::size_t i) {
+    const auto u = static_cast<unit_index>(i);
     pmf own = poisson_pmf(arrival_mean(u), eps);
     for (std::size_t j = 0; j < slots; ++j) {
       const auto c = static_cast<long long>(stocks(u, static_cast<Eigen::Index>(j)));
       const double q = std::clamp(chance(u, static_cast<Eigen::Index>(j)), 0.0, 1.0);  // rounding only
       if (c > 0 && q > 0) own = convolve(own, binomial_pmf(c, q, eps), eps);
     }
-    if (subtree)
-      for (auto child : o.children(u)) own = convolve(own, out.nodes[static_cast<std::size_t>(child)], eps);
-    if (!std::isfinite(own.sum()))  // never expected: check_size keeps the counts in range
-      throw error("exact " + out.quantity + ": the pmf of node '" + o.id(u) + "' is not finite");
-    out.nodes[static_cast<std::size_t>(u)] = std::move(own);
+    out.nodes[i] = std::move(own);
+  });
+  if (subtree) {
+    std::vector<std::vector<unit_index>> by_depth;  // the nodes with children, by depth
+    for (auto u : o.preorder()) {
+      if (o.children(u).empty()) continue;
+      const auto d = static_cast<std::size_t>(o.depth(u));
+      if (by_depth.size() <= d) by_depth.resize(d + 1);
+      by_depth[d].push_back(u);
+    }
+    for (auto level = by_depth.rbegin(); level != by_depth.rend(); ++level)
+      detail::for_each_item(level->size(), options_.threads, [&](std::size_t i) {
+        const auto u = (*level)[i];
+        pmf& own = out.nodes[static_cast<std::size_t>(u)];
+        for (auto child : o.children(u)) own = convolve(own, out.nodes[static_cast<std::size_t>(child)], eps);
+      });
   }
+  // Never expected (check_size keeps the counts in range); the deepest such node named.
+  for (auto it = o.preorder().rbegin(); it != o.preorder().rend(); ++it)
+    if (!std::isfinite(out.nodes[static_cast<std::size_t>(*it)].sum()))
+      throw error("exact " + out.quantity + ": the pmf of node '" + o.id(*it) + "' is not finite");
   return out;
 }
 
@@ -270,13 +288,13 @@ node_distributions mix(const std::vector<node_distributions>& parts) {
 }
 
 exact_mixture::exact_mixture(const scenario& sc, const std::vector<parameter_set>& draws, int horizon,
-                             double tolerance) {
+                             const exact_options& options) {
   if (draws.empty()) throw input_error("exact_mixture: give at least one parameter set");
   parts_.reserve(draws.size());
   for (const auto& ps : draws) {
     scenario s = sc;
     s.params = ps;
-    parts_.emplace_back(std::move(s), horizon, tolerance);
+    parts_.emplace_back(std::move(s), horizon, options);
   }
 }
 

@@ -1,10 +1,8 @@
 #include "memberflow/expected.hpp"
 #include "memberflow/forecast.hpp"
+#include "memberflow/parallel.hpp"
 
-#include <atomic>
 #include <cstdlib>
-#include <mutex>
-#include <thread>
 #include <new>
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -30,11 +28,28 @@ double* allocate_large(std::size_t bytes) {
 
 void free_large(double* p) { std::free(p); }
 
+std::string lead(std::string_view what) { return what.empty() ? std::string() : std::string(what) + ": "; }
+
 }  // namespace
+
+void check_window(month_window w, int horizon, std::string_view what) {
+  if (w.first < 0 || w.last > horizon || w.first >= w.last)
+    throw input_error(lead(what) + "window [" + std::to_string(w.first) + ", " + std::to_string(w.last) +
+                      ") must satisfy 0 <= first < last <= horizon = " + std::to_string(horizon));
+}
+
+void check_month(int month, int horizon, std::string_view what) {
+  if (month < 0 || month > horizon)
+    throw input_error(lead(what) + "month " + std::to_string(month) + " is outside 0.." + std::to_string(horizon));
+}
+
+void check_horizon(int horizon) {
+  if (horizon < 1) throw input_error("the horizon must be at least 1 month, got " + std::to_string(horizon));
+}
 
 forecast_result::forecast_result(std::shared_ptr<const org> o, std::shared_ptr<const pipeline> p, int horizon)
     : org_(std::move(o)), pipeline_(std::move(p)), horizon_(horizon), block_(nullptr, free_large) {
-  if (horizon < 1) throw input_error("the horizon must be at least 1 month, got " + std::to_string(horizon));
+  check_horizon(horizon);
   const auto n = static_cast<Eigen::Index>(org_->size());
   const auto stocks = static_cast<std::size_t>(n) * static_cast<std::size_t>(horizon + 1);
   const auto events = static_cast<std::size_t>(n) * static_cast<std::size_t>(horizon);
@@ -54,8 +69,7 @@ std::vector<std::string> forecast_result::quantities() const {
 }
 
 std::size_t forecast_result::slot(std::string_view quantity) const {
-  for (std::size_t e = 0; e < event_names.size(); ++e)
-    if (event_names[e] == quantity) return pipeline_->size() + e;
+  if (const auto e = find_event(quantity); e < event_names.size()) return pipeline_->size() + e;
   for (std::size_t s = 0; s < pipeline_->size(); ++s)
     if (pipeline_->stages()[s].name == quantity) return s;
   std::string valid;
@@ -68,12 +82,6 @@ bool forecast_result::is_stock(std::string_view quantity) const { return slot(qu
 const forecast_result::series& forecast_result::own(std::string_view quantity) const { return values_[slot(quantity)]; }
 forecast_result::series& forecast_result::own(std::string_view quantity) { return values_[slot(quantity)]; }
 
-void forecast_result::check_window(month_window w) const {
-  if (w.first < 0 || w.last > horizon_ || w.first >= w.last)
-    throw input_error("window [" + std::to_string(w.first) + ", " + std::to_string(w.last) +
-                      ") must satisfy 0 <= first < last <= horizon = " + std::to_string(horizon_));
-}
-
 Eigen::ArrayXd forecast_result::total(std::string_view event, month_window w) const {
   if (is_stock(event))
     throw input_error("'" + std::string(event) + "' is a stock: ask for it at a month, not summed over a window");
@@ -85,8 +93,7 @@ Eigen::ArrayXd forecast_result::total(std::string_view event, month_window w) co
 
 Eigen::ArrayXd forecast_result::stock(std::string_view stage, int month) const {
   if (!is_stock(stage)) throw input_error("'" + std::string(stage) + "' is an event, not a stage's stock");
-  if (month < 0 || month > horizon_)
-    throw input_error("month " + std::to_string(month) + " is outside 0.." + std::to_string(horizon_));
+  check_month(month, horizon_);
   Eigen::ArrayXd v = own(stage).col(month);
   org_->rollup_inplace(v);
   return v;
@@ -137,7 +144,7 @@ void forecast_block(const scenario& sc, int horizon, Eigen::Index begin, Eigen::
 
 }  // namespace
 
-forecast_result forecast_expected(const scenario& sc, int horizon, int threads) {
+forecast_result forecast_expected(const scenario& sc, int horizon, const expected_options& options) {
   sc.validate();
   forecast_result result(sc.organisation, sc.stages, horizon);
   const auto& p = sc.model();
@@ -146,33 +153,18 @@ forecast_result forecast_expected(const scenario& sc, int horizon, int threads) 
   for (const auto& st : p.stages()) stock_out.push_back(&result.own(st.name));
   for (auto e : event_names) event_out.push_back(&result.own(e));
   constexpr Eigen::Index block = 4096;
-  const Eigen::Index blocks = (n + block - 1) / block;
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  threads = static_cast<int>(std::min<Eigen::Index>(threads, blocks));
+  const auto blocks = static_cast<std::size_t>((n + block - 1) / block);
   // Each block writes its own rows with the same arithmetic whichever thread runs it,
   // so the result is bit-identical for any thread count.
-  std::atomic<Eigen::Index> next_block{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  auto work = [&] {
-    try {
-      for (Eigen::Index b; (b = next_block.fetch_add(1)) < blocks;)
-        forecast_block(sc, horizon, b * block, std::min(block, n - b * block), stock_out, event_out);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(failure_mutex);
-      failure = std::current_exception();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
+  detail::for_each_item(blocks, options.threads, [&](std::size_t b) {
+    const auto first = static_cast<Eigen::Index>(b) * block;
+    forecast_block(sc, horizon, first, std::min(block, n - first), stock_out, event_out);
+  });
   return result;
 }
 
 forecast_result forecast_expected(const scenario& sc, const std::vector<parameter_set>& draws, int horizon,
-                                  int threads) {
+                                  const expected_options& options) {
   if (draws.empty()) throw input_error("forecast_expected: give at least one parameter set");
   forecast_result mean(sc.organisation, sc.stages, horizon);
   const auto names = mean.quantities();
@@ -181,7 +173,7 @@ forecast_result forecast_expected(const scenario& sc, const std::vector<paramete
   for (const auto& ps : draws) {
     scenario one = sc;
     one.params = ps;
-    const auto f = forecast_expected(one, horizon, threads);
+    const auto f = forecast_expected(one, horizon, options);
     for (const auto& name : names) mean.own(name) += weight * f.own(name);
   }
   return mean;

@@ -27,6 +27,19 @@ param param_from_name(std::string_view name) {
   throw unknown_id("unknown parameter '" + std::string(name) + "' (valid: " + valid + ")");
 }
 
+std::string event_list() {
+  std::string out;
+  for (auto e : event_names) out += (out.empty() ? "" : ", ") + std::string(e);
+  return out;
+}
+
+std::size_t event_index(std::string_view name) {
+  const auto e = find_event(name);
+  if (e == event_names.size())
+    throw unknown_id("unknown event '" + std::string(name) + "' (events: " + event_list() + ")");
+  return e;
+}
+
 stage stage::markov(std::string name, double advance, double exit, double inflow) {
   stage s;
   s.name = std::move(name);

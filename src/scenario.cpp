@@ -153,10 +153,17 @@ override_index parse_overrides(const text_table& t, const org& o, const pipeline
                                                        p.stages()[ov.stage].name + "'");
     auto& slot = idx.slots[{ov.stage, ov.which}];
     const auto n = idx.rows.size();
+    // The scopes of replace.hpp's units_in_scope (which resolves them below), but not
+    // "subtree:<unit id>": a table's rows act by how specific their scope is (a unit's
+    // row over its kind's over "*", whatever their order), and a subtree is neither more
+    // nor less specific than a kind, so it would have no place in that order.
+    if (ov.scope.starts_with("subtree:"))
+      throw input_error(where + ": scope '" + ov.scope +
+                        "': a parameter table's scope is *, kind:<kind> or a unit id (a subtree is for replace)");
     if (ov.scope == "*") {
       ov.level = 0;
       slot.all = n;
-    } else if (ov.scope.rfind("kind:", 0) == 0) {
+    } else if (ov.scope.starts_with("kind:")) {
       ov.level = 1;
       const auto kind = ov.scope.substr(5);
       if (!kinds.count(kind))
@@ -176,22 +183,6 @@ override_index parse_overrides(const text_table& t, const org& o, const pipeline
   return idx;
 }
 
-std::map<std::string, std::vector<unit_index>> units_by_kind(const org& o) {
-  std::map<std::string, std::vector<unit_index>> out;
-  for (unit_index u = 0; u < static_cast<unit_index>(o.size()); ++u) out[o.kind(u)].push_back(u);
-  return out;
-}
-
-// The units a row names: every unit, the units of a kind, or one unit.
-std::vector<unit_index> units_in_scope(const override_row& ov, const org& o,
-                                       const std::map<std::string, std::vector<unit_index>>& members) {
-  if (ov.level == 2) return {o.index(ov.scope)};
-  if (ov.level == 1) return members.at(ov.scope.substr(5));
-  std::vector<unit_index> all(o.size());
-  for (std::size_t u = 0; u < all.size(); ++u) all[u] = static_cast<unit_index>(u);
-  return all;
-}
-
 std::string describe_row(const text_table& t, const override_row& r) {
   return t.where(r.row).describe() + " (scope '" + r.scope + "')";
 }
@@ -199,12 +190,11 @@ std::string describe_row(const text_table& t, const override_row& r) {
 // A row is shadowed when more specific rows of the same table cover every unit it names.
 std::vector<std::string> shadow_warnings(const text_table& t, const override_index& idx, const org& o,
                                          const pipeline& p) {
-  const auto members = units_by_kind(o);
   std::vector<std::string> out;
   for (const auto& ov : idx.rows) {
     if (ov.level == 2) continue;
     std::size_t covered = 0, units = 0, example = text_table::npos;
-    for (auto u : units_in_scope(ov, o, members)) {
+    for (auto u : units_in_scope(o, ov.scope)) {
       ++units;
       const auto r = idx.origin(o, u, ov.stage, ov.which);
       if (r != text_table::npos && idx.rows[r].level > ov.level) {
@@ -228,11 +218,10 @@ std::vector<std::string> parameter_set::apply(const text_table& t, const org& o,
   // Applied to a copy, general scopes first, so that the more specific scope wins
   // whatever the order of the rows and a refused table leaves this set as it was.
   parameter_set updated = *this;
-  const auto members = units_by_kind(o);
   for (int level = 0; level <= 2; ++level)
     for (const auto& ov : idx.rows)
       if (ov.level == level)
-        for (auto u : units_in_scope(ov, o, members)) updated.set(u, ov.stage, ov.which, ov.value);
+        for (auto u : units_in_scope(o, ov.scope)) updated.set(u, ov.stage, ov.which, ov.value);
   // advance + exit <= 1, named by the rows that set them.
   for (unit_index u = 0; u < static_cast<unit_index>(o.size()); ++u)
     for (std::size_t s = 0; s < p.size(); ++s) {

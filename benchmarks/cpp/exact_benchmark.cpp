@@ -40,7 +40,7 @@ using memberflow::bench::national;
 using memberflow::bench::province;
 constexpr int horizon = 12;
 constexpr month_window window{0, 12};
-constexpr double tolerance = 1e-12;  // exact_forecast's default
+const double tolerance = exact_options{}.tolerance;  // exact_forecast's default
 
 struct sizes {
   double entries = 0, heap_bytes = 0;
@@ -107,7 +107,7 @@ void BM_ExactAdmissions(benchmark::State& state, const scenario& (*make)()) {
   for (auto _ : state) {
     std::optional<node_distributions> d;
     {
-      const exact_forecast ef(sc, horizon, tolerance);
+      const exact_forecast ef(sc, horizon, {.tolerance = tolerance});
       d.emplace(ef.events("admissions", window));
     }
     benchmark::DoNotOptimize(d->nodes.data());

@@ -31,11 +31,11 @@
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 
 #include "bench_util.hpp"
 #include "memberflow/datasets.hpp"
 #include "memberflow/expected.hpp"
+#include "memberflow/parallel.hpp"
 
 namespace {
 
@@ -153,11 +153,11 @@ bool bit_identical(const forecast_result& a, const forecast_result& b) {
 void BM_ForecastExpectedThreads(benchmark::State& state, const scenario& (*make)()) {
   const scenario& sc = make();
   const int threads = static_cast<int>(state.range(0));
-  if (!bit_identical(forecast_expected(sc, horizon, threads), forecast_expected(sc, horizon, 1))) {
+  if (!bit_identical(forecast_expected(sc, horizon, {.threads = threads}), forecast_expected(sc, horizon, {.threads = 1}))) {
     memberflow::bench::fail(state, std::to_string(threads) + " threads: result not bit-identical to 1 thread");
     return;
   }
-  time_checked(state, sc, [&] { return forecast_expected(sc, horizon, threads); });
+  time_checked(state, sc, [&] { return forecast_expected(sc, horizon, {.threads = threads}); });
   const auto units = static_cast<double>(sc.units().size());
   state.counters["threads"] = threads;
   state.counters["unit_months/s"] = benchmark::Counter(units * horizon, benchmark::Counter::kIsIterationInvariantRate);
@@ -182,7 +182,7 @@ void BM_ThreadsPaired(benchmark::State& state, const scenario& (*make)()) {
     for (int k = 0; k < 2; ++k) {
       const bool one = (k == 0) == first_one;
       const auto t0 = std::chrono::steady_clock::now();
-      (one ? r1 : r2).emplace(forecast_expected(sc, horizon, one ? 1 : 2));
+      (one ? r1 : r2).emplace(forecast_expected(sc, horizon, {.threads = one ? 1 : 2}));
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       seconds += s;
       (one ? best1 : best2) = std::min(one ? best1 : best2, s);
@@ -289,13 +289,12 @@ forecast_result blocked_forecast(const scenario& sc, int h, Eigen::Index block, 
       }
     }
   };
-  if (threads <= 1) {
-    work(0, blocks);
-  } else {
-    std::vector<std::thread> pool;
-    for (int i = 0; i < threads; ++i) pool.emplace_back(work, blocks * i / threads, blocks * (i + 1) / threads);
-    for (auto& th : pool) th.join();
-  }
+  // A fixed split of the blocks, one share per thread, on the library's pool.
+  const int shares = std::max(threads, 1);
+  detail::for_each_item(static_cast<std::size_t>(shares), shares, [&](std::size_t i) {
+    const auto k = static_cast<Eigen::Index>(i);
+    work(blocks * k / shares, blocks * (k + 1) / shares);
+  });
   return result;
 }
 

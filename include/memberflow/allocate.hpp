@@ -26,6 +26,7 @@
 
 #include "memberflow/distribution.hpp"
 #include "memberflow/error.hpp"
+#include "memberflow/exact.hpp"
 #include "memberflow/scenario.hpp"
 
 namespace memberflow {
@@ -57,7 +58,7 @@ struct allocation_options {
   std::vector<double> weights;      // method weight: one per unit (own weight), >= 0
   std::vector<long long> minimum;   // empty, or one per unit (its share's lower bound)
   std::vector<long long> maximum;   // empty, or one per unit; no_maximum = none
-  double tolerance = 1e-12;         // the exact engine's tail tolerance
+  double tolerance = exact_options{}.tolerance;  // the exact engine's tail tolerance
 };
 
 struct allocation {

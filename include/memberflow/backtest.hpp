@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "memberflow/distribution.hpp"
+#include "memberflow/exact.hpp"
 #include "memberflow/records.hpp"
 #include "memberflow/scenario.hpp"
 #include "memberflow/table.hpp"
@@ -92,7 +93,7 @@ struct backtest_options {
   std::optional<calendar_month> first;              // records begin (default: log.complete_from())
   int min_years = 2;                                // default cut-offs need this many years before them
   bool drift = true;                                // fit_options::drift of the memberflow fit
-  double tolerance = 1e-12;                         // tail mass the exact engine may drop per node
+  double tolerance = exact_options{}.tolerance;     // tail mass the exact engine may drop per node
 };
 
 inline constexpr const char* backtest_methods[] = {"memberflow", "last_year", "mean_3y", "conversion"};

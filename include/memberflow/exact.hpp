@@ -38,14 +38,26 @@ struct node_distributions {
   double max_tail() const;
 };
 
+// How the exact engine runs (the defaults are here only).
+struct exact_options {
+  // The probability mass any node's pmf may drop from its tails, in (0, 1).
+  double tolerance = 1e-12;
+  // Threads sharing the units' pmfs and each depth's convolutions
+  // (detail::thread_count: 0 or less, one per core); the pmfs do not depend on it, to
+  // the bit.
+  int threads = 0;
+};
+
 class exact_forecast {
  public:
-  // `tolerance` bounds the probability mass any node's pmf may drop from its tails.
-  exact_forecast(scenario sc, int horizon, double tolerance = 1e-12);
+  // Throws what scenario::validate throws, and input_error for horizon < 1 or a
+  // tolerance outside (0, 1).
+  exact_forecast(scenario sc, int horizon, const exact_options& options = {});
 
   const scenario& source() const { return scenario_; }
   int horizon() const { return horizon_; }
-  double tolerance() const { return tolerance_; }
+  const exact_options& options() const { return options_; }
+  double tolerance() const { return options_.tolerance; }
 
   // admissions, confirmations, exits, leavers (each at most once per person) and
   // arrivals (Poisson), summed over months [first, last).
@@ -63,7 +75,7 @@ class exact_forecast {
 
   scenario scenario_;
   int horizon_;
-  double tolerance_;
+  exact_options options_;
 };
 
 // The predictive distribution under parameter uncertainty as an exact mixture: given
@@ -73,7 +85,8 @@ class exact_forecast {
 // posterior (their number sets that error, not the pmfs').
 class exact_mixture {
  public:
-  exact_mixture(const scenario& sc, const std::vector<parameter_set>& draws, int horizon, double tolerance = 1e-12);
+  exact_mixture(const scenario& sc, const std::vector<parameter_set>& draws, int horizon,
+                const exact_options& options = {});
 
   std::size_t size() const { return parts_.size(); }
   node_distributions events(std::string_view event, month_window w) const;

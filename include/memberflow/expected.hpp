@@ -19,7 +19,6 @@ namespace detail {
 template <class State, class Next, class Events, class Stocks>
 void expected_month(const pipeline& p, const parameter_set& ps, const State& state, Next& next, Events& events,
                     Stocks& stage_stocks) {
-  enum { admissions, confirmations, arrivals, exits, leavers };
   Eigen::ArrayXd entering = ps.inflow;  // people entering stage s this month
   Eigen::ArrayXd leaving = Eigen::ArrayXd::Zero(state.rows());
   for (std::size_t s = 0; s < p.size(); ++s) {
@@ -54,32 +53,38 @@ void expected_month(const pipeline& p, const parameter_set& ps, const State& sta
       case stage_kind::terminal: {
         const auto x = state.col(off);
         stock = x;
-        events.col(leavers) = x * ps.attrition.col(si);
+        events.col(event_at::leavers) = x * ps.attrition.col(si);
         next.col(off) = x * (1.0 - ps.attrition.col(si)) + entering + ps.transfer_in;
         break;
       }
     }
     if (st.kind == stage_kind::terminal) break;
-    if (s + 1 == p.admission()) events.col(admissions) = moving_on;
-    if (s + 1 == p.terminal()) events.col(confirmations) = moving_on;
+    if (s + 1 == p.admission()) events.col(event_at::admissions) = moving_on;
+    if (s + 1 == p.terminal()) events.col(event_at::confirmations) = moving_on;
     entering = std::move(moving_on);
   }
-  events.col(exits) = leaving;
-  events.col(arrivals) = ps.inflow + ps.transfer_in;
+  events.col(event_at::exits) = leaving;
+  events.col(event_at::arrivals) = ps.inflow + ps.transfer_in;
 }
 
 }  // namespace detail
 
+// How the expected-value engine runs (the defaults are here only).
+struct expected_options {
+  // Threads sharing blocks of units (detail::thread_count: 0 or less, one per core);
+  // the result does not depend on it, to the bit.
+  int threads = 0;
+};
+
 // Expected stocks and events of every unit for months 0..horizon-1 (stocks to month
 // `horizon`). Throws what scenario::validate throws, and input_error for horizon < 1.
-// `threads` (0: one per core) share blocks of units; the result does not depend on it.
-forecast_result forecast_expected(const scenario& sc, int horizon, int threads = 0);
+forecast_result forecast_expected(const scenario& sc, int horizon, const expected_options& options = {});
 
 // The mean forecast over parameter sets drawn from their uncertainty (draw_parameters,
 // estimate.hpp): the average of forecast_expected under each set, i.e. the exact mean of
 // the predictive mixture (expectations are linear in the mixture's weights, not in the
 // parameters, so this differs from the forecast at the parameters' means).
 forecast_result forecast_expected(const scenario& sc, const std::vector<parameter_set>& draws, int horizon,
-                                  int threads = 0);
+                                  const expected_options& options = {});
 
 }  // namespace memberflow

@@ -22,6 +22,17 @@ struct month_window {
   int last = 0;
 };
 
+// The checks every engine makes of what it is asked for, with one wording. `what`, if
+// given, names the request and leads the message ("tracked 'admissions': window ...").
+// Throws input_error naming the window unless 0 <= first < last <= horizon:
+//   "window [3, 14) must satisfy 0 <= first < last <= horizon = 12".
+void check_window(month_window w, int horizon, std::string_view what = {});
+// Throws input_error unless 0 <= month <= horizon (a stock's month; the horizon's own
+// start included): "month 13 is outside 0..12".
+void check_month(int month, int horizon, std::string_view what = {});
+// Throws input_error unless horizon >= 1: "the horizon must be at least 1 month, got 0".
+void check_horizon(int horizon);
+
 class forecast_result {
  public:
   // Each quantity's values are a units x months view into one block of memory.
@@ -57,8 +68,8 @@ class forecast_result {
   Eigen::ArrayXXd rolled(std::string_view quantity) const;
 
   month_window whole() const { return {0, horizon_}; }
-  // Throws input_error unless 0 <= first < last <= H.
-  void check_window(month_window w) const;
+  // memberflow::check_window against this result's horizon.
+  void check_window(month_window w) const { memberflow::check_window(w, horizon_); }
 
  private:
   std::size_t slot(std::string_view quantity) const;

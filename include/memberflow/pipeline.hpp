@@ -62,6 +62,28 @@ struct stage {
 inline constexpr std::array<std::string_view, 5> event_names{"admissions", "confirmations", "arrivals",
                                                              "exits", "leavers"};
 
+// Where each event sits in event_names, and so in every engine's per-event arrays:
+// events.col(event_at::admissions).
+namespace event_at {
+inline constexpr std::size_t admissions = 0, confirmations = 1, arrivals = 2, exits = 3, leavers = 4;
+}
+static_assert(event_names[event_at::admissions] == "admissions" && event_names[event_at::confirmations] == "confirmations" &&
+              event_names[event_at::arrivals] == "arrivals" && event_names[event_at::exits] == "exits" &&
+              event_names[event_at::leavers] == "leavers");
+
+// The position of an event in event_names, or event_names.size() if `name` is not an
+// event (a stage's name, say).
+constexpr std::size_t find_event(std::string_view name) {
+  std::size_t e = 0;
+  while (e < event_names.size() && event_names[e] != name) ++e;
+  return e;
+}
+// The position of an event in event_names; throws unknown_id listing the event names:
+//   "unknown event 'admission' (events: admissions, confirmations, arrivals, exits, leavers)".
+std::size_t event_index(std::string_view name);
+// The event names joined by ", ", for messages.
+std::string event_list();
+
 class pipeline {
  public:
   // Throws parameter_error unless: at least two stages; unique, non-empty names that are

@@ -41,7 +41,7 @@ void register_allocate(py::module_& m) {
                         "exact_evaluations"_a = a.exact_evaluations, "greedy_steps"_a = a.greedy_steps);
       },
       "scenario"_a, "node"_a, "target"_a, "method"_a, "horizon"_a, "weights"_a, "minimum"_a, "maximum"_a,
-      "tolerance"_a = 1e-12);
+      "tolerance"_a = allocation_options{}.tolerance);
   m.attr("NO_MAXIMUM") = no_maximum;
   // Hamilton's largest remainders (apportion.hpp): whole parts in proportion, adding up.
   m.def(

@@ -167,9 +167,9 @@ void register_estimate(py::module_& m) {
              const int h = integer_arg<int>(horizon, "horizon", std::numeric_limits<int>::min(),
                                             std::numeric_limits<int>::max());
              py::gil_scoped_release release;
-             return std::make_shared<exact_mixture>(s, draws.sets, h, tolerance);
+             return std::make_shared<exact_mixture>(s, draws.sets, h, exact_options{.tolerance = tolerance});
            }),
-           "scenario"_a, "draws"_a, "horizon"_a, "tolerance"_a = 1e-12)
+           "scenario"_a, "draws"_a, "horizon"_a, "tolerance"_a = exact_options{}.tolerance)
       .def_property_readonly("draws", &exact_mixture::size)
       .def(
           "events",

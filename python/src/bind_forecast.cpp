@@ -25,13 +25,27 @@ void register_forecast(py::module_& m) {
            "stage"_a, "month"_a)
       .def("rolled", [](const forecast_result& f, const std::string& q) { return Eigen::ArrayXXd(f.rolled(q)); }, "quantity"_a);
 
+  // The engine's options as a keyword-only class; defaults read from expected_options.
+  const expected_options defaults;
+  py::class_<expected_options>(m, "ExpectedOptions")
+      .def(py::init([](int threads) { return expected_options{.threads = threads}; }), py::kw_only(),
+           "threads"_a = defaults.threads)
+      .def_readwrite("threads", &expected_options::threads, "Threads (0 or less: one per core); no effect on the result.")
+      .def("__repr__", [](const expected_options& o) { return "ExpectedOptions(threads=" + std::to_string(o.threads) + ")"; });
+
+  // The engine touches only C++ data, so other Python threads may run meanwhile.
   m.def("forecast_expected",
         [](std::shared_ptr<scenario> s, int horizon, int threads) {
-          // The engine touches only C++ data, so other Python threads may run meanwhile.
           py::gil_scoped_release release;
-          return std::make_shared<forecast_result>(forecast_expected(*s, horizon, threads));
+          return std::make_shared<forecast_result>(forecast_expected(*s, horizon, {.threads = threads}));
         },
-        "scenario"_a, "horizon"_a, "threads"_a = 0, "Expected-value forecast (exact means of the model).");
+        "scenario"_a, "horizon"_a, "threads"_a = defaults.threads, "Expected-value forecast (exact means of the model).");
+  m.def("forecast_expected",
+        [](std::shared_ptr<scenario> s, int horizon, const expected_options& options) {
+          py::gil_scoped_release release;
+          return std::make_shared<forecast_result>(forecast_expected(*s, horizon, options));
+        },
+        "scenario"_a, "horizon"_a, "options"_a, "Expected-value forecast with ExpectedOptions.");
 }
 
 }  // namespace memberflow::python

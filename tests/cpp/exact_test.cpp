@@ -544,7 +544,7 @@ TEST_CASE("exact means equal the expected engine's on random scenarios; pmfs sum
     for (int n : {1, 6, 25}) {
       const auto sc = random_scenario(random_org(n, rng), p, rng);
       const auto fc = forecast_expected(sc, horizon);
-      const exact_forecast ex(sc, horizon), loose(sc, horizon, 1e-6);
+      const exact_forecast ex(sc, horizon), loose(sc, horizon, {.tolerance = 1e-6});
       REQUIRE(ex.tolerance() == 1e-12);
       REQUIRE(ex.horizon() == horizon);
       auto check = [&](const node_distributions& d, const node_distributions& dl, const Eigen::ArrayXd& mean,
@@ -732,18 +732,54 @@ TEST_CASE("the exact engine refuses bad horizons, tolerances, windows, months an
   auto sc = tiny_party(true);
   REQUIRE_THROWS_AS_WITH(exact_forecast(sc, 0), input_error, mf_test::contains("horizon must be at least 1"));
   for (double tol : {0.0, 1.0, -1e-3, std::numeric_limits<double>::quiet_NaN()})
-    REQUIRE_THROWS_AS_WITH(exact_forecast(sc, 3, tol), input_error, mf_test::contains("tolerance"));
+    REQUIRE_THROWS_AS_WITH(exact_forecast(sc, 3, {.tolerance = tol}), input_error, mf_test::contains("tolerance"));
   const exact_forecast ex(sc, 6);
   for (auto w : {month_window{-1, 3}, month_window{0, 7}, month_window{3, 3}, month_window{4, 2}})
     REQUIRE_THROWS_AS_WITH(ex.events("admissions", w), input_error, mf_test::contains("horizon = 6"));
-  REQUIRE_THROWS_AS_WITH(ex.events("admission", {0, 3}), unknown_id, mf_test::contains("'admission'"));
-  REQUIRE_THROWS_AS_WITH(ex.events("source", {0, 3}), unknown_id, mf_test::contains("'source'"));
+  REQUIRE_THROWS_AS_WITH(ex.events("admissions", {4, 2}), input_error,
+                         mf_test::contains("window [4, 2) must satisfy 0 <= first < last <= horizon = 6"));
+  const auto events = mf_test::contains("(events: admissions, confirmations, arrivals, exits, leavers)");
+  REQUIRE_THROWS_AS_WITH(ex.events("admission", {0, 3}), unknown_id,
+                         mf_test::contains("unknown event 'admission'") && events);
+  REQUIRE_THROWS_AS_WITH(ex.own_events("source", {0, 3}), unknown_id, mf_test::contains("unknown event 'source'") && events);
   REQUIRE_THROWS_AS(ex.stock("sourc", 3), unknown_id);
   REQUIRE_THROWS_AS(ex.stock("admissions", 3), unknown_id);
-  for (int m : {-1, 7}) REQUIRE_THROWS_AS_WITH(ex.stock("full", m), input_error, mf_test::contains("outside 0..6"));
+  for (int m : {-1, 7})
+    REQUIRE_THROWS_AS_WITH(ex.stock("full", m), input_error,
+                           mf_test::contains("month " + std::to_string(m) + " is outside 0..6"));
   // Stock at the horizon itself is allowed.
   REQUIRE(ex.stock("full", 6).nodes.size() == 3);
   // An invalid scenario is refused at construction.
   sc.params.pass_rate(1, 2) = 1.5;
   REQUIRE_THROWS_AS(exact_forecast(sc, 3), parameter_error);
+}
+
+TEST_CASE("exact pmfs are the same bits for 1, 2 and 3 threads, and the options are kept", "[exact][threads]") {
+  // A random tree of a few hundred units over several depths: the units' own pmfs and
+  // each depth's convolutions are shared between threads.
+  std::mt19937 rng(20260311);
+  const auto sc = random_scenario(random_org(300, rng), pipelines()[0], rng);
+  const exact_forecast one(sc, 9, {.threads = 1});
+  CHECK(one.options().threads == 1);
+  CHECK(one.tolerance() == exact_options{}.tolerance);
+  CHECK(exact_forecast(sc, 9, {.tolerance = 1e-9}).tolerance() == 1e-9);
+  const auto same = [](const node_distributions& a, const node_distributions& b) {
+    REQUIRE(a.nodes.size() == b.nodes.size());
+    for (std::size_t u = 0; u < a.nodes.size(); ++u) {
+      INFO("node " << u);
+      REQUIRE(a.nodes[u].offset == b.nodes[u].offset);
+      REQUIRE(a.nodes[u].p == b.nodes[u].p);  // bit for bit
+      REQUIRE(a.nodes[u].tail == b.nodes[u].tail);
+    }
+  };
+  for (int threads : {2, 3}) {
+    INFO("threads " << threads);
+    const exact_forecast many(sc, 9, {.threads = threads});
+    for (const auto& event : {"admissions", "confirmations", "arrivals", "exits", "leavers"}) {
+      INFO(event);
+      same(one.events(event, {2, 9}), many.events(event, {2, 9}));
+      same(one.own_events(event, {0, 4}), many.own_events(event, {0, 4}));
+    }
+    same(one.stock("full", 9), many.stock("full", 9));
+  }
 }

@@ -448,7 +448,7 @@ TEST_CASE("a forecast lists its quantities and refuses bad windows, months and n
                          mf_test::contains("unit 'D', stage 'probation': pass_rate = 1.5 is outside [0, 1]"));
 }
 
-TEST_CASE("the expected forecast is bit-identical for 1, 2 and 7 threads across many blocks of units",
+TEST_CASE("the expected forecast is bit-identical for 1, 2, 3 and 7 threads across many blocks of units",
           "[expected][threads]") {
   // ~13,000 units: four blocks of 4,096 and a partial one.
   datasets::synthetic_options options;
@@ -456,9 +456,9 @@ TEST_CASE("the expected forecast is bit-identical for 1, 2 and 7 threads across 
   options.seed = 7;
   const auto sc = datasets::synthetic(options);
   REQUIRE(sc.units().size() > 3 * 4096);
-  const auto one = forecast_expected(sc, 14, 1);
-  for (int threads : {2, 7}) {
-    const auto many = forecast_expected(sc, 14, threads);
+  const auto one = forecast_expected(sc, 14, {.threads = 1});
+  for (int threads : {2, 3, 7}) {
+    const auto many = forecast_expected(sc, 14, {.threads = threads});
     for (const auto& q : one.quantities()) {
       INFO("quantity " << q << ", threads " << threads);
       CHECK((one.own(q) == many.own(q)).all());
@@ -467,4 +467,25 @@ TEST_CASE("the expected forecast is bit-identical for 1, 2 and 7 threads across 
   // And the blocks are stitched at the right rows: the root's totals equal a plain sum.
   const auto total = one.total("admissions", one.whole());
   CHECK(total(sc.units().root()) == Catch::Approx(one.own("admissions").sum()).epsilon(1e-12));
+}
+
+TEST_CASE("the engines' window, month and horizon checks name what they refuse", "[expected][checks]") {
+  for (auto w : {month_window{0, 1}, month_window{0, 12}, month_window{11, 12}}) CHECK_NOTHROW(check_window(w, 12));
+  const auto rule = mf_test::contains("must satisfy 0 <= first < last <= horizon = 12");
+  REQUIRE_THROWS_AS_WITH(check_window({3, 3}, 12), input_error, mf_test::contains("window [3, 3) ") && rule);
+  REQUIRE_THROWS_AS_WITH(check_window({4, 2}, 12), input_error, mf_test::contains("window [4, 2) ") && rule);
+  REQUIRE_THROWS_AS_WITH(check_window({-1, 2}, 12), input_error, mf_test::contains("window [-1, 2) ") && rule);
+  REQUIRE_THROWS_AS_WITH(check_window({0, 13}, 12), input_error, mf_test::contains("window [0, 13) ") && rule);
+  REQUIRE_THROWS_AS_WITH(check_window({0, 13}, 12, "tracked 'admissions'"), input_error,
+                         mf_test::contains("tracked 'admissions': window [0, 13) must satisfy"));
+  for (int m : {0, 6, 12}) CHECK_NOTHROW(check_month(m, 12));
+  REQUIRE_THROWS_AS_WITH(check_month(13, 12), input_error, mf_test::contains("month 13 is outside 0..12"));
+  REQUIRE_THROWS_AS_WITH(check_month(-1, 12), input_error, mf_test::contains("month -1 is outside 0..12"));
+  REQUIRE_THROWS_AS_WITH(check_month(-1, 12, "tracked stock 'full'"), input_error,
+                         mf_test::contains("tracked stock 'full': month -1 is outside 0..12"));
+  CHECK_NOTHROW(check_horizon(1));
+  REQUIRE_THROWS_AS_WITH(check_horizon(0), input_error, mf_test::contains("the horizon must be at least 1 month, got 0"));
+  // The result's own check is the same one.
+  const auto fc = forecast_expected(one_unit(share(pipeline::party())), 12, {.threads = 2});
+  REQUIRE_THROWS_AS_WITH(fc.check_window({0, 13}), input_error, mf_test::contains("window [0, 13) ") && rule);
 }

@@ -187,3 +187,21 @@ TEST_CASE("a general chain lays out one slot per markov or terminal stage and D 
   CHECK(p.takes(0, param::pass_rate));
   CHECK_FALSE(p.takes(1, param::inflow));
 }
+
+TEST_CASE("events are found by name; an unknown one is refused listing the events", "[pipeline]") {
+  for (std::size_t e = 0; e < event_names.size(); ++e) {
+    CHECK(event_index(event_names[e]) == e);
+    CHECK(find_event(event_names[e]) == e);
+  }
+  CHECK(event_index("admissions") == event_at::admissions);
+  CHECK(event_index("leavers") == event_at::leavers);
+  static_assert(find_event("exits") == event_at::exits);
+  CHECK(find_event("probation") == event_names.size());
+  CHECK(event_list() == "admissions, confirmations, arrivals, exits, leavers");
+  for (const char* name : {"admission", "probation", "", "Admissions"}) {
+    INFO(name);
+    REQUIRE_THROWS_AS_WITH(event_index(name), unknown_id,
+                           mf_test::contains("unknown event '" + std::string(name) +
+                                             "' (events: admissions, confirmations, arrivals, exits, leavers)"));
+  }
+}

@@ -37,8 +37,8 @@ std::string read_file(const fs::path& path) {
 
 // Every quantity of the expected engine, every unit and month, compared bit for bit.
 void require_same_expected(const scenario& a, const scenario& b, int horizon) {
-  const auto fa = forecast_expected(a, horizon, 1);
-  const auto fb = forecast_expected(b, horizon, 1);
+  const auto fa = forecast_expected(a, horizon, {.threads = 1});
+  const auto fb = forecast_expected(b, horizon, {.threads = 1});
   REQUIRE(fa.quantities() == fb.quantities());
   for (const auto& q : fa.quantities()) {
     INFO("quantity " << q);
@@ -166,7 +166,7 @@ TEST_CASE("a pipeline written by hand (a church's seeker -> catechumen -> baptis
   CHECK(sc.start->str() == "2024-09");
   CHECK(sc.stocks(1, static_cast<Eigen::Index>(sc.model().offset(1) + 8)) == 3);
   // The three who finish their ninth month pass with p = 0.9 * (1 - exit): confirmations in month 0.
-  const auto fc = forecast_expected(sc, 1, 1);
+  const auto fc = forecast_expected(sc, 1, {.threads = 1});
   CHECK(fc.total("confirmations", {0, 1})(0) == Approx(3 * 0.99 * 0.9).epsilon(1e-15));
   // Written back, it is the same scenario.
   require_same_scenario(sc, round_trip(sc, "church_again"));

@@ -147,6 +147,12 @@ TEST_CASE("an override naming an unknown unit, kind, stage or parameter is refus
                          mf_test::contains("params line 1: unknown stage 'novice'"));
   REQUIRE_THROWS_AS_WITH(f.ps.apply(overrides({{"*", "source", "speed", "0.1"}}), f.o, f.p), unknown_id,
                          mf_test::contains("params line 1: unknown parameter 'speed'"));
+  // A subtree scope is replace()'s: a table's rows act by how specific their scope is.
+  const auto before = f.ps.advance;
+  REQUIRE_THROWS_AS_WITH(f.ps.apply(overrides({{"subtree:C2", "source", "advance", "0.1"}}), f.o, f.p), input_error,
+                         mf_test::contains("params line 1: scope 'subtree:C2': a parameter table's scope is *, "
+                                           "kind:<kind> or a unit id"));
+  CHECK((f.ps.advance == before).all());
 }
 
 TEST_CASE("an override of a parameter the stage does not take is refused", "[scenario]") {
