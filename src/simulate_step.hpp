@@ -15,7 +15,7 @@ namespace memberflow::sim {
 // A unit's draws. Every random outcome of the model is a component: a binomial (people
 // who advance, exit, fail, leave) or a Poisson (arrivals), whose default (nothing
 // happens) is 0. A component whose mean exceeds `count_above` is drawn as a count
-// (random::binomial / poisson: O(1) to O(sqrt(mean)) whatever the number of people);
+// (random::binomial_count / poisson_count: O(1) whatever the number of people);
 // the others race in "hazard time": the default has a chance d = exp(-h) (h = -n log(1 - p)
 // for a binomial, h = the mean for a Poisson); the unit keeps a budget r ~ Exp(1) and
 // walks its components in a fixed order: one with r >= h takes its default and r -= h
@@ -32,7 +32,7 @@ class draws {
 
   long long binomial(long long n, double p, double log_q) {
     if (n == 0 || p == 0) return 0;
-    if (counted(static_cast<double>(n) * p, count_above_)) return random::binomial(s_, n, p, log_q);
+    if (counted(static_cast<double>(n) * p, count_above_)) return random::binomial_count(s_, n, p, log_q);
     const double h = -static_cast<double>(n) * log_q;
     if (r_ >= h) {
       r_ -= h;
@@ -51,7 +51,7 @@ class draws {
 
   long long poisson(double mu, double exp_minus_mu) {
     if (mu == 0) return 0;
-    if (counted(mu, count_above_)) return random::poisson(s_, mu, exp_minus_mu);
+    if (counted(mu, count_above_)) return random::poisson_count(s_, mu, exp_minus_mu);
     if (r_ >= mu) {
       r_ -= mu;
       return 0;

@@ -41,22 +41,30 @@ void window_histograms::add_outside(std::size_t u, long long k, std::int64_t tim
     lo_[u] = std::max(0LL, k - width / 2);
     add(u, k, times);
   } else {
-    auto& h = wide_[u];
+    auto* w = wide_of(u);
+    auto& h = w ? *w : make_wide(u);
     const auto before = h.counts.size();
     if (budget_) {  // charge the growth before making it
       const long long after = h.counts.empty() ? 1
                               : k < h.offset ? static_cast<long long>(before) + (h.offset - k)
                                              : std::max<long long>(static_cast<long long>(before), k - h.offset + 1);
-      budget_->spend(after - static_cast<long long>(before));
+      if (after > static_cast<long long>(before)) budget_->spend(after - static_cast<long long>(before));
     }
     h.add(k, times);
   }
 }
 
+histogram& window_histograms::make_wide(std::size_t u) {
+  if (wide_at_.empty()) wide_at_.assign(lo_.size(), 0);
+  if (wide_.size() >= 0xFFFFFFFFULL) throw input_error("simulate: too many histograms");
+  wide_.push_back({u, {}});
+  wide_at_[u] = static_cast<std::uint32_t>(wide_.size());
+  return wide_.back().second;
+}
+
 void window_histograms::append_pmf(std::size_t u, double paths, pmf_table& table) const {
   const cell* window = &window_[u * width];
-  const auto found = wide_.find(u);
-  const histogram* wide = found == wide_.end() ? nullptr : &found->second;
+  const histogram* wide = wide_of(u);
   long long first = std::numeric_limits<long long>::max(), last = std::numeric_limits<long long>::min();
   for (long long i = 0; i < width; ++i)
     if (window[i]) first = std::min(first, lo_[u] + i), last = std::max(last, lo_[u] + i);
@@ -116,12 +124,12 @@ std::vector<T> get_vector(std::string_view in, std::size_t& at) {
 void window_histograms::write(std::string& out) const {
   put_vector(out, lo_);
   put_vector(out, window_);
-  std::vector<std::size_t> keys;
-  for (const auto& [u, h] : wide_) keys.push_back(u);
-  std::sort(keys.begin(), keys.end());
-  put(out, static_cast<std::uint64_t>(keys.size()));
-  for (auto u : keys) {
-    const auto& h = wide_.at(u);
+  std::vector<std::size_t> order(wide_.size());  // by count, whatever the order they were made in
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return wide_[a].first < wide_[b].first; });
+  put(out, static_cast<std::uint64_t>(order.size()));
+  for (auto i : order) {
+    const auto& [u, h] = wide_[i];
     put(out, static_cast<std::uint64_t>(u));
     put(out, static_cast<std::int64_t>(h.offset));
     put_vector(out, h.counts);
@@ -137,10 +145,10 @@ window_histograms window_histograms::read(std::string_view in, std::size_t& at) 
   for (std::uint64_t i = 0; i < wide; ++i) {
     const auto u = get<std::uint64_t>(in, at);
     if (u >= h.lo_.size()) bad_bytes("a histogram beyond the counts");
-    histogram w;
+    if (h.wide_of(static_cast<std::size_t>(u))) bad_bytes("a histogram twice");
+    auto& w = h.make_wide(static_cast<std::size_t>(u));
     w.offset = get<std::int64_t>(in, at);
     w.counts = get_vector<std::int64_t>(in, at);
-    h.wide_[static_cast<std::size_t>(u)] = std::move(w);
   }
   return h;
 }

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <limits>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "memberflow/distribution.hpp"
@@ -77,7 +76,16 @@ class window_histograms {
   static constexpr long long unset = std::numeric_limits<long long>::min() / 2;  // no value yet
   std::vector<long long> lo_;                        // per count: the value of its window's first cell
   std::vector<cell> window_;                         // counts x width
-  std::unordered_map<std::size_t, histogram> wide_;  // per count that has any: the values outside its window
+  // The values outside the windows: wide_[wide_at_[u] - 1] is count u's (wide_at_[u] = 0:
+  // none), made on first use; a vector, not a hash map, as dense units leave their windows
+  // in most paths.
+  std::vector<std::uint32_t> wide_at_;
+  std::vector<std::pair<std::size_t, histogram>> wide_;
+  histogram* wide_of(std::size_t u) { return wide_at_.empty() || !wide_at_[u] ? nullptr : &wide_[wide_at_[u] - 1].second; }
+  const histogram* wide_of(std::size_t u) const {
+    return wide_at_.empty() || !wide_at_[u] ? nullptr : &wide_[wide_at_[u] - 1].second;
+  }
+  histogram& make_wide(std::size_t u);
   cell_budget* budget_ = nullptr;
 };
 

@@ -49,6 +49,18 @@ void BM_Binomial(benchmark::State& state) {
 }
 BENCHMARK(BM_Binomial)->Args({20, 15})->Args({3, 500})->Args({200, 400})->Args({1000, 3000})->Args({100000, 3000});
 
+// The count regime's samplers (BTRS and PTRS from mean 10) at the same sizes.
+void BM_BinomialCount(benchmark::State& state) {
+  const long long n = state.range(0);
+  const double p = static_cast<double>(state.range(1)) / 10000.0;
+  random::stream s(1, 2, 3, 4);
+  long long x = 0;
+  for (auto _ : state) x += random::binomial_count(s, n, p);
+  benchmark::DoNotOptimize(x);
+  state.counters["draws/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_BinomialCount)->Args({20, 15})->Args({3, 500})->Args({200, 400})->Args({1000, 3000})->Args({100000, 3000});
+
 void BM_Poisson(benchmark::State& state) {
   const double mu = static_cast<double>(state.range(0)) / 100.0;
   random::stream s(1, 2, 3, 4);
@@ -58,6 +70,16 @@ void BM_Poisson(benchmark::State& state) {
   state.counters["draws/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Poisson)->Arg(3)->Arg(990)->Arg(1000)->Arg(100000);
+
+void BM_PoissonCount(benchmark::State& state) {
+  const double mu = static_cast<double>(state.range(0)) / 100.0;
+  random::stream s(1, 2, 3, 4);
+  long long x = 0;
+  for (auto _ : state) x += random::poisson_count(s, mu);
+  benchmark::DoNotOptimize(x);
+  state.counters["draws/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_PoissonCount)->Arg(3)->Arg(990)->Arg(1000)->Arg(100000);
 
 // The engine: paths of the province, 12 months, with 1 and 2 threads.
 void BM_SimulateProvince(benchmark::State& state) {
@@ -90,6 +112,14 @@ BENCHMARK(BM_SimulateProvince)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->U
 // spread evenly (some units one more).
 
 constexpr double density_scales[] = {0.1, 1.0, 10.0, 100.0};
+
+// User + system CPU seconds of this process so far (every thread).
+double process_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
 
 scenario density_scenario(double s) {
   constexpr int units = 2000, branches = 40;
@@ -197,10 +227,12 @@ void BM_SimulateDensity(benchmark::State& state) {
   o.regime = static_cast<simulation_regime>(state.range(1));
   o.threads = static_cast<int>(state.range(2));
   double admissions = 0;
+  const double cpu_before = process_cpu_seconds();
   for (auto _ : state) {
     const auto r = simulate(sc, 12, o);
     admissions = r.means.total("admissions", {0, 12})(sc.units().root());
   }
+  const double cpu = process_cpu_seconds() - cpu_before;
   const double expected = forecast_expected(sc, 12).total("admissions", {0, 12})(sc.units().root());
   if (!(std::abs(admissions - expected) < 0.1 * expected + 5))  // a loose sanity check
     bench::fail(state, "simulated mean admissions far from the expected engine");
@@ -208,6 +240,9 @@ void BM_SimulateDensity(benchmark::State& state) {
   state.counters["unit-path-months/s"] =
       benchmark::Counter(unit_path_months * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["people/unit"] = density_scales[i] * 37.4;
+  // CPU time of the whole process (every thread) per unit-month: the cost, less disturbed
+  // than the wall clock when other work shares the cores.
+  state.counters["cpu-ns/unit-month"] = cpu * 1e9 / (unit_path_months * static_cast<double>(state.iterations()));
   static const char* names[] = {"auto", "race", "counts"};
   state.SetLabel(std::string(names[state.range(1)]) + ", " + std::to_string(o.threads) + " thread(s)");
 }
@@ -230,7 +265,8 @@ void BM_DensityFloor(benchmark::State& state) {
 BENCHMARK(BM_DensityFloor)->DenseRange(0, 3)->Iterations(1);
 
 // The cost rule's calibration: one binomial component of mean m (n = 1000) drawn by the
-// race (a subtraction when quiet, about a uniform per event) and as a count. The race's
+// race (a subtraction when quiet, about a uniform per event) and as a count
+// (random::binomial_count, as the engine's counts are drawn). The race's
 // cost grows with m, the count's hardly; count_cost_per_component is about the mean at
 // which they cross, in events.
 void BM_DrawRace(benchmark::State& state) {
@@ -255,7 +291,7 @@ void BM_DrawCount(benchmark::State& state) {
   const double p = mean / static_cast<double>(n), log_q = std::log1p(-p);
   random::stream s(1, 2, 3, 4);
   long long x = 0;
-  for (auto _ : state) x += random::binomial(s, n, p, log_q);
+  for (auto _ : state) x += random::binomial_count(s, n, p, log_q);
   benchmark::DoNotOptimize(x);
   state.counters["draws/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }

@@ -72,18 +72,18 @@ std::map<long long, long long> histogram_of(Draw draw, long long times = draws) 
   return h;
 }
 
-chi_square_result binomial_chi_square(long long n, double p, std::uint64_t id, double p_reference) {
+chi_square_result binomial_chi_square(long long n, double p, std::uint64_t id, double p_reference, bool count = false) {
   stream s(20210201, id, 7, 0);
-  const auto h = histogram_of([&] { return random::binomial(s, n, p); });
+  const auto h = histogram_of([&] { return count ? random::binomial_count(s, n, p) : random::binomial(s, n, p); });
   const double mean = static_cast<double>(n) * p_reference, sd = std::sqrt(mean * (1 - p_reference));
   const auto lo = std::max(0LL, static_cast<long long>(std::floor(mean - 12 * sd - 2)));
   const auto hi = std::min(n, static_cast<long long>(std::ceil(mean + 12 * sd + 2)));
   return chi_square(h, draws, lo, hi, [&](long long k) { return binomial_pmf_at(n, p_reference, k); });
 }
 
-chi_square_result poisson_chi_square(double mu, std::uint64_t id, double mu_reference) {
+chi_square_result poisson_chi_square(double mu, std::uint64_t id, double mu_reference, bool count = false) {
   stream s(20210201, id, 8, 0);
-  const auto h = histogram_of([&] { return random::poisson(s, mu); });
+  const auto h = histogram_of([&] { return count ? random::poisson_count(s, mu) : random::poisson(s, mu); });
   const double sd = std::sqrt(mu_reference);
   const auto lo = std::max(0LL, static_cast<long long>(std::floor(mu_reference - 12 * sd - 2)));
   const auto hi = static_cast<long long>(std::ceil(mu_reference + 14 * sd + 12));
@@ -265,6 +265,48 @@ TEST_CASE("The binomial sampler matches the binomial pmf on both sides of each s
     INFO("Binomial(" << c.n << ", " << c.p << "): " << r.describe());
     REQUIRE(r.statistic < r.threshold);
   }
+}
+
+TEST_CASE("binomial_count and poisson_count (BTRS, PTRS from mean 10) match their pmfs", "[random]") {
+  // Below mean 10 they are binomial() and poisson(), bit for bit; from 10 on transformed
+  // rejection, on both sides of the switch, p > 1/2 as n minus a count with 1 - p, means
+  // up to 10^5.
+  const std::vector<std::pair<long long, double>> binomials{
+      {100, 0.0999}, {100, 0.1},  {100, 0.9001},   {40, 0.3},      {40, 0.7},     {1000, 0.5},
+      {3500, 0.05},  {800, 0.02}, {100000, 0.3},   {100000, 0.99}, {2000000, 0.01}, {25, 0.45}};
+  std::uint64_t id = 200;
+  for (const auto& [n, p] : binomials) {
+    const auto r = binomial_chi_square(n, p, id++, p, true);
+    INFO("binomial_count(" << n << ", " << p << "): " << r.describe());
+    REQUIRE(r.statistic < r.threshold);
+  }
+  for (double mu : {3.5, 9.999999, 10.0, 10.5, 16.0, 30.0, 55.5, 1000.0, 1e5}) {
+    const auto r = poisson_chi_square(mu, id++, mu, true);
+    INFO("poisson_count(" << mu << "): " << r.describe());
+    REQUIRE(r.statistic < r.threshold);
+  }
+  // Power: the same draws against a mean 3% off (1% at the large ones).
+  for (const auto& [n, p] : std::vector<std::pair<long long, double>>{{40, 0.3}, {3500, 0.05}}) {
+    const auto r = binomial_chi_square(n, p, 300, p * 1.03, true);
+    INFO("binomial_count(" << n << ", " << p << ") against a perturbed pmf: " << r.describe());
+    REQUIRE(r.statistic > r.threshold);
+  }
+  for (double mu : {16.0, 1000.0}) {
+    const auto r = poisson_chi_square(mu, 301, mu * (mu > 100 ? 1.01 : 1.03), true);
+    INFO("poisson_count(" << mu << ") against a perturbed pmf: " << r.describe());
+    REQUIRE(r.statistic > r.threshold);
+  }
+  // Below mean 10: the inversions' bits.
+  stream a(5, 6, 7, 8), b(5, 6, 7, 8);
+  for (int i = 0; i < 1000; ++i) {
+    REQUIRE(random::binomial_count(a, 30, 0.2) == random::binomial(b, 30, 0.2));
+    REQUIRE(random::poisson_count(a, 4.5) == random::poisson(b, 4.5));
+  }
+  // Moments at a large mean (a check of the tails beyond the chi-square's bins).
+  stream c(9, 9, 9, 9);
+  const auto [mean, var] = sample_mean_var([&] { return static_cast<double>(random::binomial_count(c, 3500, 0.05)); }, 200000);
+  REQUIRE(std::abs(mean - 175) < 5 * std::sqrt(166.25 / 200000));
+  REQUIRE(std::abs(var / 166.25 - 1) < 5 * std::sqrt(2.0 / 200000));
 }
 
 TEST_CASE("The binomial chi-square test rejects a slightly wrong p (it has power)", "[random]") {
