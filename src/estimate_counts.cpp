@@ -50,13 +50,6 @@ struct problems {
   }
 };
 
-std::string entry_column(const pipeline& p, std::size_t s) {
-  if (s == 0) return "arrivals";
-  if (s == p.admission()) return "admissions";
-  if (s == p.terminal()) return "confirmations";
-  return p.stages()[s].name + "_entries";
-}
-
 // The counts of one stage in one period that the fit needs:
 //   entries   into the stage (first stage: arrivals; terminal: confirmations + transfers in)
 //   advanced  moves on to the next stage (fixed stages: passes)
@@ -81,16 +74,16 @@ class row_reader {
     const auto& name = st.name;
     stage_counts out;
     out.start = need(row, c_.start(r, si), name + "_start");
-    out.entries = need(row, c_.entries(r, si), entry_column(p_, s));
+    out.entries = need(row, c_.entries(r, si), entry_name(p_, s));
     if (s == p_.terminal()) out.entries += need(row, c_.transfers_in(r), "transfers_in");
     out.exited = need(row, c_.exits(r, si), name + "_exits");
     switch (st.kind) {
       case stage_kind::markov:
-        out.advanced = need(row, c_.entries(r, si + 1), entry_column(p_, s + 1));
+        out.advanced = need(row, c_.entries(r, si + 1), entry_name(p_, s + 1));
         out.leavers = out.advanced + out.exited;
         break;
       case stage_kind::fixed: {
-        out.advanced = need(row, c_.entries(r, si + 1), entry_column(p_, s + 1));
+        out.advanced = need(row, c_.entries(r, si + 1), entry_name(p_, s + 1));
         if (fixed_stages_ != 1) {
           complain(row, "not_confirmed cannot be told apart between the pipeline's " +
                             std::to_string(fixed_stages_) + " fixed-duration stages, so pass_rate of '" + name +
@@ -110,7 +103,9 @@ class row_reader {
     return out;
   }
 
-  double arrivals(std::size_t row) { return need(row, c_.entries(static_cast<Eigen::Index>(row), 0), "arrivals"); }
+  double arrivals(std::size_t row) {
+    return need(row, c_.entries(static_cast<Eigen::Index>(row), 0), entry_name(p_, 0));
+  }
   double transfers_in(std::size_t row) {
     return need(row, c_.transfers_in(static_cast<Eigen::Index>(row)), "transfers_in");
   }

@@ -48,12 +48,8 @@ struct yearly_layout {
     start = 0;
     for (const auto& st : p.stages()) names.push_back(st.name + "_start");
     arrivals = names.size();
-    names.push_back("arrivals");
-    entries = names.size() - 1;  // entries into stage s (>= 1) at entries + s
-    for (std::size_t s = 1; s < stages; ++s)
-      names.push_back(s == p.admission() ? "admissions"
-                      : s == p.terminal() ? "confirmations"
-                                          : p.stages()[s].name + "_entries");
+    entries = arrivals;  // entries into stage s at entries + s: arrivals into the first
+    for (std::size_t s = 0; s < stages; ++s) names.push_back(entry_name(p, s));
     not_confirmed = names.size();
     names.push_back("not_confirmed");
     exits = names.size();

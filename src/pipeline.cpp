@@ -40,6 +40,13 @@ std::size_t event_index(std::string_view name) {
   return e;
 }
 
+std::string entry_name(const pipeline& p, std::size_t s) {
+  if (s == 0) return std::string(event_names[event_at::arrivals]);
+  if (s == p.admission()) return std::string(event_names[event_at::admissions]);
+  if (s == p.terminal()) return std::string(event_names[event_at::confirmations]);
+  return p.stages()[s].name + "_entries";
+}
+
 stage stage::markov(std::string name, double advance, double exit, double inflow) {
   stage s;
   s.name = std::move(name);

@@ -548,10 +548,7 @@ count_table::count_table(const text_table& t, const org& o, const pipeline& p, c
   std::vector<std::size_t> start_col(S), entry_col(S), exit_col(S), end_col(S);
   for (std::size_t s = 0; s < S; ++s) {
     start_col[s] = t.require_column(st[s].name + "_start");
-    entry_col[s] = t.find_column(s == 0                ? std::string("arrivals")
-                                 : s == p.admission() ? std::string("admissions")
-                                 : s == p.terminal()  ? std::string("confirmations")
-                                                      : st[s].name + "_entries");
+    entry_col[s] = t.find_column(entry_name(p, s));
     exit_col[s] = t.find_column(st[s].name + "_exits");
     end_col[s] = t.find_column(st[s].name + "_end");
   }

@@ -67,7 +67,8 @@ inline constexpr std::array<std::string_view, 5> event_names{"admissions", "conf
 namespace event_at {
 inline constexpr std::size_t admissions = 0, confirmations = 1, arrivals = 2, exits = 3, leavers = 4;
 }
-static_assert(event_names[event_at::admissions] == "admissions" && event_names[event_at::confirmations] == "confirmations" &&
+static_assert(event_names[event_at::admissions] == "admissions" &&
+              event_names[event_at::confirmations] == "confirmations" &&
               event_names[event_at::arrivals] == "arrivals" && event_names[event_at::exits] == "exits" &&
               event_names[event_at::leavers] == "leavers");
 
@@ -83,6 +84,12 @@ constexpr std::size_t find_event(std::string_view name) {
 std::size_t event_index(std::string_view name);
 // The event names joined by ", ", for messages.
 std::string event_list();
+
+class pipeline;
+// The name of the entries into stage s, as count tables and histories spell them: the
+// event they are where there is one (arrivals into the first stage, admissions into the
+// admission stage, confirmations into the terminal stage), "<stage>_entries" otherwise.
+std::string entry_name(const pipeline& p, std::size_t s);
 
 class pipeline {
  public:

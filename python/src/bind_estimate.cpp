@@ -137,6 +137,13 @@ void register_estimate(py::module_& m) {
         return std::make_shared<forecast_result>(forecast_expected(s, draws.sets, horizon));
       },
       "scenario"_a, "draws"_a, "horizon"_a, "The mean forecast over the parameter sets (the predictive mixture's).");
+  m.def(
+      "forecast_expected_mixture",
+      [](const scenario& s, const parameter_draws& draws, int horizon, const expected_options& options) {
+        py::gil_scoped_release release;
+        return std::make_shared<forecast_result>(forecast_expected(s, draws.sets, horizon, options));
+      },
+      "scenario"_a, "draws"_a, "horizon"_a, "options"_a, "The same with ExpectedOptions.");
   py::class_<bound_fit, std::shared_ptr<bound_fit>>(m, "FitResult")
       .def_property_readonly("first", [](const bound_fit& f) { return f.fit.first.str(); })
       .def_property_readonly("last", [](const bound_fit& f) { return f.fit.last.str(); })
@@ -163,6 +170,14 @@ void register_estimate(py::module_& m) {
           },
           "start"_a, "The seasonal factors month by month from `start` (YYYY-MM), one year.");
   py::class_<exact_mixture, std::shared_ptr<exact_mixture>>(m, "ExactMixture")
+      .def(py::init([](const scenario& s, const parameter_draws& draws, py::object horizon,
+                       const exact_options& options) {
+             const int h = integer_arg<int>(horizon, "horizon", std::numeric_limits<int>::min(),
+                                            std::numeric_limits<int>::max());
+             py::gil_scoped_release release;
+             return std::make_shared<exact_mixture>(s, draws.sets, h, options);
+           }),
+           "scenario"_a, "draws"_a, "horizon"_a, "options"_a)
       .def(py::init([](const scenario& s, const parameter_draws& draws, py::object horizon, double tolerance) {
              const int h = integer_arg<int>(horizon, "horizon", std::numeric_limits<int>::min(),
                                             std::numeric_limits<int>::max());

@@ -14,7 +14,9 @@ void register_exact(py::module_& m) {
   // The engine's options as a keyword-only class; defaults read from exact_options.
   const exact_options defaults;
   py::class_<exact_options>(m, "ExactOptions")
-      .def(py::init([](double tolerance, int threads) { return exact_options{.tolerance = tolerance, .threads = threads}; }),
+      .def(py::init([](double tolerance, int threads) {
+             return exact_options{.tolerance = tolerance, .threads = threads};
+           }),
            py::kw_only(), "tolerance"_a = defaults.tolerance, "threads"_a = defaults.threads)
       .def_readwrite("tolerance", &exact_options::tolerance, "Tail mass any node's pmf may drop, in (0, 1).")
       .def_readwrite("threads", &exact_options::threads, "Threads (0 or less: one per core); no effect on the pmfs.")

@@ -30,8 +30,10 @@ void register_forecast(py::module_& m) {
   py::class_<expected_options>(m, "ExpectedOptions")
       .def(py::init([](int threads) { return expected_options{.threads = threads}; }), py::kw_only(),
            "threads"_a = defaults.threads)
-      .def_readwrite("threads", &expected_options::threads, "Threads (0 or less: one per core); no effect on the result.")
-      .def("__repr__", [](const expected_options& o) { return "ExpectedOptions(threads=" + std::to_string(o.threads) + ")"; });
+      .def_readwrite("threads", &expected_options::threads,
+                     "Threads (0 or less: one per core); no effect on the result.")
+      .def("__repr__",
+           [](const expected_options& o) { return "ExpectedOptions(threads=" + std::to_string(o.threads) + ")"; });
 
   // The engine touches only C++ data, so other Python threads may run meanwhile.
   m.def("forecast_expected",

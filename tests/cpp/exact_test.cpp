@@ -741,7 +741,8 @@ TEST_CASE("the exact engine refuses bad horizons, tolerances, windows, months an
   const auto events = mf_test::contains("(events: admissions, confirmations, arrivals, exits, leavers)");
   REQUIRE_THROWS_AS_WITH(ex.events("admission", {0, 3}), unknown_id,
                          mf_test::contains("unknown event 'admission'") && events);
-  REQUIRE_THROWS_AS_WITH(ex.own_events("source", {0, 3}), unknown_id, mf_test::contains("unknown event 'source'") && events);
+  REQUIRE_THROWS_AS_WITH(ex.own_events("source", {0, 3}), unknown_id,
+                         mf_test::contains("unknown event 'source'") && events);
   REQUIRE_THROWS_AS(ex.stock("sourc", 3), unknown_id);
   REQUIRE_THROWS_AS(ex.stock("admissions", 3), unknown_id);
   for (int m : {-1, 7})

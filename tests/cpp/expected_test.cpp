@@ -484,7 +484,8 @@ TEST_CASE("the engines' window, month and horizon checks name what they refuse",
   REQUIRE_THROWS_AS_WITH(check_month(-1, 12, "tracked stock 'full'"), input_error,
                          mf_test::contains("tracked stock 'full': month -1 is outside 0..12"));
   CHECK_NOTHROW(check_horizon(1));
-  REQUIRE_THROWS_AS_WITH(check_horizon(0), input_error, mf_test::contains("the horizon must be at least 1 month, got 0"));
+  REQUIRE_THROWS_AS_WITH(check_horizon(0), input_error,
+                         mf_test::contains("the horizon must be at least 1 month, got 0"));
   // The result's own check is the same one.
   const auto fc = forecast_expected(one_unit(share(pipeline::party())), 12, {.threads = 2});
   REQUIRE_THROWS_AS_WITH(fc.check_window({0, 13}), input_error, mf_test::contains("window [0, 13) ") && rule);

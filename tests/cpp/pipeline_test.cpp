@@ -205,3 +205,11 @@ TEST_CASE("events are found by name; an unknown one is refused listing the event
                                              "' (events: admissions, confirmations, arrivals, exits, leavers)"));
   }
 }
+
+TEST_CASE("entries into a stage are named by their event where they have one", "[pipeline]") {
+  const auto p = pipeline::party();
+  CHECK(entry_name(p, 0) == "arrivals");
+  CHECK(entry_name(p, 1) == "training_entries");
+  CHECK(entry_name(p, 2) == "admissions");
+  CHECK(entry_name(p, 3) == "confirmations");
+}
