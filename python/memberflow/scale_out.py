@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -99,10 +100,25 @@ def _batches(options: SimulationOptions, size: int) -> list[tuple[int, int]]:
     return [(first, min(size, end - first)) for first in range(options.first_path, end, size)]
 
 
+#: A batch's fixed costs (the run's setup, making, sending, reading and merging its
+#: tally) are about those of 5 to 10 paths whatever the organisation's size (both grow
+#: with units x months), so by default a batch holds at least this many paths, unless
+#: that would leave a worker thread idle.
+MIN_BATCH_PATHS = 50
+
+
+def _default_batch(paths: int, threads: int) -> int:
+    """Paths per batch: two batches per worker thread (for balance) when each gets at
+    least MIN_BATCH_PATHS, else one per thread (any split gives the same bits)."""
+    batches = 2 * threads if paths >= 2 * threads * MIN_BATCH_PATHS else threads
+    return max(1, math.ceil(paths / batches))
+
+
 def _tally(scenario: Scenario, horizon: int, options: SimulationOptions, first: int, count: int) -> bytes:
-    """One batch, on a worker: the tally of paths first .. first + count - 1, as bytes."""
+    """One batch, on a worker: the tally of paths first .. first + count - 1, as bytes,
+    compressed (a tally is mostly zeros: the national organisation's 430 MB are 15 MB)."""
     core = options.replace(first_path=first, paths=count, threads=options.threads or 1)._to_core()
-    return _core.simulate_tally(scenario._core, horizon, core)
+    return zlib.compress(_core.simulate_tally(scenario._core, horizon, core), 1)
 
 
 def _connect(client):
@@ -126,15 +142,16 @@ def _connect(client):
     return client, None
 
 
-#: Merge the batches' tallies on the workers, in pairs, so that the driver receives one
-#: tally per scenario (False: every batch's tally comes to the driver, merged there).
-#: The same bits either way; benchmarks/python/bench_scale_out.py measures both.
-MERGE_ON_WORKERS = True
+#: At most this many tallies of a scenario come to the driver, which merges them as it
+#: finishes the run; beyond that, pairs are merged on the workers first (a binary tree
+#: of merge tasks), so that a large cluster does not funnel every batch into the driver.
+#: The same bits either way; benchmarks/python/bench_scale_out.py measures 4 and 1.
+DRIVER_TALLIES = 4
 
 
 def _merge(*tallies: bytes) -> bytes:
-    """Some batches' tallies merged into one, on a worker."""
-    return _core.simulate_merge(list(tallies))
+    """Some batches' (compressed) tallies merged into one, on a worker."""
+    return zlib.compress(_core.simulate_merge([zlib.decompress(t) for t in tallies]), 1)
 
 
 def _run(jobs: list[tuple[Scenario, int, SimulationOptions]], client, batch_size: int | None) -> list:
@@ -157,9 +174,7 @@ def _run(jobs: list[tuple[Scenario, int, SimulationOptions]], client, batch_size
         for j, (scn, horizon, opts) in enumerate(jobs):
             if id(scn) not in shared:  # the scenario travels once per worker, not per batch
                 shared[id(scn)] = client.scatter(scn, broadcast=True, hash=False)
-            # Default: about two batches per worker thread over the sweep, for balance (any split
-            # gives the same bits; fewer batches, fewer tallies to send back)
-            size = batch_size or max(1, math.ceil(opts.paths / math.ceil(2 * workers / len(jobs))))
+            size = batch_size or _default_batch(opts.paths, math.ceil(workers / len(jobs)))
             # the options travel once per worker too (a fit's parameter sets can be large)
             wire = client.scatter(opts.replace(progress=None), broadcast=True, hash=False)
             mine = []
@@ -170,7 +185,7 @@ def _run(jobs: list[tuple[Scenario, int, SimulationOptions]], client, batch_size
                 mine.append(f)
             everything += mine
             level, depth = mine, 0
-            while MERGE_ON_WORKERS and len(level) > 1:  # a binary tree of merges, on the workers
+            while len(level) > DRIVER_TALLIES:  # a binary tree of merges, on the workers
                 depth += 1
                 level = [client.submit(_merge, *level[k:k + 2], pure=False,
                                        key=f"memberflow-merge-{run}-{j}-{depth}-{k}") if k + 1 < len(level)
@@ -197,6 +212,6 @@ def _run(jobs: list[tuple[Scenario, int, SimulationOptions]], client, batch_size
             cluster.close()
     results = []
     for (scn, horizon, opts), parts in zip(jobs, tallies):
-        result = _core.simulate_finish(scn._core, horizon, opts._to_core(), parts)
+        result = _core.simulate_finish(scn._core, horizon, opts._to_core(), [zlib.decompress(p) for p in parts])
         results.append(SimulationForecast(scn, result, opts.seed))
     return results

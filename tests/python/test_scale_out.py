@@ -10,8 +10,12 @@ are skipped, saying so, only when it is not installed. Pickling needs no Dask.
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
+import subprocess
+import sys
+import textwrap
 import time
 
 import numpy as np
@@ -279,3 +283,59 @@ def test_an_exception_from_progress_cancels_the_outstanding_batches(district, cl
         time.sleep(0.1)
         left = client.run_on_scheduler(ours)
     assert left == []
+
+
+CTRL_C_CHILD = textwrap.dedent("""
+    import json, logging, os, signal, sys, threading, time
+    import distributed
+    import memberflow as mf
+
+
+    def main():
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                           silence_logs=logging.ERROR)
+        client = distributed.Client(cluster)
+        scn = mf.datasets.example_district()
+        sent = []
+
+        def interrupt():
+            time.sleep(1.5)
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGINT)
+
+        def ours(dask_scheduler):
+            return [str(k) for k in dask_scheduler.tasks if str(k).startswith("memberflow-")]
+
+        threading.Thread(target=interrupt, daemon=True).start()
+        try:
+            mf.forecast(scn, 24, method="simulate", paths=2_000_000, seed=1, client=client, batch_size=20_000,
+                        progress=False)
+        except KeyboardInterrupt:
+            latency = time.monotonic() - sent[0]
+            left = ours_at_start = client.run_on_scheduler(ours)
+            for _ in range(300):  # a batch already running on a worker finishes, then is forgotten
+                if not left:
+                    break
+                time.sleep(0.1)
+                left = client.run_on_scheduler(ours)
+            print(json.dumps({"latency": latency, "at_interrupt": len(ours_at_start), "left": len(left)}))
+            client.close()
+            cluster.close()
+            sys.exit(0)
+        print(json.dumps({"error": "the run finished without being interrupted"}))
+        sys.exit(3)
+
+
+    if __name__ == "__main__":  # the workers are spawned processes
+        main()
+""")
+
+
+@needs_dask
+def test_ctrl_c_in_the_driver_cancels_the_outstanding_batches(tmp_path):
+    script = tmp_path / "interrupt.py"
+    script.write_text(CTRL_C_CHILD)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["left"] == 0, report  # nothing of the run is left on the cluster
