@@ -2,7 +2,7 @@
 // and of one random draw, next to the cost of the generator's numbers (Philox-4x64-10,
 // four 64-bit words a call). Province-sized synthetic organisation, 12 months; the
 // density sweep of issue 11 (people per unit ~4 to ~3,500, each regime, 1 and 2
-// threads) and the calibration of the cost rule (BM_DrawRace, BM_DrawCount).
+// threads) and the calibration of the cost rule (BM_Draw).
 #include <memberflow/memberflow.hpp>
 
 #include <cstdio>
@@ -36,50 +36,33 @@ void BM_Uniform(benchmark::State& state) {
 }
 BENCHMARK(BM_Uniform);
 
-// Binomial draws of the sizes the engine meets: a cell's full members (n = 20, tiny p),
-// a small stage (n = 3), and large means on both sides of the algorithm switch.
+// Binomial and Poisson draws of the sizes the engine meets: a cell's full members (n = 20,
+// tiny p), a small stage (n = 3), and large means on both sides of the algorithm switch;
+// the last argument 0 for random::binomial / poisson (inversion), 1 for the count
+// regime's binomial_count / poisson_count (BTRS and PTRS from mean 10).
 void BM_Binomial(benchmark::State& state) {
   const long long n = state.range(0);
   const double p = static_cast<double>(state.range(1)) / 10000.0;
+  const bool count = state.range(2) != 0;
   random::stream s(1, 2, 3, 4);
   long long x = 0;
-  for (auto _ : state) x += random::binomial(s, n, p);
+  for (auto _ : state) x += count ? random::binomial_count(s, n, p) : random::binomial(s, n, p);
   benchmark::DoNotOptimize(x);
   state.counters["draws/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_Binomial)->Args({20, 15})->Args({3, 500})->Args({200, 400})->Args({1000, 3000})->Args({100000, 3000});
-
-// The count regime's samplers (BTRS and PTRS from mean 10) at the same sizes.
-void BM_BinomialCount(benchmark::State& state) {
-  const long long n = state.range(0);
-  const double p = static_cast<double>(state.range(1)) / 10000.0;
-  random::stream s(1, 2, 3, 4);
-  long long x = 0;
-  for (auto _ : state) x += random::binomial_count(s, n, p);
-  benchmark::DoNotOptimize(x);
-  state.counters["draws/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-}
-BENCHMARK(BM_BinomialCount)->Args({20, 15})->Args({3, 500})->Args({200, 400})->Args({1000, 3000})->Args({100000, 3000});
+BENCHMARK(BM_Binomial)->ArgsProduct({{20}, {15}, {0, 1}})->ArgsProduct({{3}, {500}, {0, 1}})->ArgsProduct({{200}, {400}, {0, 1}})
+    ->ArgsProduct({{1000}, {3000}, {0, 1}})->ArgsProduct({{100000}, {3000}, {0, 1}});
 
 void BM_Poisson(benchmark::State& state) {
   const double mu = static_cast<double>(state.range(0)) / 100.0;
+  const bool count = state.range(1) != 0;
   random::stream s(1, 2, 3, 4);
   long long x = 0;
-  for (auto _ : state) x += random::poisson(s, mu);
+  for (auto _ : state) x += count ? random::poisson_count(s, mu) : random::poisson(s, mu);
   benchmark::DoNotOptimize(x);
   state.counters["draws/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_Poisson)->Arg(3)->Arg(990)->Arg(1000)->Arg(100000);
-
-void BM_PoissonCount(benchmark::State& state) {
-  const double mu = static_cast<double>(state.range(0)) / 100.0;
-  random::stream s(1, 2, 3, 4);
-  long long x = 0;
-  for (auto _ : state) x += random::poisson_count(s, mu);
-  benchmark::DoNotOptimize(x);
-  state.counters["draws/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-}
-BENCHMARK(BM_PoissonCount)->Arg(3)->Arg(990)->Arg(1000)->Arg(100000);
+BENCHMARK(BM_Poisson)->ArgsProduct({{3, 990, 1000, 100000}, {0, 1}});
 
 // The engine: paths of the province, 12 months, with 1 and 2 threads.
 void BM_SimulateProvince(benchmark::State& state) {
@@ -269,33 +252,24 @@ BENCHMARK(BM_DensityFloor)->DenseRange(0, 3)->Iterations(1);
 // (random::binomial_count, as the engine's counts are drawn). The race's
 // cost grows with m, the count's hardly; count_cost_per_component is about the mean at
 // which they cross, in events.
-void BM_DrawRace(benchmark::State& state) {
+// Args: the mean x 10; 0 for the race, 1 for a count.
+void BM_Draw(benchmark::State& state) {
   const double mean = static_cast<double>(state.range(0)) / 10.0;
+  const bool count = state.range(1) != 0;
   const long long n = 1000;
   const double p = mean / static_cast<double>(n), log_q = std::log1p(-p);
   random::stream s(1, 2, 3, 4);
   double budget = -std::log(s.uniform());
   long long x = 0;
   for (auto _ : state) {
-    sim::draws d(s, budget, std::numeric_limits<double>::infinity());
+    sim::draws d(s, budget, count ? -1.0 : std::numeric_limits<double>::infinity());
     x += d.binomial(n, p, log_q);
   }
   benchmark::DoNotOptimize(x);
   state.counters["draws/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.SetLabel(count ? "count" : "race");
 }
-BENCHMARK(BM_DrawRace)->Arg(1)->Arg(5)->Arg(10)->Arg(20)->Arg(30)->Arg(50)->Arg(100)->Arg(200)->Arg(400);
-
-void BM_DrawCount(benchmark::State& state) {
-  const double mean = static_cast<double>(state.range(0)) / 10.0;
-  const long long n = 1000;
-  const double p = mean / static_cast<double>(n), log_q = std::log1p(-p);
-  random::stream s(1, 2, 3, 4);
-  long long x = 0;
-  for (auto _ : state) x += random::binomial_count(s, n, p, log_q);
-  benchmark::DoNotOptimize(x);
-  state.counters["draws/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-}
-BENCHMARK(BM_DrawCount)->Arg(1)->Arg(5)->Arg(10)->Arg(20)->Arg(30)->Arg(50)->Arg(100)->Arg(200)->Arg(400);
+BENCHMARK(BM_Draw)->ArgsProduct({{1, 5, 10, 20, 30, 50, 100, 200, 400}, {0, 1}});
 
 }  // namespace
 

@@ -101,7 +101,7 @@ struct target_policy {
 //              batch, so the same seed gives the same bits for any thread count or split.
 enum class simulation_regime { automatic, race, counts };
 // The cost rule's constant: one count draw costs about as much as this many events of the
-// race (calibrated with benchmarks/cpp/simulate_benchmark.cpp: BM_DrawRace, BM_DrawCount).
+// race (calibrated with benchmarks/cpp/simulate_benchmark.cpp: BM_Draw).
 inline constexpr double count_cost_per_component = 2.0;
 
 struct simulation_options {

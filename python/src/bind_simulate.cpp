@@ -162,9 +162,9 @@ void register_simulate(py::module_& m) {
            },
            "index"_a, "Paths x nodes of one tracked quantity (a view, no copy).");
 
-  // The options cross as the arguments of _core.simulate; simulate_tally and
-  // simulate_finish take the same ones (first_path: the run's first path; regime: "auto",
-  // "race" or "counts").
+  // The options as positional arguments (the original call convention, kept for callers
+  // of _core.simulate; first_path: the run's first path; regime: "auto", "race" or
+  // "counts").
   using track_arg = std::vector<std::tuple<std::string, int, int>>;
   using uncertainty_arg = std::vector<std::tuple<std::string, std::string, std::string, std::string, double, double>>;
   using course_arg = std::optional<std::pair<long long, std::vector<int>>>;
@@ -180,10 +180,7 @@ void register_simulate(py::module_& m) {
     o.seed = integer_arg<std::uint64_t>(seed_arg, "seed", 0, std::numeric_limits<std::uint64_t>::max());
     o.threads = integer_arg<int>(threads_arg, "threads", INT_MIN, INT_MAX);
     o.keep_paths = keep_paths;
-    if (regime == "auto") o.regime = simulation_regime::automatic;
-    else if (regime == "race") o.regime = simulation_regime::race;
-    else if (regime == "counts") o.regime = simulation_regime::counts;
-    else throw input_error("regime must be 'auto', 'race' or 'counts', got '" + regime + "'");
+    o.regime = regime_from_name(regime);
     for (auto& [q, a, b] : track) o.track.push_back({q, {a, b}});
     o.inflow_profile = std::move(profile);
     for (auto& [scope, stage, param, dist, a, b] : uncertainty) o.uncertainty.push_back({scope, stage, param, dist, a, b});
@@ -245,51 +242,8 @@ void register_simulate(py::module_& m) {
       "uncertainty"_a, "course"_a, "target_rule"_a, "progress"_a, "parameter_sets"_a = nullptr, "first_path"_a = 0,
       "regime"_a = "auto");
 
-  m.def(
-      "simulate_tally",
-      [=](std::shared_ptr<scenario> s, py::object horizon_arg, py::object paths_arg, py::object seed_arg,
-          py::object threads_arg, bool keep_paths, track_arg track, std::vector<double> profile,
-          uncertainty_arg uncertainty, course_arg course, target_arg target_rule, py::object progress,
-          std::shared_ptr<parameter_draws> parameter_sets, py::object first_path, std::string regime) {
-        const int horizon = integer_arg<int>(horizon_arg, "horizon", INT_MIN, INT_MAX);
-        auto o = options_of(paths_arg, seed_arg, threads_arg, keep_paths, std::move(track), std::move(profile),
-                            std::move(uncertainty), std::move(course), std::move(target_rule), parameter_sets,
-                            first_path, regime);
-        std::string bytes;
-        with_progress(o, progress, [&] { bytes = simulate_tally(*s, horizon, o).to_bytes(); });
-        return py::bytes(bytes);
-      },
-      "scenario"_a, "horizon"_a, "paths"_a, "seed"_a, "threads"_a, "keep_paths"_a, "track"_a, "profile"_a,
-      "uncertainty"_a, "course"_a, "target_rule"_a, "progress"_a, "parameter_sets"_a = nullptr, "first_path"_a = 0,
-      "regime"_a = "auto",
-      "The paths [first_path, first_path + paths) as a mergeable tally (bytes; see simulate_finish).");
-
-  m.def(
-      "simulate_finish",
-      [=](std::shared_ptr<scenario> s, py::object horizon_arg, py::object paths_arg, py::object seed_arg,
-          py::object threads_arg, bool keep_paths, track_arg track, std::vector<double> profile,
-          uncertainty_arg uncertainty, course_arg course, target_arg target_rule, py::object /*progress*/,
-          std::shared_ptr<parameter_draws> parameter_sets, py::object first_path, std::string regime,
-          std::vector<py::bytes> tallies) {
-        const int horizon = integer_arg<int>(horizon_arg, "horizon", INT_MIN, INT_MAX);
-        auto o = options_of(paths_arg, seed_arg, threads_arg, keep_paths, std::move(track), std::move(profile),
-                            std::move(uncertainty), std::move(course), std::move(target_rule), parameter_sets,
-                            first_path, regime);
-        std::vector<std::string> buffers;
-        for (const auto& b : tallies) buffers.push_back(std::string(b));
-        py::gil_scoped_release release;
-        simulation_tally total;
-        for (const auto& b : buffers) merge(total, simulation_tally::from_bytes(b));
-        return std::make_shared<simulation_result>(finish(*s, horizon, o, std::move(total)));
-      },
-      "scenario"_a, "horizon"_a, "paths"_a, "seed"_a, "threads"_a, "keep_paths"_a, "track"_a, "profile"_a,
-      "uncertainty"_a, "course"_a, "target_rule"_a, "progress"_a, "parameter_sets"_a = nullptr, "first_path"_a = 0,
-      "regime"_a = "auto", "tallies"_a = std::vector<py::bytes>{},
-      "The whole run's result from the tallies of its batches (simulate_tally's bytes, any order): bit-identical "
-      "to simulate() with the whole run's paths. The options are the whole run's (first_path, paths).");
-
-  // The same three with the options as one SimulationOptions (memberflow.SimulationOptions
-  // fills it: memberflow/options.py).
+  // simulate, simulate_tally and simulate_finish with the options as one SimulationOptions
+  // (memberflow.SimulationOptions fills it: memberflow/options.py).
   m.def(
       "simulate",
       [=](std::shared_ptr<scenario> s, py::object horizon_arg, simulation_options o, py::object progress) {
