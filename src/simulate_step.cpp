@@ -335,9 +335,10 @@ double path_simulator::hazard_by_component(std::size_t u, int t, bool& counted) 
     if (draws::counted(mu, ca)) counted = true;
     else h += mu;
   };
+  // H is used only when nothing is counted: once something is, the month is drawn in full.
   add_poisson(inflow_rate(su_.opt, ch(), u, t));
   add_poisson(ch().transfer[u]);
-  for (std::size_t s = 0; s < stages_; ++s) {
+  for (std::size_t s = 0; s < stages_ && !counted; ++s) {
     const auto& st = plan_[s];
     const auto c = stage_chances(u, s, t);
     switch (st.kind) {

@@ -88,7 +88,8 @@ struct target_policy {
 // How a unit's month is drawn (docs/simulation.md). Every regime draws from the model's
 // law exactly; they spend the random numbers differently, so they give different bits.
 //   race       the race in hazard time for every component: a subtraction per quiet
-//              component, about one uniform per event; its cost grows with the events.
+//              component, a conditional draw and a fresh uniform per component with
+//              an event; its cost grows with the events.
 //   counts     every component's count drawn at once (binomials, a markov stage's two
 //              outcomes as chained binomials, Poissons), one draw per non-empty
 //              component whatever the number of people.
@@ -100,9 +101,10 @@ struct target_policy {
 //              function of the unit's state and chances only, never of the thread or the
 //              batch, so the same seed gives the same bits for any thread count or split.
 enum class simulation_regime { automatic, race, counts };
-// The cost rule's constant: one count draw costs about as much as this many events of the
-// race (calibrated with benchmarks/cpp/simulate_benchmark.cpp: BM_Draw).
-inline constexpr double count_cost_per_component = 2.0;
+// The cost rule's constant: a component costs the same drawn as a count or raced at this
+// mean (benchmarks/cpp/simulate_benchmark.cpp, BM_Draw: 29 and 30 ns at mean 1; the race
+// is cheaper below, a count above; the density sweep is fastest at 0.5-1 as well).
+inline constexpr double count_cost_per_component = 1.0;
 
 struct simulation_options {
   long long paths = 1000;
