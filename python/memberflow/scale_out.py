@@ -101,7 +101,7 @@ def _batches(options: SimulationOptions, size: int) -> list[tuple[int, int]]:
 
 
 #: A batch's fixed costs (the run's setup, making, sending, reading and merging its
-#: tally) are about those of 5 to 10 paths whatever the organisation's size (both grow
+#: tally) are about those of ten paths whatever the organisation's size (both grow
 #: with units x months), so by default a batch holds at least this many paths, unless
 #: that would leave a worker thread idle.
 MIN_BATCH_PATHS = 50
