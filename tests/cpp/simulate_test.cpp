@@ -215,6 +215,29 @@ node_distributions exact_of(const exact_forecast& ex, const tracked_quantity& t)
   return stock ? ex.stock(t.quantity, t.window.first) : ex.events(t.quantity, t.window);
 }
 
+// Every tracked quantity of a run at every node: the simulated pmf against the exact
+// engine's by chi-square, and the mean within z standard errors (Bonferroni over all).
+void require_matches_exact(const simulation_result& sim, const exact_forecast& ex, const std::string& label) {
+  const auto paths = sim.path_count;
+  const auto nodes = sim.means.units().size();
+  const std::size_t tests = sim.tracked.size() * nodes;
+  const double tail = 1e-3 / static_cast<double>(tests), z = z_for(tests);
+  for (std::size_t i = 0; i < sim.tracked.size(); ++i) {
+    const auto exact = exact_of(ex, sim.tracked[i]);
+    for (std::size_t u = 0; u < nodes; ++u) {
+      const auto& simulated = sim.distributions[i][u];
+      const auto& reference = exact.nodes[u];
+      const auto r = chi_square(counts_of(simulated, paths), paths, reference, tail);
+      INFO(label << ": " << sim.tracked[i].quantity << " [" << sim.tracked[i].window.first << ", "
+                 << sim.tracked[i].window.last << ") at unit " << u << ": " << r.describe() << "; means "
+                 << simulated.mean() << " vs " << reference.mean());
+      REQUIRE(r.passes());
+      REQUIRE(std::abs(simulated.mean() - reference.mean()) <=
+              z * std::sqrt(reference.variance() / static_cast<double>(paths)) + 1e-9);
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("Simulation, all policies off: the example district's distributions agree with the exact engine",
@@ -376,24 +399,7 @@ TEST_CASE("Simulation, all policies off: small random scenarios with other pipel
       opt.track.push_back({s.name, {7, 7}});
       opt.track.push_back({s.name, {horizon, horizon}});
     }
-    const auto sim = simulate(sc, horizon, opt);
-    const exact_forecast ex(sc, horizon);
-    const std::size_t tests = sim.tracked.size() * sc.units().size();
-    const double tail = 1e-3 / static_cast<double>(tests), z = z_for(tests);
-    for (std::size_t i = 0; i < sim.tracked.size(); ++i) {
-      const auto exact = exact_of(ex, sim.tracked[i]);
-      for (std::size_t u = 0; u < sc.units().size(); ++u) {
-        const auto& simulated = sim.distributions[i][u];
-        const auto& reference = exact.nodes[u];
-        const auto r = chi_square(counts_of(simulated, paths), paths, reference, tail);
-        INFO("pipeline " << which << ", " << sim.tracked[i].quantity << " [" << sim.tracked[i].window.first << ", "
-                         << sim.tracked[i].window.last << ") at u" << u << ": " << r.describe() << "; means "
-                         << simulated.mean() << " vs " << reference.mean());
-        REQUIRE(r.passes());
-        REQUIRE(std::abs(simulated.mean() - reference.mean()) <=
-                z * std::sqrt(reference.variance() / static_cast<double>(paths)) + 1e-9);
-      }
-    }
+    require_matches_exact(simulate(sc, horizon, opt), exact_forecast(sc, horizon), "pipeline " + std::to_string(which));
   }
 }
 
@@ -423,8 +429,8 @@ TEST_CASE("Simulation with advance + exit = 1 runs (0.9 + 0.1 exceeds 1 by a rou
 
 namespace {
 
-simulation_result district_run_with(long long paths, int threads, std::uint64_t seed, bool policies) {
-  static const scenario sc = datasets::example_district();
+// The example district's options, keeping paths, with every policy or none.
+simulation_options district_options(long long paths, int threads, bool policies, std::uint64_t seed = 5) {
   simulation_options o;
   o.paths = paths;
   o.threads = threads;
@@ -436,7 +442,12 @@ simulation_result district_run_with(long long paths, int threads, std::uint64_t 
     o.course = course_policy{6, {2, 5, 8, 11, 14}};
     o.target_rule = target_policy{true, 1, 0.05, 0.1};
   }
-  return simulate(sc, 15, o);
+  return o;
+}
+
+simulation_result district_run_with(long long paths, int threads, std::uint64_t seed, bool policies) {
+  static const scenario sc = datasets::example_district();
+  return simulate(sc, 15, district_options(paths, threads, policies, seed));
 }
 
 void require_identical(const simulation_result& a, const simulation_result& b) {
@@ -514,21 +525,6 @@ TEST_CASE("Different seeds give different paths", "[simulate]") {
 // -- batches for a cluster: simulate_tally, merge, finish ---------------------------------------------
 
 namespace {
-
-simulation_options district_options(long long paths, int threads, bool policies) {
-  simulation_options o;
-  o.paths = paths;
-  o.threads = threads;
-  o.seed = 5;
-  o.keep_paths = true;
-  if (policies) {
-    o.inflow_profile = {1, 1, 0.5, 1, 2, 1, 1, 1, 0, 1, 1, 3};
-    o.uncertainty = {{"kind:cell", "training", "advance", "beta", 3, 17}, {"*", "source", "inflow", "gamma", 4, 0.01}};
-    o.course = course_policy{6, {2, 5, 8, 11, 14}};
-    o.target_rule = target_policy{true, 1, 0.05, 0.1};
-  }
-  return o;
-}
 
 // The tallies of paths [0, total) in batches of the given sizes, each with its own
 // thread count, merged in the given order (a permutation of the batches).
@@ -669,27 +665,17 @@ std::vector<tracked_quantity> every_quantity(const pipeline& p, int horizon) {
   return t;
 }
 
-// Every tracked quantity at every node: the simulated pmf against the exact engine's by
-// chi-square, and the mean within z standard errors (Bonferroni over all the tests).
-void require_exact_law(const scenario& sc, int horizon, simulation_options opt, const std::string& label) {
-  opt.track = every_quantity(sc.model(), horizon);
-  const auto sim = simulate(sc, horizon, opt);
+// In each regime, every tracked quantity at every node against the exact engine.
+void require_exact_law(const scenario& sc, int horizon, long long paths, std::uint64_t seed, const std::string& label) {
   const exact_forecast ex(sc, horizon);
-  const std::size_t tests = sim.tracked.size() * sc.units().size();
-  const double tail = 1e-3 / static_cast<double>(tests), z = z_for(tests);
-  for (std::size_t i = 0; i < sim.tracked.size(); ++i) {
-    const auto exact = exact_of(ex, sim.tracked[i]);
-    for (std::size_t u = 0; u < sc.units().size(); ++u) {
-      const auto& simulated = sim.distributions[i][u];
-      const auto& reference = exact.nodes[u];
-      const auto r = chi_square(counts_of(simulated, opt.paths), opt.paths, reference, tail);
-      INFO(label << ", " << regime_name(opt.regime) << ": " << sim.tracked[i].quantity << " ["
-                 << sim.tracked[i].window.first << ", " << sim.tracked[i].window.last << ") at unit " << u << ": "
-                 << r.describe() << "; means " << simulated.mean() << " vs " << reference.mean());
-      REQUIRE(r.passes());
-      REQUIRE(std::abs(simulated.mean() - reference.mean()) <=
-              z * std::sqrt(reference.variance() / static_cast<double>(opt.paths)) + 1e-9);
-    }
+  for (auto regime : all_regimes) {
+    simulation_options opt;
+    opt.paths = paths;
+    opt.seed = seed;
+    opt.threads = 2;
+    opt.regime = regime;
+    opt.track = every_quantity(sc.model(), horizon);
+    require_matches_exact(simulate(sc, horizon, opt), ex, label + ", " + regime_name(regime));
   }
 }
 
@@ -724,28 +710,14 @@ TEST_CASE("Regimes: sparse units (~4 people) match the exact engine in each regi
   // Small means: the race's single events and bottom-up inversions, and counts' bottom-up
   // inversions (a unit's components have means well below 1).
   const auto sc = party_units(4, 1, 1, 0.0, 2, 0.3, 0.015, {0.2, 0.05, 0.3, 0.05, 12, 0.02, 0.9, 0.01});
-  for (auto regime : all_regimes) {
-    simulation_options o;
-    o.paths = 20000;
-    o.seed = 31;
-    o.threads = 2;
-    o.regime = regime;
-    require_exact_law(sc, 12, o, "sparse");
-  }
+  require_exact_law(sc, 12, 20000, 31, "sparse");
 }
 
 TEST_CASE("Regimes: dense units (~3,500 people) match the exact engine in each regime", "[simulate][regime]") {
   // Means from 0.04 (a probation cohort's exits) to 40 (source's advance) and 30 (arrivals):
-  // counts' mode-outward inversions, the automatic rule's mix of counts and race.
+  // counts' transformed rejection (BTRS, PTRS), the automatic rule's mix of counts and race.
   const auto sc = party_units(1, 800, 200, 20, 2500, 30, 1.5);
-  for (auto regime : all_regimes) {
-    simulation_options o;
-    o.paths = 6000;
-    o.seed = 32;
-    o.threads = 2;
-    o.regime = regime;
-    require_exact_law(sc, 4, o, "dense");
-  }
+  require_exact_law(sc, 4, 6000, 32, "dense");
 }
 
 TEST_CASE("Regimes: chances above 1/2 and large means match the exact engine in each regime",
@@ -764,14 +736,7 @@ TEST_CASE("Regimes: chances above 1/2 and large means match the exact engine in 
     sc.stocks(u, 3) = 7;
     sc.stocks(u, 4) = 400;
   }
-  for (auto regime : all_regimes) {
-    simulation_options o;
-    o.paths = 10000;
-    o.seed = 33;
-    o.threads = 2;
-    o.regime = regime;
-    require_exact_law(sc, 5, o, "p > 1/2");
-  }
+  require_exact_law(sc, 5, 10000, 33, "p > 1/2");
 }
 
 TEST_CASE("Regimes: with every policy on, race and counts draw the same law (two-sample chi-square)",
