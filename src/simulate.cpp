@@ -22,12 +22,6 @@ namespace memberflow {
 
 namespace sim {
 
-std::size_t event_index(std::string_view name) {
-  for (std::size_t e = 0; e < n_events; ++e)
-    if (event_names[e] == name) return e;
-  return n_events;
-}
-
 unit_chances make_chances(const setup& su, const parameter_set& ps) {
   const auto& p = su.sc.model();
   const auto n = su.sc.units().size();
@@ -134,7 +128,7 @@ void check_people(const setup& su) {
 
 setup make_setup(const scenario& sc, int horizon, const simulation_options& opt) {
   sc.validate();
-  if (horizon < 1) throw input_error("the horizon must be at least 1 month, got " + std::to_string(horizon));
+  check_horizon(horizon);
   if (opt.paths < 1 || opt.paths > 0xFFFFFFFFLL)
     throw input_error("paths must be in 1 .. 4,294,967,295, got " + std::to_string(opt.paths));
   if (opt.first_path < 0 || opt.first_path > (1LL << 62) - opt.paths)
@@ -154,19 +148,15 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt)
                       " unit-months, above the limit of 10^12 (hours of work): use fewer paths");
   setup su{sc, horizon, opt, opt.track.empty() ? default_tracking(p, horizon) : opt.track, {}, {}, {}, {}, {}, {}, false, {}, {}, {}, {}, {}};
   for (const auto& t : su.tracked) {
-    const auto e = event_index(t.quantity);
+    const auto e = find_event(t.quantity);
     if (e < n_events) {
-      if (t.window.first < 0 || t.window.last > horizon || t.window.first >= t.window.last)
-        throw input_error("tracked '" + t.quantity + "': window [" + std::to_string(t.window.first) + ", " +
-                          std::to_string(t.window.last) + ") must satisfy 0 <= first < last <= " + std::to_string(horizon));
+      check_window(t.window, horizon, "tracked '" + t.quantity + "'");
       su.tracked_event.push_back(e);
       su.tracked_stage.push_back(static_cast<std::size_t>(-1));
     } else {
       su.tracked_stage.push_back(p.index(t.quantity));  // throws unknown_id
       su.tracked_event.push_back(n_events);
-      if (t.window.first < 0 || t.window.first > horizon)
-        throw input_error("tracked stock '" + t.quantity + "': month " + std::to_string(t.window.first) +
-                          " is outside 0.." + std::to_string(horizon));
+      check_month(t.window.first, horizon, "tracked stock '" + t.quantity + "'");
     }
   }
   for (double f : opt.inflow_profile)

@@ -8,7 +8,6 @@
 //   src/simulate_tally.cpp     histograms, sums, merge, bytes, the means and pmfs at the end
 #include <cmath>
 #include <cstdint>
-#include <string_view>
 #include <vector>
 
 #include "memberflow/simulate.hpp"
@@ -20,11 +19,8 @@ namespace memberflow::sim {
 // path_simulator::first_uniform); the course's keys (seed, path, -1, month) from
 // course_domain; the uncertainty's draws (seed, path, entry) from uncertainty_domain.
 inline constexpr std::uint64_t unit_domain = 0, course_domain = 1, uncertainty_domain = 2, first_domain = 3;
+// Events are counted at their places in event_names (pipeline.hpp: event_at::, find_event).
 inline constexpr std::size_t n_events = event_names.size();
-enum { ev_admissions, ev_confirmations, ev_arrivals, ev_exits, ev_leavers };
-
-// The index of an event's name in event_names, or n_events.
-std::size_t event_index(std::string_view name);
 
 // A person's chances in one stage. Each stage's random outcomes are drawn as binomials
 // whose default outcome (nothing happens) is 0:

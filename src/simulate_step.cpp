@@ -395,7 +395,7 @@ void path_simulator::busy(std::size_t u, int t) {
         const auto leave = d.binomial(x[off], c.p1, c.log_q1);
         x[off] -= leave;
         restock(s, u, t, -leave);
-        count(u, t, ev_leavers, leave);
+        count(u, t, event_at::leavers, leave);
         break;
       }
       case stage_kind::fixed:
@@ -410,7 +410,7 @@ void path_simulator::busy(std::size_t u, int t) {
         const auto exit = d.binomial(n - advance, c.p2, c.log_q2);
         x[off] -= exit;
         restock(s, u, t, -exit);
-        count(u, t, ev_exits, exit);
+        count(u, t, event_at::exits, exit);
         if (policies_.course.active() && s + 1 == adm_) {
           policies_.course.ready(u) = advance;  // they wait in training until the seats are allocated
         } else {
@@ -428,7 +428,7 @@ void path_simulator::busy(std::size_t u, int t) {
   const auto transfer = d.poisson(c.transfer[u], c.exp_transfer[u]);
   x[plan_[terminal_].offset] += transfer;
   restock(terminal_, u, t, transfer);
-  count(u, t, ev_arrivals, in + transfer);
+  count(u, t, event_at::arrivals, in + transfer);
 }
 
 // A fixed stage's cohorts: exits at every age (youngest first), then at the last age
@@ -459,16 +459,16 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
   exits += fail;
   last = 0;
   restock(s, u, t, -(exits + passed));
-  count(u, t, ev_exits, exits);
+  count(u, t, event_at::exits, exits);
   enter(u, s + 1, passed, t);
 }
 
 // k people of unit u enter stage s in month t (they are there at the start of t + 1).
 void path_simulator::enter_some(std::size_t u, std::size_t s, std::int64_t k, int t) {
   restock(s, u, t, k);
-  if (s == terminal_) count(u, t, ev_confirmations, k);
+  if (s == terminal_) count(u, t, event_at::confirmations, k);
   if (s == adm_) {
-    count(u, t, ev_admissions, k);
+    count(u, t, event_at::admissions, k);
     if (su_.low_class && policies_.target.boosted(u)) {
       low_[u * adm_width_ + entry_slot(s, t)] += k;
       return;
@@ -481,7 +481,7 @@ void path_simulator::count_some(std::size_t u, int t, std::size_t e, std::int64_
   const auto month = static_cast<std::size_t>(t);
   sum(u, stages_ + e, t) += k;
   for (auto i : su_.tracked_at[e][month]) tracked(u, i) += k;
-  if (e == ev_admissions) policies_.target.admitted(u, k);
+  if (e == event_at::admissions) policies_.target.admitted(u, k);
 }
 
 // The course's seats: the winners among each unit's ready trainees are admitted.

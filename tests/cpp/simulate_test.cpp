@@ -1514,11 +1514,13 @@ TEST_CASE("Simulation refuses bad options", "[simulate]") {
   opt.paths = 10;
   REQUIRE_THROWS_AS_WITH(simulate(sc, 0, opt), input_error, mf_test::contains("horizon must be at least 1"));
   opt.track = {{"admissions", {3, 3}}};
-  REQUIRE_THROWS_AS_WITH(simulate(sc, 12, opt), input_error, mf_test::contains("0 <= first < last <= 12"));
+  REQUIRE_THROWS_AS_WITH(simulate(sc, 12, opt), input_error,
+                         mf_test::contains("tracked 'admissions': window [3, 3) must satisfy 0 <= first < last <= horizon = 12"));
   opt.track = {{"admissions", {0, 13}}};
   REQUIRE_THROWS_AS(simulate(sc, 12, opt), input_error);
   opt.track = {{"probation", {13, 13}}};
-  REQUIRE_THROWS_AS_WITH(simulate(sc, 12, opt), input_error, mf_test::contains("outside 0..12"));
+  REQUIRE_THROWS_AS_WITH(simulate(sc, 12, opt), input_error,
+                         mf_test::contains("tracked stock 'probation': month 13 is outside 0..12"));
   opt.track = {{"nosuch", {1, 1}}};
   REQUIRE_THROWS_AS(simulate(sc, 12, opt), unknown_id);
 }
