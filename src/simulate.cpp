@@ -249,6 +249,10 @@ bool run_workers(int threads, std::atomic<bool>& stop, Work work, Progress progr
     }
     finished_cv.notify_one();
   };
+  if (const int fit = detail::threads_that_fit(threads); fit < threads)
+    throw error("simulate: could not start worker thread " + std::to_string(fit + 1) + " of " +
+                std::to_string(threads) + " (the address-space limit, RLIMIT_AS, leaves room for " +
+                std::to_string(fit) + "); use fewer threads");
   std::vector<std::thread> pool;
   try {
     for (int i = 0; i < threads; ++i) pool.emplace_back(run, i);

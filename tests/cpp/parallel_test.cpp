@@ -55,3 +55,28 @@ TEST_CASE("for_each_item rethrows an item's exception after every thread has sto
     CHECK(finished.load() < 99999);  // and the threads stopped taking items
   }
 }
+
+#if defined(__linux__)
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+TEST_CASE("threads_that_fit: all without an address-space limit, fewer under one", "[parallel]") {
+  rlimit space{};
+  REQUIRE(getrlimit(RLIMIT_AS, &space) == 0);
+  if (space.rlim_cur == RLIM_INFINITY) CHECK(memberflow::detail::threads_that_fit(1000) == 1000);
+  // Under a 1 GiB limit (in a child, so that the limit does not reach the other tests):
+  // at most 1 GiB / (stack + 64 MiB) threads fit, fewer than 1000.
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    rlimit one_gib{1ul << 30, 1ul << 30};
+    const bool ok = setrlimit(RLIMIT_AS, &one_gib) == 0;
+    const int fit = memberflow::detail::threads_that_fit(1000);
+    _exit(ok && fit >= 0 && fit < 16 ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+}
+#endif
