@@ -289,6 +289,9 @@ CTRL_C_CHILD = textwrap.dedent("""
     import json, logging, os, signal, sys, threading, time
     import distributed
     import memberflow as mf
+    # Ctrl-C raises KeyboardInterrupt even when the test run was started with SIGINT ignored
+    # (a background job of a non-interactive shell inherits SIG_IGN, and Python then keeps it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
     def main():

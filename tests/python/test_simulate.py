@@ -353,6 +353,9 @@ def test_an_exception_from_the_final_progress_call_is_raised(district):
 CTRL_C_CHILD = textwrap.dedent("""
     import json, os, signal, sys, threading, time
     import memberflow as mf
+    # Ctrl-C raises KeyboardInterrupt even when the test run was started with SIGINT ignored
+    # (a background job of a non-interactive shell inherits SIG_IGN, and Python then keeps it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     scn = mf.datasets.example_district()
     tasks_before = len(os.listdir("/proc/self/task"))
