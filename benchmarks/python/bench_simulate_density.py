@@ -357,6 +357,16 @@ def main() -> None:
               f"{'yes' if min(scaling) >= 1.8 else 'no'} (min {min(scaling):.2f}x)")
         print(f"memberflow{tag} 2 threads vs numpy: {ratios[0]:.1f}x at ~{rows[0]['people']:,.0f} people ... "
               f"{ratios[-1]:.1f}x at ~{rows[-1]['people']:,.0f} (range {min(ratios):.1f}-{max(ratios):.1f}x)")
+    if len(regs) > 1:
+        print("\nthe default regime against the fastest at each density (1 thread):")
+        for r in rows:
+            rates = {g: r[f"mf1 [{g}]"] for g in regs}
+            fastest = max(rates, key=rates.get)
+            print(f"  ~{r['people']:,.0f} people: {regs[0]} {fmt_rate(rates[regs[0]])}, fastest {fastest} "
+                  f"{fmt_rate(rates[fastest])} ({rates[regs[0]] / rates[fastest]:.2f} of it)")
+        best = [max(r[f"mf1 [{g}]"] for g in regs) for r in rows]
+        print(f"  with the fastest regime at each density, a ~{rows[-1]['people']:,.0f}-person unit-month costs "
+              f"{best[0] / best[-1]:.1f}x a ~{rows[0]['people']:,.0f}-person one")
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC")
 
