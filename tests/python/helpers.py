@@ -75,3 +75,17 @@ def hamilton(total: int, weights: list[float]) -> list[int]:
     for i in order[:left]:
         parts[i] += 1
     return parts
+
+
+def child_report(tmp_path, script: str, timeout: float) -> dict:
+    """Runs `script` in a fresh Python process and returns the JSON object on the last
+    line of its output (the Ctrl-C tests: the signal must reach a process of its own)."""
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "child.py"
+    path.write_text(script)
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])

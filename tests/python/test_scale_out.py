@@ -10,17 +10,15 @@ are skipped, saying so, only when it is not installed. Pickling needs no Dask.
 
 from __future__ import annotations
 
-import json
 import logging
 import pickle
-import subprocess
-import sys
 import textwrap
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import child_report
 
 import memberflow as mf
 
@@ -336,9 +334,5 @@ CTRL_C_CHILD = textwrap.dedent("""
 
 @needs_dask
 def test_ctrl_c_in_the_driver_cancels_the_outstanding_batches(tmp_path):
-    script = tmp_path / "interrupt.py"
-    script.write_text(CTRL_C_CHILD)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = child_report(tmp_path, CTRL_C_CHILD, timeout=300)
     assert report["left"] == 0, report  # nothing of the run is left on the cluster

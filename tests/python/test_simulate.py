@@ -9,11 +9,8 @@ Thresholds are derived, not tuned: a chi-square statistic is held to its 0.999 q
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import subprocess
-import sys
 import textwrap
 import time
 from statistics import NormalDist
@@ -21,6 +18,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import child_report
 
 import memberflow as mf
 from memberflow import _core
@@ -387,11 +385,7 @@ CTRL_C_CHILD = textwrap.dedent("""
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through /proc")
 def test_ctrl_c_stops_a_simulation_within_a_second_and_leaves_no_threads(tmp_path):
-    script = tmp_path / "interrupt.py"
-    script.write_text(CTRL_C_CHILD)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = child_report(tmp_path, CTRL_C_CHILD, timeout=120)
     assert report["running"] >= 0.4  # the signal came while the paths were running
     assert report["latency"] < 1.0, report
     # While running: the sender and the two workers on top; afterwards all gone.
