@@ -114,10 +114,10 @@ def example_year(through: str | pd.Period = "2021-06", seed: int = 0) -> Example
     present at 2021-01 are kept (docs/history.md, "A year in progress"). For
     :func:`memberflow.progress`.
     """
-    from .progress import _month
+    from .progress import month_of
     from .records import EventLog
 
-    month = _month(through)  # "2021-06", "2021Q2" or a Period
+    month = month_of(through)  # "2021-06", "2021Q2" or a Period
     if month.year != 2021:
         raise ParameterError(f"example_year: through must be a month of 2021, got {through!r}")
     scenario = example_history(seed).end

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, UnknownIdError
-from .forecast import INT_MAX, YEAR, forecast, whole_number
+from .forecast import INT_MAX, YEAR, forecast, real_number, whole_number
 from .scenario import Scenario
 
 __all__ = ["diagnose", "LOWERED_BAR", "FLAGS"]
@@ -62,10 +62,10 @@ def diagnose(scenario: Scenario, plan: pd.DataFrame | None = None, *, horizon: i
     if not isinstance(scenario, Scenario):
         raise InputError(f"diagnose: expected a memberflow.Scenario, got {type(scenario).__name__}")
     horizon = whole_number("diagnose: horizon", horizon, low=1, high=INT_MAX)
-    pool_threshold = _number("pool_threshold", pool_threshold, 0, math.inf)
-    infeasible_below = _number("infeasible_below", infeasible_below, 0, 1)
-    low_below = _number("low_below", low_below, infeasible_below, 1)
-    price_above = _number("price_above", price_above, 0, math.inf)
+    pool_threshold = real_number("diagnose: pool_threshold", pool_threshold, 0, math.inf)
+    infeasible_below = real_number("diagnose: infeasible_below", infeasible_below, 0, 1)
+    low_below = real_number("diagnose: low_below", low_below, infeasible_below, 1)
+    price_above = real_number("diagnose: price_above", price_above, 0, math.inf)
     rule = _rule(scenario, lowered_bar)
     if rule is not None:
         paths = whole_number("diagnose: paths", paths, low=1)
@@ -122,13 +122,6 @@ def diagnose(scenario: Scenario, plan: pd.DataFrame | None = None, *, horizon: i
     return frame
 
 
-def _number(name: str, value, low: float, high: float) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) or math.isnan(value) \
-            or not low <= value <= high:
-        raise InputError(f"diagnose: {name} must be a number from {low:g} to {high:g}, got {value!r}")
-    return float(value)
-
-
 def _rule(scenario: Scenario, lowered_bar) -> dict | None:
     """The target rule of the lowered bar, checked, or None to skip the simulation."""
     if lowered_bar is False:
@@ -144,8 +137,8 @@ def _rule(scenario: Scenario, lowered_bar) -> dict | None:
         raise InputError(f"diagnose: lowered_bar must be a dict of the target rule, None (the default rule) or "
                          f"False (no simulation), got {lowered_bar!r}")
     for key in ("advance_boost", "pass_penalty"):
-        rule[key] = _number(f"lowered_bar {key}", rule[key], 0, 1)
-    rule["margin"] = _number("lowered_bar margin", rule["margin"], -math.inf, math.inf)
+        rule[key] = real_number(f"diagnose: lowered_bar {key}", rule[key], 0, 1)
+    rule["margin"] = real_number("diagnose: lowered_bar margin", rule["margin"], -math.inf, math.inf)
     if not isinstance(rule["stop_when_met"], (bool, np.bool_)):
         raise InputError(f"diagnose: lowered_bar stop_when_met must be True or False, got {rule['stop_when_met']!r}")
     pipe = scenario.pipeline

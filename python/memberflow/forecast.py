@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Optional, Tuple
+import math
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,16 @@ def whole_number(name: str, value, low: int | None = None, high: int | None = No
             (f"at least {low}" if low is not None else f"at most {high}")
         raise InputError(f"{name} must be {bounds}, got {value}")
     return value
+
+
+def real_number(name: str, value, low: float = -math.inf, high: float = math.inf) -> float:
+    """``value`` as a float if it is a real number (not a bool, not NaN) within [low,
+    high]; anything else is refused with a message naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    if not low <= value <= high:  # NaN too
+        raise InputError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
+    return float(value)
 
 
 def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,

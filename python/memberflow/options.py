@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import _core
 from .errors import InputError
-from .forecast import INT_MAX, whole_number
+from .forecast import INT_MAX, real_number, whole_number
 
 __all__ = ["SimulationOptions", "CoursePolicy", "TargetRule", "ParameterDraw", "REGIMES"]
 
@@ -53,12 +53,6 @@ def check_names(where: str, given, valid: Sequence[str], noun: str = "option") -
         hints.append(f"{k!r} (did you mean {close[0]!r}?)" if close else repr(k))
     plural = noun if noun.endswith("s") or len(unknown) == 1 else noun + "s"
     raise InputError(f"{where}: unknown {plural} {', '.join(hints)}; valid: {', '.join(valid)}")
-
-
-def _number(name: str, value) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-    return float(value)
 
 
 def _flag(name: str, value) -> bool:
@@ -160,9 +154,9 @@ class TargetRule(_Options):
                  **unknown):
         check_names("TargetRule", unknown, self._fields)
         self._set(stop_when_met=_flag("target_rule stop_when_met", stop_when_met),
-                  margin=_number("target_rule margin", margin),
-                  advance_boost=_number("target_rule advance_boost", advance_boost),
-                  pass_penalty=_number("target_rule pass_penalty", pass_penalty))
+                  margin=real_number("target_rule margin", margin),
+                  advance_boost=real_number("target_rule advance_boost", advance_boost),
+                  pass_penalty=real_number("target_rule pass_penalty", pass_penalty))
 
     def _to_core(self) -> _core.TargetRule:
         core = _core.TargetRule()
@@ -185,7 +179,7 @@ class ParameterDraw(_Options):
         self._set(scope=_text("uncertainty scope", scope), stage=_text("uncertainty stage", stage),
                   param=_text("uncertainty param", param),
                   distribution=_text("uncertainty distribution", distribution),
-                  a=_number("uncertainty a", a), b=_number("uncertainty b", b))
+                  a=real_number("uncertainty a", a), b=real_number("uncertainty b", b))
 
     def _to_core(self) -> _core.ParameterDraw:
         core = _core.ParameterDraw()
@@ -297,7 +291,7 @@ def _profile(profile) -> tuple:
         return ()
     if isinstance(profile, (str, bytes)) or not isinstance(profile, (Sequence, np.ndarray, pd.Series)):
         raise InputError(f"inflow_profile must be a list of factors, got {profile!r}")
-    return tuple(_number("inflow_profile factor", f) for f in profile)
+    return tuple(real_number("inflow_profile factor", f) for f in profile)
 
 
 def _uncertainty(uncertainty) -> tuple:

@@ -25,7 +25,7 @@ from .forecast import YEAR, forecast
 from .records import CountTable, EventLog
 from .scenario import Scenario, _load, _month_text
 
-__all__ = ["Progress", "progress", "STATUSES", "LEVELS"]
+__all__ = ["Progress", "progress", "month_of", "STATUSES", "LEVELS"]
 
 #: The statuses, best first; "no target" for a node without one.
 STATUSES = ("on track", "at risk", "behind", "no target")
@@ -139,7 +139,7 @@ def progress(scenario, so_far: EventLog | CountTable, *, through: MonthLike | No
     org = scenario.org
     _same_org(scenario, so_far)
     last = _records_last(so_far)
-    through = last if through is None else _month(through)
+    through = last if through is None else month_of(through)
     if not start <= through <= year_end:
         raise InputError(f"progress: through={through} is outside the scenario's year {start.year} "
                          f"({start} to {year_end})")
@@ -236,7 +236,7 @@ def _levels(levels) -> tuple[float, float]:
     return on_track, behind
 
 
-def _month(value: MonthLike) -> pd.Period:
+def month_of(value: MonthLike) -> pd.Period:
     """A month: 'YYYY-MM', a quarter 'YYYYQn' (its last month) or a Period."""
     if isinstance(value, pd.Period):
         if value.freqstr.startswith("Q"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -21,7 +22,8 @@ import pandas as pd
 
 from .diagnose import diagnose
 from .errors import InputError
-from .progress import Progress, progress
+from .forecast import YEAR
+from .progress import Progress, month_of, progress
 from .scenario import Scenario
 
 __all__ = ["Report", "report", "quarter_end"]
@@ -45,11 +47,10 @@ FRAMES = ("units", "levels", "overseers", "flags")
 
 def quarter_end(quarter: str) -> pd.Period:
     """The last month of a quarter given as ``2021Q2`` (or ``2021-Q2``)."""
-    try:
-        q = pd.Period(str(quarter).replace("-", ""), freq="Q")
-    except (ValueError, TypeError):
-        raise InputError(f"quarter must look like 2021Q2, got {quarter!r}") from None
-    return q.asfreq("M", how="end")
+    text = str(quarter).replace("-", "")
+    if not re.fullmatch(r"\d{4}Q[1-4]", text):
+        raise InputError(f"quarter must look like 2021Q2, got {quarter!r}")
+    return month_of(text)
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,7 +135,7 @@ def _flags(state: Progress, *, lowered_bar, paths: int, seed: int) -> pd.DataFra
     """The diagnosis of the months left: targets are what is left of each (never below
     0); units with at least one flag."""
     columns = ["unit_id", "parent_id", "depth", "name", "kind", "target", "p_meet", "flags", "reasons"]
-    left = 12 - state.months
+    left = YEAR - state.months
     if left == 0:
         return pd.DataFrame(columns=columns)
     units = state.units
@@ -174,7 +175,7 @@ def _sections(r: Report, w) -> list[str]:
         out.append(w.paragraph("No unit is flagged." if state.months < 12 else "The year is over."))
     else:
         out.append(w.paragraph(f"{len(r.flags)} units flagged against what is left of their targets "
-                               f"over the {12 - state.months} months left (docs/planning.md, \"Risk diagnosis\")."))
+                               f"over the {YEAR - state.months} months left (docs/planning.md, \"Risk diagnosis\")."))
         out.append(w.table(r.flags, FLAG_COLUMNS))
     out.append(w.heading(2, "How to read it"))
     out.append(w.bullets(_reading_notes(state)))
