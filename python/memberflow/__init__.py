@@ -9,33 +9,31 @@ True
 
 from __future__ import annotations
 
-from . import _core, errors, stage
-from .errors import Error, InputError, ParameterError, UnknownIdError
+from . import _core, datasets, errors, stage
+from .allocate import InfeasibleTargetError, allocate
+from .backtest import backtest, backtest_summary
+from .diagnose import diagnose
+from .distribution import Distributions
+from .errors import CancelledError, Error, InputError, ParameterError, UnknownIdError
+from .estimate import Fit, estimate
+from .exact import ExactForecast
+from .forecast import Forecast, forecast
+from .options import CoursePolicy, ParameterDraw, SimulationOptions, TargetRule
+from .org import Org
+from .pipeline import Pipeline
+from .progress import Progress, progress
+from .records import CountTable, EventLog
+from .report import Report, report
+from .required import required_source
+from .scale_out import simulate_many
+from .scenario import ParameterWarning, Scenario
+from .simulate import SimulationForecast
 
-_core._set_error_classes(Error, InputError, ParameterError, UnknownIdError)
-
-from . import datasets  # noqa: E402
-from .exact import Distributions, ExactForecast  # noqa: E402
-from .simulate import SimulationForecast  # noqa: E402
-from .options import CoursePolicy, ParameterDraw, SimulationOptions, TargetRule  # noqa: E402
-from .scale_out import simulate_many  # noqa: E402
-from .forecast import Forecast, forecast  # noqa: E402
-from .org import Org  # noqa: E402
-from .pipeline import Pipeline  # noqa: E402
-from .scenario import ParameterWarning, Scenario  # noqa: E402
-from .records import CountTable, EventLog  # noqa: E402
-from .estimate import Fit, estimate  # noqa: E402
-from .backtest import backtest, backtest_summary  # noqa: E402
-from .allocate import InfeasibleTargetError, allocate  # noqa: E402
-from .diagnose import diagnose  # noqa: E402
-from .required import required_source  # noqa: E402
-from .progress import Progress, progress  # noqa: E402
-from .report import Report, report  # noqa: E402
-
-__version__ = "0.1.0"
+#: The version of the compiled core, which is the project's (CMakeLists.txt) in one place.
+__version__: str = _core.__version__
 
 __all__ = [
-    "Error", "InputError", "ParameterError", "UnknownIdError", "InfeasibleTargetError",
+    "Error", "InputError", "ParameterError", "UnknownIdError", "CancelledError", "InfeasibleTargetError",
     "CountTable", "Distributions", "EventLog", "ExactForecast", "Forecast", "Org", "ParameterWarning",
     "SimulationForecast", "SimulationOptions", "CoursePolicy", "TargetRule", "ParameterDraw", "simulate_many",
     "Pipeline",

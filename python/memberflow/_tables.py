@@ -7,7 +7,8 @@ parser checks them all and reports problems by file line or DataFrame row.
 from __future__ import annotations
 
 import math
-from typing import Any
+import os
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -113,3 +114,15 @@ def _check_unicode(frame: pd.DataFrame, what: str, name: str, cells: list[str]) 
 def columns_frame(columns: dict[str, list[str]]) -> pd.DataFrame:
     """A DataFrame of text columns, as returned by the core's *_columns() methods."""
     return pd.DataFrame({name: pd.Series(cells, dtype=object) for name, cells in columns.items()})
+
+
+def load_table(table: Any, what: str, from_csv: Callable[[str], Any],
+               from_columns: Callable[[str, list[str], list[list[str]], list[str]], Any]) -> Any:
+    """Hands ``table`` (a DataFrame, or a CSV file's path) to the core's reader of that
+    form: the DataFrame's columns as text with its row labels, or the file's path."""
+    if isinstance(table, pd.DataFrame):
+        return from_columns(f"{what} DataFrame", *frame_columns(table, what), frame_labels(table))
+    elif isinstance(table, (str, os.PathLike)):
+        return from_csv(os.fspath(table))
+    else:
+        raise TypeError(f"{what}: expected a DataFrame or a CSV path, got {type(table).__name__}")

@@ -20,10 +20,9 @@ import pandas as pd
 
 from . import _core
 from .errors import InputError
-from .exact import interval_levels, level_name
-from .forecast import whole_number
+from ._checks import month_text, whole_number
+from .distribution import interval_levels, level_name
 from .records import EventLog, MonthLike
-from .scenario import _month_text
 
 __all__ = ["METHODS", "BASELINES", "backtest", "backtest_columns", "backtest_summary", "default_cutoffs"]
 
@@ -54,7 +53,7 @@ def default_cutoffs(log: EventLog, *, horizon: int = 12, min_years: int = 2,
     _check_log(log)
     horizon = whole_number("horizon", horizon, 1, 12)
     min_years = whole_number("min_years", min_years, 1, 1000)
-    first_text = "" if first is None else _month_text(first)
+    first_text = "" if first is None else month_text(first)
     return [pd.Period(c, freq="M") for c in _core.default_cutoffs(log._core, horizon, min_years, first_text)]
 
 
@@ -95,11 +94,11 @@ def backtest(log: EventLog, cutoffs: Sequence[MonthLike] | MonthLike | None = No
     if cutoffs is None:
         cutoff_texts = []
     else:
-        cutoff_texts = [_month_text(c) for c in ([cutoffs] if isinstance(cutoffs, (str, pd.Period)) else cutoffs)]
+        cutoff_texts = [month_text(c) for c in ([cutoffs] if isinstance(cutoffs, (str, pd.Period)) else cutoffs)]
         if not cutoff_texts:
             raise InputError("backtest: cutoffs is empty (give None for the default cut-offs)")
     cols = _core.backtest(log._core, cutoff_texts, horizon, quantities, draws, seed, years, levels,
-                          "" if first is None else _month_text(first), min_years, bool(drift))
+                          "" if first is None else month_text(first), min_years, bool(drift))
     return _frame(cols, log, levels, quantities)
 
 

@@ -25,10 +25,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, datasets
+from . import _core, datasets
 from .errors import Error
-from .exact import interval_columns, interval_levels, level_name
-from .forecast import METHODS, YEAR, Forecast, forecast
+from .distribution import interval_columns, interval_levels, level_name
+from .forecast import METHODS, forecast
+from .results import YEAR, Forecast
 from .estimate import Fit, estimate
 from .backtest import backtest, backtest_summary
 from .pipeline import Pipeline
@@ -81,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
                     "per unit and for every level above it.",
         epilog="Run 'memberflow COMMAND --help' for the options of a command. Exit status: 0 on success, "
                "2 on a usage or input error.")
-    p.add_argument("--version", action="version", version=f"memberflow {__version__}")
+    p.add_argument("--version", action="version", version=f"memberflow {_core.__version__}")
     sub = p.add_subparsers(title="commands", metavar="COMMAND", dest="command", required=True)
     _forecast_parser(sub)
     _funnel_parser(sub)
@@ -526,7 +527,7 @@ def _forecast_table(fc: Forecast, table: pd.DataFrame, label: str, depth: int) -
     root = org.root
     r = table.loc[root]
     full = scn.pipeline.stages[-1]
-    lines = [f"memberflow {__version__} - {fc.method} forecast of {label}: {len(org)} units, "
+    lines = [f"memberflow {_core.__version__} - {fc.method} forecast of {label}: {len(org)} units, "
              f"{fc.horizon} months ahead (month 0 = {'now' if fc.start is None else fc.start})", ""]
     lines.append(f"{r['name'] or root} ({root})")
     lines.append(f"  expected admissions, {window}: {r['admissions']:.1f}   ({_target_text(r, months)})")
@@ -673,7 +674,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         table = shown.set_index("unit_id").rename_axis(None)[
             ["name", "kind", "share", "own_share", "expected", "p_meet", "minimum", "maximum"]
             + (["flags"] if args.diagnose else [])]
-        head = (f"memberflow {__version__} - {meta['method']} split of the target {meta['target']} of "
+        head = (f"memberflow {_core.__version__} - {meta['method']} split of the target {meta['target']} of "
                 f"{meta['node']} in {label}: {len(frame)} units, admissions over months 0-{meta['horizon'] - 1}\n"
                 f"exact-engine evaluations: {meta['exact_evaluations']}; units placed one at a time: "
                 f"{meta['greedy_steps']}\n\n")
@@ -715,7 +716,7 @@ def _run_required(args: argparse.Namespace) -> int:
         text = _json_document("required", meta, frame)
     else:
         per = "a month" if meta["when"] == "monthly" else "now, in the first stage"
-        head = (f"memberflow {__version__} - source for {meta['node']} in {label} to reach {meta['target']:g} "
+        head = (f"memberflow {_core.__version__} - source for {meta['node']} in {label} to reach {meta['target']:g} "
                 f"admissions in {meta['horizon']} months with P >= {meta['probability']:g}\n"
                 f"extra candidates {per}: {meta['total']:.4g} over {len(frame)} units; "
                 f"P before {meta['chance_before']:.4f}, after {meta['chance_after']:.4f} (re-checked); "
@@ -808,7 +809,7 @@ def _run_backtest(args: argparse.Namespace) -> int:
     summary = backtest_summary(frame).reset_index()
     if args.format == "table":
         cutoffs = ", ".join(str(c) for c in frame["cutoff"].unique())
-        text = (f"memberflow {__version__} - backtest of {args.events}: cut-offs {cutoffs}; {args.horizon} months "
+        text = (f"memberflow {_core.__version__} - backtest of {args.events}: cut-offs {cutoffs}; {args.horizon} months "
                 f"after each; {args.draws} draws (seed {args.seed})\n\n"
                 + summary.to_string(index=False, float_format=lambda v: f"{v:.3f}") + "\n"
                 "\n(mae: of the mean; coverage_L: actual inside the central L% interval; pit_L: the same for the "
@@ -864,7 +865,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 def _json_document(command: str, meta: dict, frame: pd.DataFrame) -> str:
     """The one JSON shape of every command: {"memberflow", "command", <meta>, "columns",
     "rows"}, one row per line."""
-    head = json.dumps({"memberflow": __version__, "command": command, **meta, "columns": list(frame.columns)})
+    head = json.dumps({"memberflow": _core.__version__, "command": command, **meta, "columns": list(frame.columns)})
     rows = ",\n".join(json.dumps(r, allow_nan=False) for r in _records(frame))
     return f'{head[:-1]}, "rows": [\n{rows}\n]}}\n'
 

@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, UnknownIdError
-from .forecast import INT_MAX, YEAR, forecast, real_number, whole_number
+from ._checks import INT_MAX, real_number, whole_number
+from .forecast import forecast
+from .results import YEAR
 from .scenario import Scenario
 
 __all__ = ["diagnose", "LOWERED_BAR", "FLAGS"]

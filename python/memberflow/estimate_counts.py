@@ -16,9 +16,12 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from ._checks import month_text
+from ._tables import columns_frame
 from .errors import InputError
+from .fit import fit_exposures, one_level
 from .records import CountTable, MonthLike
-from .scenario import Scenario, _month_text
+from .scenario import Scenario
 
 __all__ = ["estimate_counts"]
 
@@ -36,8 +39,6 @@ def estimate_counts(counts: CountTable, first: MonthLike | None = None, last: Mo
     admissions of the months its people were admitted in. ``seasonal`` is empty unless
     every period of the window is a month (a year's counts say nothing about its season).
     """
-    from .estimate import _fit_exposures, one_level
-
     if not isinstance(counts, CountTable):
         raise TypeError(f"estimate_counts: expected a memberflow.CountTable, got {type(counts).__name__}")
     if approximation not in ("model", "matched", "trapezoid"):
@@ -48,7 +49,7 @@ def estimate_counts(counts: CountTable, first: MonthLike | None = None, last: Mo
     x = counts._core.exposures(org._core, pipe._core, first_text, last_text, approximation)
     after = pd.Period(last_text, freq="M") + 1
     scenario = Scenario(org, pipe, stocks=_snapshot(counts, str(after)), start=after)
-    fit = _fit_exposures(scenario, x, first_text, last_text, level, drift)
+    fit = fit_exposures(scenario, x, first_text, last_text, level, drift)
     if not _monthly(counts, first_text, last_text):
         # a period's arrivals are spread evenly over its months: the counts say nothing
         # about the season within it, so no seasonal profile (not a flat one)
@@ -72,9 +73,9 @@ def _window(counts: CountTable, first, last) -> tuple[str, str]:
     starts = np.asarray(a["first"], dtype=np.int64)
     ends = starts + np.asarray(a["months"], dtype=np.int64) - 1
     month = lambda m: f"{m // 12:04d}-{m % 12 + 1:02d}"  # noqa: E731 (a month index as YYYY-MM)
-    last_text = month(int(ends.max())) if last is None else _month_text(last)
+    last_text = month(int(ends.max())) if last is None else month_text(last)
     if first is not None:
-        return _month_text(first), last_text
+        return month_text(first), last_text
     span = (pd.Period(last_text, freq="M") - pd.Period(month(int(starts.min())), freq="M")).n + 1
     if span < 12:
         return month(int(starts.min())), last_text
@@ -82,7 +83,6 @@ def _window(counts: CountTable, first, last) -> tuple[str, str]:
 
 
 def _snapshot(counts: CountTable, month: str) -> pd.DataFrame:
-    from ._tables import columns_frame
 
     frame = columns_frame(counts._core.snapshot_columns(counts.org._core, counts.pipeline._core, month))
     frame["count"] = frame["count"].astype(float).astype("int64")

@@ -1,52 +1,25 @@
-"""Forecasts of the membership pipeline, per unit and for every node above it."""
+"""Forecasts of the membership pipeline, per unit and for every node above it:
+:func:`forecast` checks the call and hands it to the engine the method names. The
+results live below it: :mod:`memberflow.results` (expected values),
+:mod:`memberflow.exact`, :mod:`memberflow.simulate` and :mod:`memberflow.scale_out`."""
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
-import math
-
-import numpy as np
-import pandas as pd
+from typing import Any
 
 from . import _core
+from ._checks import INT_MAX, check_names, whole_number
 from .errors import InputError, ParameterError
+from .exact import exact_forecast
+from .options import SimulationOptions
+from .results import YEAR, Forecast
+from .scale_out import simulate_distributed
 from .scenario import Scenario
+from .simulate import DRIVER_KEYWORDS, SimulationForecast, simulate_in_process, simulation_options
 
 __all__ = ["forecast", "Forecast", "METHODS", "YEAR"]
 
 METHODS = ("expected", "exact", "simulate")
-
-#: Targets are yearly: admissions wanted over 12 months. Over a window of another length
-#: a target counts pro rata, ``target * months / YEAR`` (the ``target_window`` column).
-YEAR = 12
-
-Window = Optional[Tuple[int, int]]
-
-
-INT_MAX = 2**31 - 1  # the engines' month counts and thread counts are C++ ints
-
-
-def whole_number(name: str, value, low: int | None = None, high: int | None = None) -> int:
-    """``value`` as an int if it is one (or a numpy integer) within [low, high]; anything
-    else is refused with a message naming ``name``, never truncated or rounded."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise InputError(f"{name} must be a whole number (an int), got {value!r} ({type(value).__name__})")
-    value = int(value)
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"from {low} to {high}" if low is not None and high is not None else \
-            (f"at least {low}" if low is not None else f"at most {high}")
-        raise InputError(f"{name} must be {bounds}, got {value}")
-    return value
-
-
-def real_number(name: str, value, low: float = -math.inf, high: float = math.inf) -> float:
-    """``value`` as a float if it is a real number (not a bool, not NaN) within [low,
-    high]; anything else is refused with a message naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-    if not low <= value <= high:  # NaN too
-        raise InputError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
-    return float(value)
 
 
 def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,
@@ -83,211 +56,25 @@ def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,
     if not isinstance(scenario, Scenario):
         raise TypeError(f"forecast: expected a memberflow.Scenario, got {type(scenario).__name__}")
     if simulation:
-        from .simulate import DRIVER_KEYWORDS, SimulationOptions, check_names
-
         check_names("forecast", simulation, ("tolerance",) + SimulationOptions._fields + DRIVER_KEYWORDS)
         if method != "simulate":
             raise InputError(f"{sorted(simulation)} apply to method='simulate' only")
     horizon = whole_number("horizon", horizon, high=INT_MAX)  # the engines check horizon >= 1
     if method == "simulate":  # the options (threads too) are checked as SimulationOptions
-        from .simulate import _simulate
-
         return _simulate(scenario, horizon, threads=threads, **simulation)
     threads = 0 if threads is None else whole_number("threads", threads, low=0, high=INT_MAX)
     expected = _core.forecast_expected(scenario._core, horizon, threads)
     if method == "exact":
-        from .exact import _exact
-
-        return _exact(scenario, expected, float(tolerance))
+        return exact_forecast(scenario, expected, float(tolerance))
     return Forecast(scenario, expected, method)
 
 
-class Forecast:
-    """The result of :func:`forecast`.
-
-    Quantities: the stock of each stage (named by the stage, at the start of months
-    0..horizon) and the events of months 0..horizon-1: ``admissions``,
-    ``confirmations``, ``arrivals``, ``exits`` (leaving a pipeline stage) and
-    ``leavers`` (leaving the terminal stage). A node's figure is its subtree's total.
-
-    Calendar: if the scenario has a ``start`` month, month m is the calendar month
-    ``start + m``; tidy frames then carry its first day in a ``ds`` column beside
-    ``month``, and quarters are calendar quarters (``2021Q2``). Without one, months are
-    0..horizon and quarters Q1 (months 0-2), Q2 (3-5), ...
-    """
-
-    def __init__(self, scenario: Scenario, core: _core.ForecastResult, method: str):
-        self.scenario = scenario
-        self.method = method
-        self._core = core
-
-    @property
-    def horizon(self) -> int:
-        return self._core.horizon
-
-    @property
-    def quantities(self) -> list[str]:
-        return list(self._core.quantities)
-
-    @property
-    def events(self) -> list[str]:
-        return [q for q in self.quantities if not self._core.is_stock(q)]
-
-    @property
-    def org(self):
-        return self.scenario.org
-
-    @property
-    def start(self) -> pd.Period | None:
-        """The calendar month of month 0 (a monthly ``pandas.Period``), or None."""
-        return getattr(self.scenario, "start", None)
-
-    def dates(self, months: int | None = None) -> pd.DatetimeIndex | None:
-        """The first day of months 0..months-1 (default: 0..horizon), or None without a calendar."""
-        if self.start is None:
-            return None
-        n = self.horizon + 1 if months is None else months
-        return pd.period_range(self.start, periods=n, freq="M").to_timestamp()
-
-    def window_label(self, first: int, last: int) -> str:
-        """Months first..last-1: ``"2021-01 to 2021-12"`` with a calendar, else ``"months 0-11"``."""
-        if self.start is None:
-            return f"months {first}-{last - 1}"
-        return f"{self.start + first} to {self.start + last - 1}"
-
-    def quarters(self, months: int | None = None) -> pd.DataFrame:
-        """The quarters of months 0..months-1 (default: the horizon), one row each, indexed
-        by label: ``first, last`` (its ``window=(first, last)``), ``months`` covered and
-        ``partial`` (fewer than 3 months covered).
-
-        Without a calendar quarters are blocks of 3 months from month 0 (Q1, Q2, ...).
-        With one they are calendar quarters (``2021Q1``): when the start month is not
-        January, April, July or October, the first quarter (and the last) is partial.
-        """
-        n = self.horizon if months is None else months
-        labels = [f"Q{m // 3 + 1}" if self.start is None else str((self.start + m).asfreq("Q")) for m in range(n)]
-        rows: dict[str, list[int]] = {}
-        for m, label in enumerate(labels):
-            rows.setdefault(label, [m, m])[1] = m + 1
-        frame = pd.DataFrame.from_dict(rows, orient="index", columns=["first", "last"])
-        frame.index.name = "quarter"
-        frame["months"] = frame["last"] - frame["first"]
-        frame["partial"] = frame["months"] < 3
-        return frame
-
-    def mean(self, quantity: str, window: Window = None, month: int | None = None) -> pd.Series:
-        """Expected value for every node (its subtree total), as a Series by unit id.
-
-        Events are summed over ``window = (first, last)``, months first..last-1 (the
-        whole horizon by default; ``(0, 3)`` is the first quarter). Stocks are read at
-        the start of ``month`` (default: the horizon, i.e. after the last month).
-        """
-        if self._core.is_stock(quantity):
-            if window is not None:
-                raise InputError(f"'{quantity}' is a stock: give month=, not window=")
-            values = self._core.stock(quantity, self.horizon if month is None else int(month))
-        else:
-            if month is not None:
-                raise InputError(f"'{quantity}' is an event: give window=(first, last), not month=")
-            first, last = (0, self.horizon) if window is None else window
-            values = self._core.total(quantity, int(first), int(last))
-        return pd.Series(values, index=self.org.ids, name=quantity)
-
-    def own(self, quantity: str) -> np.ndarray:
-        """Each unit's own expected values, units x months, a read-only view (no copy)."""
-        return self._core.own(quantity)
-
-    def monthly(self, quantity: str, scope: str = "subtree") -> pd.DataFrame:
-        """Units x months of one quantity; ``scope="own"`` for each unit's own figures."""
-        _check_scope(scope)
-        arr = self._core.own(quantity) if scope == "own" else self._core.rolled(quantity)
-        return pd.DataFrame(arr, index=self.org.ids, columns=pd.RangeIndex(arr.shape[1], name="month"))
-
-    def by_quarter(self, event: str = "admissions") -> pd.DataFrame:
-        """Expected events per quarter for every node: Q1 = months 0-2, Q2 = 3-5, ... or,
-        with a calendar, calendar quarters (``2021Q1``, ...). A quarter the horizon or
-        the start month cuts holds only its covered months (see :meth:`quarters`)."""
-        return pd.DataFrame({label: self.mean(event, window=(q.first, q.last))
-                             for label, q in self.quarters().iterrows()})
-
-    def to_frame(self, quantities: list[str] | None = None, scope: str = "subtree") -> pd.DataFrame:
-        """Tidy: one row per unit, month and quantity, with columns
-        ``unit_id, month, quantity, value`` (subtree totals, or ``scope="own"``), and
-        ``ds`` (the month's first day) after ``month`` when the scenario has a calendar."""
-        _check_scope(scope)
-        frames = []
-        dates = self.dates()
-        for q in quantities if quantities is not None else self.quantities:
-            arr = self._core.own(q) if scope == "own" else self._core.rolled(q)
-            n_units, n_months = arr.shape
-            months = np.tile(np.arange(n_months), n_units)
-            frame = pd.DataFrame({
-                "unit_id": np.repeat(self.org.ids.to_numpy(dtype=object), n_months),
-                "month": months,
-                "quantity": q,
-                "value": arr.reshape(-1),  # C order: unit-major, months within
-            })
-            if dates is not None:
-                frame.insert(2, "ds", dates[months])
-            frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
-
-    def to_long(self, quantity: str = "admissions", level=None) -> pd.DataFrame:
-        """One quantity month by month in the long shape of statsforecast and
-        hierarchicalforecast: ``unique_id, ds, <quantity>`` (subtree totals), ``ds`` the
-        month's first day with a calendar, else the month number. ``level`` (percent, one
-        or a list) adds each month's central intervals, ``<quantity>-lo-90`` and
-        ``<quantity>-hi-90``: for the methods with distributions only."""
-        if level is not None:
-            raise InputError(f"intervals need method='exact' or 'simulate'; this forecast is {self.method!r}")
-        frame = self.to_frame([quantity])
-        time = "ds" if "ds" in frame.columns else "month"
-        return pd.DataFrame({"unique_id": frame["unit_id"], "ds": frame[time], quantity: frame["value"]})
-
-    def target_window(self, window: Window = None) -> pd.Series:
-        """Each node's target over ``window`` (default: the first year): targets are
-        yearly, so over a window of n months a target counts ``target * n / 12`` (the
-        whole target over 12 months, half of it over 6). NaN where a node has none."""
-        first, last = self._year(window)
-        targets = self.scenario.targets.reindex(self.org.ids).rename("target_window")
-        # 12 months: the target itself (0.2 * 12 / 12 is not 0.2); else multiplied before
-        # dividing, so a whole share of a whole target (160 * 6 / 12) is exact
-        return targets if last - first == YEAR else targets * (last - first) / YEAR
-
-    def _year(self, window: Window) -> tuple[int, int]:
-        return (0, min(YEAR, self.horizon)) if window is None else (int(window[0]), int(window[1]))
-
-    def summary(self, window: Window = None) -> pd.DataFrame:
-        """Per node: expected admissions and confirmations over ``window`` (the first 12
-        months by default, or the horizon if shorter), the stock of each stage at the
-        window's end, the yearly target, the target over the window (``target_window``,
-        pro rata: see :meth:`target_window`) and the expected shortfall against it."""
-        first, last = self._year(window)
-        frame = pd.DataFrame({"name": self.org.names, "kind": self.org.kinds})
-        frame["admissions"] = self.mean("admissions", window=(first, last))
-        frame["confirmations"] = self.mean("confirmations", window=(first, last))
-        for stage in self.scenario.pipeline.stages:
-            frame[f"{stage}_at_end"] = self.mean(stage, month=last)
-        frame["target"] = self.scenario.targets.reindex(self.org.ids)
-        frame["target_window"] = self.target_window((first, last))
-        frame["shortfall"] = (frame["target_window"] - frame["admissions"]).clip(lower=0)
-        frame["depth"] = [self.org._core.depth(i) for i in range(len(self.org))]
-        return frame
-
-    def __repr__(self) -> str:
-        root = self.org.root
-        adm = self.mean("admissions")[root]
-        return (f"<memberflow.Forecast ({self.method}): {len(self.org)} units, {self.horizon} months; "
-                f"expected admissions at '{root}': {adm:.1f}>")
-
-    def _repr_html_(self) -> str:
-        table = self.summary()
-        top = table[table["depth"] <= 1].drop(columns="depth")
-        return (f"<p><b>memberflow.Forecast</b> ({self.method}), {self.horizon} months, "
-                f"{len(self.org)} units; root and its children:</p>"
-                + top.to_html(float_format=lambda v: f"{v:,.1f}", na_rep=""))
-
-
-def _check_scope(scope: str) -> None:
-    if scope not in ("subtree", "own"):
-        raise InputError(f"scope must be 'subtree' or 'own', got {scope!r}")
+def _simulate(scenario: Scenario, horizon: int, *, options: SimulationOptions | None = None, client: Any = None,
+              batch_size: int | None = None, **keywords) -> SimulationForecast:
+    """method="simulate": in this process, or spread over a Dask client."""
+    opts = simulation_options(options, {k: v for k, v in keywords.items() if k != "threads" or v is not None})
+    if client is not None:
+        return simulate_distributed(scenario, horizon, opts, client, batch_size)
+    if batch_size is not None:
+        raise InputError("batch_size applies to a run spread over a Dask client (client=...)")
+    return simulate_in_process(scenario, horizon, opts)

@@ -20,16 +20,16 @@ conversion point to the engine.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _core
+from ._checks import INT_MAX, check_names, real_number, whole_number
+from ._progress_bar import ProgressOption
 from .errors import InputError
-from .forecast import INT_MAX, real_number, whole_number
 
 __all__ = ["SimulationOptions", "CoursePolicy", "TargetRule", "ParameterDraw", "REGIMES"]
 
@@ -39,20 +39,6 @@ REGIMES = ("auto", "race", "counts")
 _CPP_OPTIONS = _core.SimulationOptions()  # the defaults, from the C++ struct
 _CPP_COURSE = _core.CoursePolicy()
 _CPP_RULE = _core.TargetRule()
-
-
-def check_names(where: str, given, valid: Sequence[str], noun: str = "option") -> None:
-    """Refuses names not in ``valid`` with an InputError naming each (with the closest
-    valid name, if one is close) and listing the valid ones."""
-    unknown = [k for k in given if k not in valid]
-    if not unknown:
-        return
-    hints = []
-    for k in unknown:
-        close = difflib.get_close_matches(str(k), list(valid), n=1) or [v for v in valid if str(k) in v][:1]
-        hints.append(f"{k!r} (did you mean {close[0]!r}?)" if close else repr(k))
-    plural = noun if noun.endswith("s") or len(unknown) == 1 else noun + "s"
-    raise InputError(f"{where}: unknown {plural} {', '.join(hints)}; valid: {', '.join(valid)}")
 
 
 def _flag(name: str, value) -> bool:
@@ -188,9 +174,6 @@ class ParameterDraw(_Options):
         return core
 
 
-Progress = Union[bool, None, Callable[[int, int], object]]
-
-
 class SimulationOptions(_Options):
     """Every option of the simulation, by keyword; the defaults are the C++ engine's.
 
@@ -227,7 +210,7 @@ class SimulationOptions(_Options):
                  uncertainty: Any = tuple(_CPP_OPTIONS.uncertainty), parameter_sets: Any = None,
                  course: Union[CoursePolicy, Mapping, None] = _CPP_OPTIONS.course,
                  target_rule: Union[TargetRule, Mapping, None] = _CPP_OPTIONS.target_rule,
-                 progress: Progress = None, **unknown):
+                 progress: ProgressOption = None, **unknown):
         check_names("SimulationOptions", unknown, self._fields)
         seed = whole_number("seed", seed)
         if not 0 <= seed < 2**64:  # the engine's seed is a 64-bit unsigned integer

@@ -20,10 +20,13 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, UnknownIdError
-from .exact import Distributions
-from .forecast import YEAR, forecast
+from ._checks import month_text
+from ._tables import load_table
+from .distribution import Distributions
+from .forecast import forecast
+from .results import YEAR
 from .records import CountTable, EventLog
-from .scenario import Scenario, _load, _month_text
+from .scenario import Scenario
 
 __all__ = ["Progress", "progress", "month_of", "STATUSES", "LEVELS"]
 
@@ -241,7 +244,7 @@ def month_of(value: MonthLike) -> pd.Period:
     if isinstance(value, pd.Period):
         if value.freqstr.startswith("Q"):
             return value.asfreq("M", how="end")
-        return pd.Period(_month_text(value), freq="M")
+        return pd.Period(month_text(value), freq="M")
     if isinstance(value, str):
         if re.fullmatch(r"\d{4}Q[1-4]", value):
             return pd.Period(value, freq="Q").asfreq("M", how="end")
@@ -353,8 +356,8 @@ def _scenario_at(scenario: Scenario, stocks, month: pd.Period) -> Scenario:
     """The scenario's organisation, pipeline, parameters and targets with ``stocks`` and
     calendar start ``month``: a copy, the original unchanged."""
     core = scenario._core.replace([])
-    _load(stocks, "stocks", core.set_stocks_csv, core.set_stocks_columns)
-    core.start = _month_text(month)
+    load_table(stocks, "stocks", core.set_stocks_csv, core.set_stocks_columns)
+    core.start = month_text(month)
     core.validate()
     obj = Scenario.__new__(Scenario)
     obj._init(core, scenario.org, scenario.pipeline)

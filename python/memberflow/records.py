@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._checks import month_text
 from ._tables import columns_frame, frame_columns, frame_labels, id_text, row_name
 from .errors import InputError
 from .org import Org
 from .pipeline import Pipeline
-from .scenario import Scenario, _month_text
+from .scenario import Scenario
 
 __all__ = ["CountTable", "EventLog"]
 
@@ -146,7 +147,7 @@ class EventLog(_Records):
     def snapshot(self, month: MonthLike) -> pd.DataFrame:
         """Who is where at the start of ``month``, in the stocks-table format
         (``unit_id, stage, count, months_in_stage``) that :class:`Scenario` takes."""
-        frame = columns_frame(self._core.snapshot_columns(_month_text(month)))
+        frame = columns_frame(self._core.snapshot_columns(month_text(month)))
         frame["count"] = frame["count"].astype(float).astype("int64")
         frame["months_in_stage"] = pd.to_numeric(frame["months_in_stage"].replace("", None)).astype("Int64")
         return frame
@@ -155,7 +156,7 @@ class EventLog(_Records):
         """Who is where at the start of ``month``, and for how long: one row per person,
         ``person_id, unit_id, stage, months_in_stage`` (months since entering the stage,
         for every stage; for a fixed-duration stage, its age)."""
-        frame = columns_frame(self._core.people_columns(_month_text(month)))
+        frame = columns_frame(self._core.people_columns(month_text(month)))
         frame["months_in_stage"] = frame["months_in_stage"].astype("int64")
         return frame
 
@@ -168,8 +169,8 @@ class EventLog(_Records):
         ``completing`` (fixed stages: at the last age and not leaving, the pass_rate
         trials), ``arrivals`` (on the first stage's rows: candidates from outside) and
         ``transfers_in`` (on the terminal stage's rows)."""
-        first = self._core.first_month if first is None else _month_text(first)
-        last = self._core.last_month if last is None else _month_text(last)
+        first = self._core.first_month if first is None else month_text(first)
+        last = self._core.last_month if last is None else month_text(last)
         x = self._core.exposures(first, last)
         stages = list(self.pipeline.stages)
         units, months = len(self.org), x["months"]

@@ -22,8 +22,8 @@ import pandas as pd
 
 from .diagnose import diagnose
 from .errors import InputError
-from .forecast import YEAR
 from .progress import Progress, month_of, progress
+from .results import YEAR
 from .scenario import Scenario
 
 __all__ = ["Report", "report", "quarter_end"]

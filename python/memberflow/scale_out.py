@@ -30,12 +30,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import _core
+from ._checks import whole_number
+from ._progress_bar import reporter
 from .errors import InputError
-from .forecast import whole_number
 from .options import SimulationOptions
 from .scenario import Scenario
+from .simulate import DRIVER_KEYWORDS, SimulationForecast, simulate_in_process, simulation_options
 
-__all__ = ["simulate_many", "LOCAL_WORKERS"]
+__all__ = ["simulate_many", "simulate_distributed", "LOCAL_WORKERS"]
 
 #: client="local": a LocalCluster of this many single-threaded worker processes.
 LOCAL_WORKERS = 2
@@ -58,8 +60,6 @@ def simulate_many(scenarios: Sequence[Scenario] | Mapping[Any, Scenario], horizo
     >>> bool(runs[1].mean("admissions")["D"] > runs[0].mean("admissions")["D"])
     True
     """
-    from .simulate import DRIVER_KEYWORDS, simulate_in_process, simulation_options
-
     names = list(scenarios) if isinstance(scenarios, Mapping) else None
     items = [scenarios[k] for k in names] if names is not None else list(scenarios)
     for i, s in enumerate(items):
@@ -155,8 +155,6 @@ def _merge(*tallies: bytes) -> bytes:
 
 
 def _run(jobs: list[tuple[Scenario, int, SimulationOptions]], client, batch_size: int | None) -> list:
-    from .simulate import SimulationForecast, _Bar, _want_progress
-
     if batch_size is not None:
         batch_size = whole_number("batch_size", batch_size, low=1)
     client, cluster = _connect(client)
@@ -165,9 +163,7 @@ def _run(jobs: list[tuple[Scenario, int, SimulationOptions]], client, batch_size
     everything: list = []  # every future of the run, to cancel
     try:
         workers = sum(client.nthreads().values()) or LOCAL_WORKERS
-        progress = jobs[0][2].progress
-        bar = _Bar(False if callable(progress) else _want_progress(progress))
-        report = progress if callable(progress) else bar
+        report, bar = reporter(jobs[0][2].progress)
         total = sum(max(o.paths, 0) for _, _, o in jobs)
         run = uuid.uuid4().hex[:12]
         counts, batches, shared = {}, [], {}

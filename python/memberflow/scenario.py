@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from ._tables import columns_frame, frame_columns, frame_labels
+from ._checks import month_text
+from ._tables import columns_frame, load_table
 from .errors import InputError
 from .org import Org
 from .pipeline import Pipeline
@@ -63,17 +64,17 @@ class Scenario:
         pipeline = pipeline if pipeline is not None else Pipeline.party()
         core = _core.Scenario(org._core, pipeline._core)
         if params is not None:
-            _warn(_load(params, "params", core.apply_params_csv, core.apply_params_columns))
+            _warn(load_table(params, "params", core.apply_params_csv, core.apply_params_columns))
         if stocks is not None:
-            _load(stocks, "stocks", core.set_stocks_csv, core.set_stocks_columns)
+            load_table(stocks, "stocks", core.set_stocks_csv, core.set_stocks_columns)
         if targets is not None:
             if isinstance(targets, (Mapping, pd.Series)):
                 # As text, so that the core parses each value and names the unit of a bad one.
                 items = list(targets.items())
                 targets = pd.DataFrame({"unit_id": pd.Series([k for k, _ in items], dtype=object),
                                         "target": pd.Series([v for _, v in items], dtype=object)})
-            _load(targets, "targets", core.set_targets_csv, core.set_targets_columns)
-        core.start = _month_text(start)
+            load_table(targets, "targets", core.set_targets_csv, core.set_targets_columns)
+        core.start = month_text(start)
         core.validate()
         self._init(core, org, pipeline)
 
@@ -215,7 +216,7 @@ class Scenario:
 
     @start.setter
     def start(self, value: str | pd.Period | None) -> None:
-        self._core.start = _month_text(value)
+        self._core.start = month_text(value)
 
     # -- parts --------------------------------------------------------------------------
     @property
@@ -348,28 +349,6 @@ def _change_row(change, position: int) -> tuple:
     return (scope, stage, what, op, float(number), month)
 
 
-def _load(table: TableLike, what: str, from_csv, from_columns):
-    if isinstance(table, pd.DataFrame):
-        return from_columns(f"{what} DataFrame", *frame_columns(table, what), frame_labels(table))
-    elif isinstance(table, (str, os.PathLike)):
-        return from_csv(os.fspath(table))
-    else:
-        raise TypeError(f"{what}: expected a DataFrame or a CSV path, got {type(table).__name__}")
-
-
 def _warn(messages) -> None:
     for message in messages or ():
         warnings.warn(message, ParameterWarning, stacklevel=3)
-
-
-def _month_text(value: str | pd.Period | None) -> str | None:
-    """'YYYY-MM' for a month given as text or a monthly Period; the core checks the text."""
-    if value is None:
-        return None
-    if isinstance(value, pd.Period):
-        if value.freqstr not in ("M", "ME"):
-            raise InputError(f"start: expected a monthly period, got {value!r}")
-        return f"{value.year:04d}-{value.month:02d}"
-    if not isinstance(value, str):
-        raise InputError(f"start: expected 'YYYY-MM' or a monthly pandas.Period, got {type(value).__name__}")
-    return value

@@ -39,22 +39,22 @@ call, naming it and the valid ones. ``client=`` (a ``dask.distributed.Client`` o
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import pandas as pd
 
 from . import _core
+from ._checks import check_names
+from ._progress_bar import reporter
+from .distribution import DistributionMethods, Distributions, distribution_key, key_first_day, key_label
 from .errors import InputError
-from .exact import DistributionMethods, Distributions, _ds, _key, _label
-from .forecast import Forecast
-from .options import SimulationOptions, check_names
+from .options import SimulationOptions
+from .results import Forecast
 from .scenario import Scenario
 
-__all__ = ["SimulationForecast", "SimulationOptions"]
+__all__ = ["SimulationForecast", "SimulationOptions", "simulate_in_process", "simulation_options", "DRIVER_KEYWORDS"]
 
 Window = Optional[Tuple[int, int]]
 
@@ -85,7 +85,7 @@ class SimulationForecast(DistributionMethods, Forecast):
         return list(self._tracked)
 
     def _index(self, quantity: str, window: Window, month: int | None) -> tuple:
-        key = _key(self, quantity, window, month)
+        key = distribution_key(self, quantity, window, month)
         if key not in self._tracked:
             raise InputError(f"{key} was not tracked in this simulation; tracked: {self.tracked} "
                              f"(pass track=[...] to forecast)")
@@ -95,8 +95,8 @@ class SimulationForecast(DistributionMethods, Forecast):
         """The empirical distribution of a tracked count at every node."""
         key = self._index(quantity, window, month)
         if key not in self._cache:
-            self._cache[key] = Distributions(self.org, quantity, _label(key),
-                                             self._result.distribution(self._tracked[key]), _ds(self, key))
+            self._cache[key] = Distributions(self.org, quantity, key_label(key),
+                                             self._result.distribution(self._tracked[key]), key_first_day(self, key))
         return self._cache[key]
 
     def path_values(self, quantity: str, window: Window = None, month: int | None = None) -> np.ndarray:
@@ -111,7 +111,7 @@ class SimulationForecast(DistributionMethods, Forecast):
         frame = pd.DataFrame({"path": np.repeat(np.arange(n_paths), n_nodes),
                               "unit_id": np.tile(self.org.ids.to_numpy(dtype=object), n_paths),
                               "quantity": quantity, "value": values.reshape(-1)})
-        ds = _ds(self, _key(self, quantity, window, month))
+        ds = key_first_day(self, distribution_key(self, quantity, window, month))
         if ds is not None:
             frame.insert(2, "ds", ds)
         return frame
@@ -120,39 +120,6 @@ class SimulationForecast(DistributionMethods, Forecast):
         root = self.org.root
         return (f"<memberflow.Forecast (simulate, {self.paths} paths, seed {self.seed}): {len(self.org)} units, "
                 f"{self.horizon} months; mean admissions at '{root}': {self.mean('admissions')[root]:.1f}>")
-
-
-def _want_progress(progress) -> bool:
-    if progress is not None:
-        return bool(progress)
-    if "ipykernel" in sys.modules:  # a notebook
-        return True
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
-class _Bar:
-    """A tqdm bar fed from the engine's progress callback (if tqdm is installed). It opens
-    at the first report: the engine reports only once it has accepted its arguments, so
-    an argument error is never preceded by a bar."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.bar = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None and self.enabled:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:  # progress is optional
-                self.enabled = False
-                return
-            self.bar = tqdm(total=total, unit="path", desc="memberflow simulate")
-        if self.bar is not None:
-            self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 #: The keywords of ``forecast(..., method="simulate")`` besides the options' own:
@@ -173,23 +140,9 @@ def simulation_options(options: SimulationOptions | None, keywords: Mapping, whe
     return options.replace(**keywords) if keywords else options
 
 
-def _simulate(scenario: Scenario, horizon: int, *, options: SimulationOptions | None = None, client: Any = None,
-              batch_size: int | None = None, **keywords) -> SimulationForecast:
-    """forecast(method="simulate"): in this process, or spread over a Dask client."""
-    opts = simulation_options(options, {k: v for k, v in keywords.items() if k != "threads" or v is not None})
-    if client is not None:
-        from .scale_out import simulate_distributed
-
-        return simulate_distributed(scenario, int(horizon), opts, client, batch_size)
-    if batch_size is not None:
-        raise InputError("batch_size applies to a run spread over a Dask client (client=...)")
-    return simulate_in_process(scenario, int(horizon), opts)
-
-
 def simulate_in_process(scenario: Scenario, horizon: int, opts: SimulationOptions) -> SimulationForecast:
-    progress = opts.progress
-    bar = _Bar(False if callable(progress) else _want_progress(progress))
-    report = progress if callable(progress) else bar
+    """forecast(method="simulate") in this process."""
+    report, bar = reporter(opts.progress)
     try:
         result = _core.simulate(scenario._core, horizon, opts._to_core(), report)
     finally:

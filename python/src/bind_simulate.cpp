@@ -133,7 +133,6 @@ void register_options(py::module_& m) {
 
 void register_simulate(py::module_& m) {
   using namespace pybind11::literals;
-  py::register_exception<cancelled>(m, "Cancelled", PyExc_RuntimeError);
   register_options(m);
   py::class_<simulation_result, std::shared_ptr<simulation_result>>(m, "SimulationResult")
       .def_property_readonly("means",

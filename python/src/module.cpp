@@ -4,6 +4,8 @@
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "Compiled core of memberflow (private: use the memberflow package).";
+  // The one version: CMakeLists.txt's project(VERSION), which pyproject.toml reads too.
+  m.attr("__version__") = MEMBERFLOW_VERSION;
   using namespace memberflow::python;
   register_errors(m);
   register_org(m);
