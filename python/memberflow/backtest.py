@@ -77,7 +77,7 @@ def backtest(log: EventLog, cutoffs: Sequence[MonthLike] | MonthLike | None = No
     Returns a tidy frame, one row per cut-off, quantity, method and node: ``cutoff``
     (Period), ``unit_id``, ``depth``, ``method``, ``quantity`` (categoricals), ``years``,
     ``actual``, the predictive ``mean`` and ``median``, central intervals ``lo-50``,
-    ``hi-50``, ``lo-90``, ``hi-90``, ``abs_error`` (|mean - actual|), ``crps``, ``in_50``,
+    ``hi-50``, ``lo-90``, ``hi-90``, ``abs_error`` (``|mean - actual|``), ``crps``, ``in_50``,
     ``in_90``, and ``pit_lo`` / ``pit_hi`` = F(actual - 1), F(actual).
     """
     _check_log(log)

@@ -163,7 +163,7 @@ def _example_parser(sub) -> None:
 def _params_parser(sub) -> None:
     p = sub.add_parser("params", help="each parameter's value per unit and the file line that set it",
                        description="For the units given (every unit by default), one row per stage and parameter: "
-                                   "the value, the scope that set it (*, kind:<kind>, the unit, or default) and its "
+                                   "the value, the scope that set it (`*`, `kind:<kind>`, the unit, or default) and its "
                                    "source (the params file and line, or the manifest's pipeline default).")
     _data_options(p)
     p.add_argument("--unit", action="append", metavar="ID", help="a unit to show, repeatable (default: every unit)")

@@ -54,6 +54,8 @@ class Scenario:
     start : str or pandas.Period, optional
         The calendar month of month 0 (``"2021-01"``); forecasts then carry real dates.
 
+    Notes
+    -----
     Errors name the file and line (or DataFrame row) and what is wrong. A parameter row
     that changes nothing (shadowed by more specific rows) gives a :class:`ParameterWarning`.
     """
