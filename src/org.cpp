@@ -175,9 +175,9 @@ unit_index org::check(unit_index u) const {
 }
 
 unit_index org::index(std::string_view id) const {
-  auto it = index_.find(std::string(id));
-  if (it == index_.end()) throw unknown_id("unknown unit " + quoted(std::string(id)));
-  return it->second;
+  const unit_index u = find(id);
+  if (u == no_unit) throw unknown_id("unknown unit " + quoted(std::string(id)));
+  return u;
 }
 
 std::vector<unit_index> org::children(unit_index u) const {

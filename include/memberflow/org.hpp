@@ -72,9 +72,14 @@ class org {
   unit_index root() const { return root_; }
   const graph_type& graph() const { return graph_; }
 
-  // Id <-> index. index() throws unknown_id naming the id.
+  // Id <-> index. index() throws unknown_id naming the id; find() returns no_unit for
+  // an id that names no unit (neither copies the id).
   unit_index index(std::string_view id) const;
-  bool contains(std::string_view id) const { return index_.count(std::string(id)) != 0; }
+  unit_index find(std::string_view id) const {
+    const auto it = index_.find(id);
+    return it == index_.end() ? no_unit : it->second;
+  }
+  bool contains(std::string_view id) const { return find(id) != no_unit; }
   const std::string& id(unit_index u) const { return ids_[check(u)]; }
   const std::string& name(unit_index u) const { return names_[check(u)]; }
   const std::string& kind(unit_index u) const { return kinds_[check(u)]; }
@@ -129,7 +134,12 @@ class org {
   std::string describe_loop(unit_index start) const;
 
   std::vector<std::string> ids_, names_, kinds_;
-  std::unordered_map<std::string, unit_index> index_;
+  // Looked up by string_view without making a std::string of the key.
+  struct id_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  std::unordered_map<std::string, unit_index, id_hash, std::equal_to<>> index_;
   std::vector<unit_index> parent_;
   graph_type graph_;
   unit_index root_ = no_unit;

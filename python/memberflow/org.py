@@ -28,42 +28,25 @@ def _checked_id(unit_id: object) -> str:
     return unit_id
 
 
-class _AncestorTable(dict):
-    """Unit id -> tuple of its ancestors' ids, nearest first; filled on the first lookup
-    (parents come before their children in preorder, so each chain extends its
-    parent's), and an unknown id raises UnknownIdError naming it."""
+class _AncestorCache(dict):
+    """Unit id -> tuple of its ancestors' ids, nearest first, kept one unit at a time: a
+    unit's first lookup walks its parent links in the compiled core (O(depth), no table
+    to fill first), later ones are a dict hit. An unknown id raises UnknownIdError."""
 
-    def __init__(self, org: "Org") -> None:
+    #: Longer chains are returned but not kept: in a deep chain of units, keeping every
+    #: queried unit's chain would grow with the depth squared (20 GB for 200,000 levels).
+    MAX_KEPT_DEPTH = 64
+
+    def __init__(self, core: _core.Org) -> None:
         super().__init__()
-        self._org: Org | None = org
-        self._deep: bool | None = None  # whether the table would be too big to fill
+        self._core = core
 
-    #: The table holds sum(depths) ids: for a deep chain that is depth^2 / 2 (20 GB for
-    #: 200,000 levels), so beyond this many ids a unit the table does not hold walks its
-    #: parent links on every call instead (O(depth) time and memory).
-    MAX_CELLS_PER_UNIT = 32
+    def __missing__(self, unit_id: object) -> tuple[str, ...]:
+        chain = self._core.ancestor_ids(_checked_id(unit_id))
+        if len(chain) <= self.MAX_KEPT_DEPTH:
+            self[unit_id] = chain
+        return chain
 
-    def __missing__(self, unit_id):
-        org = self._org
-        if org is None:
-            raise UnknownIdError(f"unknown unit {unit_id!r}")
-        if self._deep is None:
-            self._deep = int(org._core.depths.sum()) > self.MAX_CELLS_PER_UNIT * len(org)
-        if self._deep:
-            u = org._index(unit_id)
-            ids, parents, chain = org._id_list, org._core.parents, []
-            while (u := int(parents[u])) >= 0:
-                chain.append(ids[u])
-            return tuple(chain)
-        self._org = None
-        ids, parents = org._id_list, org._core.parents.tolist()
-        chains: list = [()] * len(ids)
-        for u in org._core.preorder.tolist():
-            p = parents[u]
-            if p >= 0:
-                chains[u] = (ids[p],) + chains[p]
-        self.update(zip(ids, chains))
-        return self[unit_id]
 
 class Org:
     """An organisation's hierarchy of units (district -> committees -> cells ...).
@@ -87,7 +70,9 @@ class Org:
         # The same str objects as in self._ids, so that lookups with ids taken from org.ids
         # compare by identity; list indexing is ~5x faster than pd.Index for single ids.
         self._id_list = self._ids.tolist()
-        self._ancestor_table = _AncestorTable(self)  # id -> tuple of ancestor ids, filled on first use
+        # The ids in preorder: every subtree is a contiguous slice of it (Org.descendants).
+        self._preorder_ids = np.asarray(self._id_list, dtype=object)[core.preorder].tolist()
+        self._ancestor_cache = _AncestorCache(core)  # id -> tuple of ancestor ids, kept as asked
 
     # -- loading and saving ---------------------------------------------------------
     @classmethod
@@ -216,15 +201,14 @@ class Org:
     def ancestors(self, unit_id: str) -> tuple[str, ...]:
         """Nearest first, the root last; empty for the root.
 
-        A tuple, shared and immutable: it comes straight from a table of ancestor tuples
-        built on first use (one preorder pass, ~0.2 s for 300,000 units). For the few
-        levels of a real hierarchy one dict lookup beats walking parent links or calling
-        into the compiled core, whose fixed per-call cost dominates; returning the stored
-        tuple rather than a fresh list halves the cost of a call again. In a tree whose
-        depths add up to more than 32 per unit (a long chain), where the table would grow
-        with the depth squared, each call walks the parent links instead."""
+        A tuple, shared and immutable: a unit's first call walks its parent links in the
+        compiled core (O(depth)) and keeps the answer, so a repeated call is one dict
+        lookup; for the few levels of a real hierarchy that beats walking parent links or
+        calling into the core, whose fixed per-call cost dominates. Chains deeper than 64
+        are walked on every call rather than kept (their total would grow with the depth
+        squared)."""
         try:
-            return self._ancestor_table[unit_id]
+            return self._ancestor_cache[unit_id]
         except TypeError:
             raise UnknownIdError(f"unknown unit {unit_id!r}") from None
 
@@ -234,11 +218,13 @@ class Org:
 
     def descendants(self, unit_id: str) -> list[str]:
         """Every unit strictly below, in depth-first preorder."""
-        return self._ids[self._core.descendants(self._index(unit_id))].tolist()
+        first, stop = self._core.subtree_range(_checked_id(unit_id))
+        return self._preorder_ids[first + 1:stop]
 
     def subtree(self, unit_id: str) -> list[str]:
         """The unit and its descendants, in preorder."""
-        return self._ids[self._core.subtree(self._index(unit_id))].tolist()
+        first, stop = self._core.subtree_range(_checked_id(unit_id))
+        return self._preorder_ids[first:stop]
 
     def depth(self, unit_id: str) -> int:
         """Number of edges from the root (the root has depth 0)."""
@@ -265,16 +251,28 @@ class Org:
                 raise InputError(f"{what}: array of {values.shape[0] if values.ndim else 0} values for {len(self)} units")
             own = values.astype(float, copy=False)
         else:
-            series = pd.Series(values, dtype=float) if isinstance(values, Mapping) else values
-            unknown = series.index.difference(self._ids)
-            if len(unknown):
-                raise UnknownIdError(f"{what}: unknown unit(s) {list(unknown[:5])}")
-            if series.index.has_duplicates:
-                raise InputError(f"{what}: unit(s) given twice: {list(series.index[series.index.duplicated()][:5])}")
-            own = series.reindex(self._ids, fill_value=0.0).to_numpy(dtype=float)
+            own = self._by_position(pd.Series(values, dtype=float) if isinstance(values, Mapping) else values, what)
         if np.isnan(own).any():
             bad = self._ids[np.isnan(own) if own.ndim == 1 else np.isnan(own).any(axis=1)][:5]
             raise InputError(f"{what}: NaN values for unit(s) {list(bad)}")
+        return own
+
+    def _by_position(self, series: pd.Series | pd.DataFrame, what: str) -> np.ndarray:
+        """A Series (or a frame's rows) by unit id as a float array in the order of
+        :attr:`ids`, units it does not name 0. Each id is looked up in the compiled
+        core's table of ids (nothing to build first), not by aligning two indexes."""
+        index = series.index
+        if index.equals(self._ids):  # already in the org's order: no lookup at all
+            return series.to_numpy(dtype=float)
+        positions = self._core.find_indices(index.to_numpy(dtype=object))
+        if (positions < 0).any():
+            unknown = index[positions < 0].difference(self._ids)
+            raise UnknownIdError(f"{what}: unknown unit(s) {list(unknown[:5])}")
+        if (np.bincount(positions, minlength=len(self)) > 1).any():
+            raise InputError(f"{what}: unit(s) given twice: {list(index[index.duplicated()][:5])}")
+        given = series.to_numpy(dtype=float)
+        own = np.zeros((len(self),) + given.shape[1:])
+        own[positions] = given
         return own
 
     # -- overseers ------------------------------------------------------------------

@@ -91,6 +91,26 @@ void register_org(py::module_& m) {
              return out;
            },
            "unit_ids"_a)
+      .def("find_indices",
+           [](const org& o, const py::array& ids) {
+             // Placing a foreign Series by id: one hash lookup an id, straight from the
+             // Python str's UTF-8 (no std::string made); -1 where it names no unit.
+             if (ids.ndim() != 1 || ids.dtype().kind() != 'O') throw input_error("find_indices: give a 1-D object array");
+             const auto n = ids.shape(0);
+             const auto stride = ids.strides(0) / static_cast<py::ssize_t>(sizeof(PyObject*));
+             const auto* items = static_cast<PyObject* const*>(ids.data());
+             py::array_t<std::int32_t> out(n);
+             auto* found = out.mutable_data();
+             for (py::ssize_t i = 0; i < n; ++i) {
+               PyObject* id = items[i * stride];
+               Py_ssize_t size = 0;
+               const char* text = PyUnicode_Check(id) ? PyUnicode_AsUTF8AndSize(id, &size) : nullptr;
+               if (!text) PyErr_Clear();  // not a str, or not encodable: names no unit
+               found[i] = text ? o.find(std::string_view(text, static_cast<std::size_t>(size))) : no_unit;
+             }
+             return out;
+           },
+           "unit_ids"_a, "Index of each id of an object array, -1 where it names no unit.")
       .def("contains", &org::contains, "unit_id"_a)
       .def("parent", &org::parent, "unit"_a)
       .def("children", &org::children, "unit"_a)
@@ -108,6 +128,22 @@ void register_org(py::module_& m) {
              return p == no_unit ? py::object(py::none()) : py::object(py::str(o.id(p)));
            },
            "unit_id"_a)
+      .def("ancestor_ids",
+           [](const org& o, std::string_view id) {
+             const auto chain = o.ancestors(o.index(id));
+             py::tuple out(chain.size());
+             for (std::size_t i = 0; i < chain.size(); ++i) out[i] = py::str(o.id(chain[i]));
+             return out;
+           },
+           "unit_id"_a, "The ancestors' ids, nearest first: O(depth), no table.")
+      .def("subtree_range",
+           [](const org& o, std::string_view id) {
+             // A subtree is a contiguous slice of the preorder: its [first, stop) positions.
+             const auto sub = o.subtree(o.index(id));
+             const auto first = sub.data() - o.preorder().data();
+             return py::make_tuple(first, first + static_cast<std::ptrdiff_t>(sub.size()));
+           },
+           "unit_id"_a, "[first, stop) of the unit's subtree in preorder positions.")
       .def("descendants", [](py::object self, unit_index u) { return view(self.cast<const org&>().descendants(u), self); },
            "unit"_a)
       .def("subtree", [](py::object self, unit_index u) { return view(self.cast<const org&>().subtree(u), self); },

@@ -231,6 +231,16 @@ def test_overseer_errors(small_frame):
 # -- tree queries against networkx ------------------------------------------------------
 
 
+def preorder_by_hand(g: nx.DiGraph, u: str, position: dict[str, int]) -> list[str]:
+    """u, then each child's subtree in turn, children in input order."""
+    out, stack = [], [u]
+    while stack:
+        v = stack.pop()
+        out.append(v)
+        stack.extend(sorted(g.successors(v), key=position.__getitem__, reverse=True))
+    return out
+
+
 def check_tree_queries(frame: pd.DataFrame, rng: np.random.Generator) -> None:
     org = mf.Org.from_frame(frame)
     g = nx_tree(frame)
@@ -252,10 +262,7 @@ def check_tree_queries(frame: pd.DataFrame, rng: np.random.Generator) -> None:
         assert set(desc) == nx.descendants(g, u)
         sub = org.subtree(u)
         assert sub[0] == u and sub[1:] == desc
-        seen = set()  # preorder: every unit comes after its parent
-        for v in sub:
-            assert v == u or next(iter(g.predecessors(v))) in seen
-            seen.add(v)
+        assert sub == preorder_by_hand(g, u, position)
         assert org.depth(u) == depth[u]
     pairs = [(ids[i], ids[j]) for i, j in rng.integers(0, len(ids), size=(min(60, len(ids) ** 2), 2))]
     for a, b in pairs:
@@ -305,6 +312,37 @@ def test_rollup_vs_brute_force(rng, n):
     pd.testing.assert_series_equal(org.rollup(values.to_dict()), got.rename(None))
     array = np.array([values.get(u, 0.0) for u in ids])
     np.testing.assert_allclose(org.rollup(array).to_numpy(), got.to_numpy(), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("n", [1, 7, 300])
+def test_rollup_of_a_series_in_its_own_order(rng, n):
+    """A Series indexed in another order than org.ids, with units missing (0) or a frame's
+    rows: placed by id, the same totals as the brute force."""
+    frame = random_tree_frame(rng, n)
+    org = mf.Org.from_frame(frame)
+    g = nx_tree(frame)
+    ids = list(frame["unit_id"])
+    some = list(rng.permutation(ids)[: max(1, n - n // 3)])
+    values = pd.Series(rng.integers(-50, 50, size=len(some)).astype(float), index=some)
+    expected = brute_rollup(g, values.to_dict())
+    assert org.rollup(values).to_dict() == expected
+    everyone = pd.Series(rng.integers(0, 9, size=n).astype(float), index=rng.permutation(ids))
+    assert org.rollup(everyone).to_dict() == brute_rollup(g, everyone.to_dict())
+    rows = pd.DataFrame({"a": values, "b": 2 * values})
+    both = org._core.rollup(org.align(rows, "rollup"))
+    assert [dict(zip(ids, both[:, j])) for j in range(2)] == [expected, {u: 2 * v for u, v in expected.items()}]
+
+
+def test_rollup_of_a_foreign_index_refuses_unknown_and_repeated_ids(small_org):
+    shuffled = small_org.ids[::-1]
+    with pytest.raises(mf.UnknownIdError, match=r"unknown unit\(s\) \['elsewhere', 'nowhere'\]"):
+        small_org.rollup(pd.Series(1.0, index=list(shuffled[:3]) + ["nowhere", "elsewhere", "nowhere"]))
+    with pytest.raises(mf.UnknownIdError, match=r"unknown unit\(s\) \[5\]"):
+        small_org.rollup(pd.Series([1.0, 2.0], index=[shuffled[0], 5]))
+    with pytest.raises(mf.InputError, match=r"unit\(s\) given twice: \['C1'\]"):
+        small_org.rollup(pd.Series(1.0, index=["C2", "C1", "D", "C1"]))
+    with pytest.raises(mf.InputError, match=r"NaN values for unit\(s\) \['C2'\]"):
+        small_org.rollup(pd.Series([1.0, np.nan], index=["D", "C2"]))
 
 
 def test_rollup_unknown_id(small_org):
@@ -364,6 +402,30 @@ def test_ancestors_of_an_unknown_or_unhashable_id_name_it(small_org):
         with pytest.raises(KeyError):
             org.ancestors_of(["C1", "nowhere"])
     assert small_org.ancestors(small_org.root) == ()
+
+
+def test_ancestors_on_a_fresh_org_walk_only_the_units_asked(rng):
+    """No table is filled first: each call answers its own unit (against networkx) and
+    only the units asked are kept."""
+    frame = random_tree_frame(rng, 400)
+    g = nx_tree(frame)
+    root = nx_root(g)
+    org = mf.Org.from_frame(frame)
+    asked = list(rng.choice(frame["unit_id"], size=25, replace=False))
+    for u in asked + asked:
+        assert org.ancestors(u) == tuple(nx.shortest_path(g, root, u)[-2::-1])
+    assert set(org._ancestor_cache) == set(asked)
+
+
+def test_ancestors_in_a_deep_chain_are_walked_not_kept():
+    depth = 3 * mf.org._AncestorCache.MAX_KEPT_DEPTH
+    ids = [f"u{i}" for i in range(depth + 1)]
+    org = mf.Org.from_frame(pd.DataFrame({"unit_id": ids, "parent_id": [None] + ids[:-1]}))
+    for _ in range(2):
+        assert org.ancestors(ids[-1]) == tuple(reversed(ids[:-1]))
+        assert org.ancestors(ids[10]) == tuple(reversed(ids[:10]))
+    assert set(org._ancestor_cache) == {ids[10]}
+    assert org.descendants(ids[-3]) == ids[-2:] and org.subtree(ids[1]) == ids[1:]
 
 
 def test_units_in_scope_names_the_units_replace_would_change():
