@@ -22,6 +22,8 @@ extensions = [
 ]
 
 source_suffix = {".md": "markdown"}
+# Literal text: "--units" in the command-line help must not become an en dash.
+smartquotes = False
 root_doc = "index"
 exclude_patterns = ["_build", "README.md"]
 
@@ -47,21 +49,17 @@ nitpick_ignore_regex = [
     ("py:.*", r"(pandas|pd|numpy|np|os|pathlib|collections\.abc|typing)\..*"),
     ("py:class", r"memberflow\._core\..*"),
 ]
-# Docstrings that name undocumented helpers or modules (to be pointed at public names
-# once the Python layer's restructuring, issue 12 point 3, has landed).
-nitpick_ignore = [
-    ("py:mod", "memberflow.simulate"), ("py:mod", "memberflow.scale_out"),
-    ("py:func", "interval_columns"), ("py:func", "draw_parameters"), ("py:func", "default_cutoffs"),
-    ("py:attr", "quarantined"), ("py:attr", "seasonal"), ("py:data", "LOWERED_BAR"),
-]
 
 # Code blocks without a language (directory trees, usage lines) are plain text.
 highlight_language = "text"
 
 html_theme = "alabaster"
 html_title = f"memberflow {release}"
+html_show_copyright = False
 html_theme_options = {"description": "Organisation graphs and membership-pipeline forecasts",
-                      "fixed_sidebar": True}
+                      "fixed_sidebar": True,
+                      # wide enough for the examples' 100-column lines and the model's equations
+                      "page_width": "1240px", "sidebar_width": "250px", "body_max_width": "none"}
 
 
 def _napoleon_except_attributes(app, what, name, obj, options, lines):

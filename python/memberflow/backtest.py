@@ -63,7 +63,7 @@ def backtest(log: EventLog, cutoffs: Sequence[MonthLike] | MonthLike | None = No
              min_years: int = 2, drift: bool = True) -> pd.DataFrame:
     """Rolling-origin backtest of memberflow against naive baselines, at every node.
 
-    For each cut-off c (default: :func:`default_cutoffs`, every January-to-December year
+    For each cut-off c (default: ``default_cutoffs(log)``, every January-to-December year
     of the example history after its first two): memberflow fits the ``years`` whole
     years of records before c (default: all of them) with partial pooling and the drift
     model, draws ``draws`` parameter sets from the predictive distribution (seed derived

@@ -55,7 +55,7 @@ def diagnose(scenario: Scenario, plan: pd.DataFrame | None = None, *, horizon: i
     (``infeasible_below`` <= P(meet) < ``low_below``: more likely missed than met);
     ``lowered_bar`` (at least ``price_above`` of the target met only by lowering the
     bar). ``lowered_bar``: the simulation's target rule (keys ``advance_boost``,
-    ``pass_penalty``, ``margin``, ``stop_when_met``; default :data:`LOWERED_BAR`), or
+    ``pass_penalty``, ``margin``, ``stop_when_met``; default ``LOWERED_BAR`` of this module), or
     False to skip the simulation. ``paths``, ``seed``, ``threads``: the simulation's.
 
     ``attrs``: horizon, thresholds, lowered_bar (the rule used, or None), exact_evaluations,

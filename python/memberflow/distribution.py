@@ -137,7 +137,7 @@ class Distributions:
     def interval(self, level: Level = 90, prefix: str = "") -> pd.DataFrame:
         """Central intervals holding at least ``level`` percent of the mass, ``level``
         one number or a list (``[80, 90]``): columns ``lo-90`` = q(a) and ``hi-90`` =
-        q(1 - a), a = (1 - level/100) / 2, ordered as :func:`interval_columns` says;
+        q(1 - a), a = (1 - level/100) / 2, lowest bound first (``lo-90, lo-80, hi-80, hi-90``);
         ``prefix`` goes before each name (``admissions-lo-90``)."""
         out = {}
         for value in interval_levels(level):

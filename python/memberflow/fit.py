@@ -64,7 +64,7 @@ class Fit:
         """The forecast for the months after the window with the parameters' uncertainty
         and the year's drift in it (docs/estimation.md, "Predictive distribution"):
         ``draws`` parameter sets are drawn from the posterior and the drift
-        (:func:`draw_parameters`, reproducible from ``seed``).
+        (C++ ``draw_parameters``, reproducible from ``seed``).
 
         ``method="exact"``: each node's pmf is the average of the exact engine's pmfs
         under each set, an exact mixture (the draws are a Monte Carlo sample of the
@@ -75,7 +75,7 @@ class Fit:
         ``method="simulate"``: path i runs with set i mod ``draws`` (``paths``, default
         1000, and the other options of :func:`memberflow.forecast` pass through).
         ``seasonal=True`` (simulate only: the exact and expected engines take a constant
-        monthly inflow): arrivals follow :attr:`seasonal` from the scenario's start month."""
+        monthly inflow): arrivals follow ``fit.seasonal`` from the scenario's start month."""
         if method not in ("exact", "expected", "simulate"):
             raise InputError(f"predict: method must be 'exact', 'simulate' or 'expected', got {method!r}")
         if seasonal:

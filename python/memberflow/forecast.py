@@ -30,11 +30,11 @@ def forecast(scenario: Scenario, horizon: int = 12, method: str = "expected", *,
     (:class:`memberflow.exact.ExactForecast`): probabilities of meeting targets,
     quantiles, intervals; ``tolerance`` bounds the mass each pmf may drop from its tails.
 
-    ``method="simulate"`` runs the Monte Carlo engine (:mod:`memberflow.simulate`) with
+    ``method="simulate"`` runs the Monte Carlo engine (docs/simulation.md) with
     ``options=SimulationOptions(...)`` or its keywords (``paths``, ``seed``,
     ``keep_paths``, ``track``, ``progress`` and the policies ``inflow_profile``,
     ``uncertainty``, ``course``, ``target_rule``; keywords override ``options``), in this
-    process or over a Dask cluster with ``client=`` (:mod:`memberflow.scale_out`, the
+    process or over a Dask cluster with ``client=`` (docs/scale-out.md, the
     same bits). A keyword that is none of these is refused, naming the valid ones.
 
     ``horizon`` and ``threads`` are whole numbers (``int``): 12.5, 12.0, True and "12"

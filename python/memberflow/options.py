@@ -188,7 +188,7 @@ class SimulationOptions(_Options):
     DataFrame), ``parameter_sets`` (from a fit, see :meth:`memberflow.Fit.predict`),
     ``course`` (:class:`CoursePolicy` or a dict), ``target_rule`` (:class:`TargetRule`
     or a dict) and ``progress`` (True, False, None: a bar when interactive; or a
-    callable ``progress(done, total)``). See :mod:`memberflow.simulate`.
+    callable ``progress(done, total)``). See :func:`memberflow.forecast`.
 
     >>> import memberflow as mf
     >>> opts = mf.SimulationOptions(paths=500, seed=1, course={"seats": 15, "months": [2, 5, 8, 11]})

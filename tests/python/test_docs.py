@@ -120,6 +120,7 @@ def test_the_command_line_reference_has_every_command_and_option(site):
     text = "".join(page.text)
     commands = subcommands(cli._parser())
     assert {"forecast", "example", "fit", "backtest", "plan", "required", "report"} <= set(commands)
+    assert not re.search(r"\u2013[a-z]", text), "an option in the help text turned into an en dash"
     for name, parser in commands.items():
         assert f"memberflow-{name}" in page.ids, f"no section for `memberflow {name}`"
         for action in parser._actions:
