@@ -46,7 +46,7 @@ napoleon_use_param = False  # "DataFrame or CSV path, optional" is prose, not a 
 # classes wrap and the reference does not document.
 nitpicky = True
 nitpick_ignore_regex = [
-    ("py:.*", r"(pandas|pd|numpy|np|os|pathlib|collections\.abc|typing)\..*"),
+    ("py:.*", r"(pandas|pd|numpy|np|os|pathlib|collections\.abc|typing|matplotlib)\..*"),
     ("py:class", r"memberflow\._core\..*"),
 ]
 

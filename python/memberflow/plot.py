@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import pandas as pd
@@ -33,12 +33,11 @@ from .scenario import Scenario
 from .simulate import SimulationForecast
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+    import matplotlib.axes
+    import matplotlib.figure
 
 __all__ = ["fan", "fan_track", "distribution", "tree", "funnel", "backtest", "progress", "STATUS_COLOURS"]
 
-Window = Optional[Tuple[int, int]]
 History = Union[EventLog, CountTable, pd.Series]
 
 #: The colours of :func:`progress`'s statuses (memberflow.progress.STATUSES).
@@ -62,10 +61,10 @@ def _pyplot() -> Any:
     return plt
 
 
-def _axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.0)) -> Axes:
+def _axes(ax: matplotlib.axes.Axes | None, size: tuple[float, float] = (7.0, 4.0)) -> matplotlib.axes.Axes:
     if ax is not None:
         return ax
-    _, new = _pyplot().subplots(figsize=size)
+    new: matplotlib.axes.Axes = _pyplot().subplots(figsize=size)[1]
     return new
 
 
@@ -75,10 +74,6 @@ def _forecast(value: object, what: str) -> Forecast:
     if not isinstance(value, Forecast):
         raise InputError(f"plot.{what}: expected a forecast (mf.forecast(...)), got {type(value).__name__}")
     return value
-
-
-def _has_distributions(fc: Forecast) -> bool:
-    return isinstance(fc, (ExactForecast, SimulationForecast))
 
 
 def _unit(org: Org, unit: str | None, what: str) -> str:
@@ -105,7 +100,7 @@ def _probability_text(p: float) -> str:
 
 # -- fan chart --------------------------------------------------------------------------------
 
-def _fan_points(horizon: int, stock: bool, cumulative: bool) -> list[tuple[int, dict]]:
+def _fan_points(horizon: int, stock: bool, cumulative: bool) -> list[tuple[int, dict[str, Any]]]:
     """(x, selection) for each point of a fan: x in months from month 0 (the start of
     month x), the selection the ``window=``/``month=`` of the count drawn there. A stock
     at the start of months 0..horizon; an event's count within each month (drawn at
@@ -118,7 +113,7 @@ def _fan_points(horizon: int, stock: bool, cumulative: bool) -> list[tuple[int, 
     return [(m, {"window": (m, m + 1)}) for m in range(horizon)]
 
 
-def fan_track(quantity: str, horizon: int, *, stock: bool = False, cumulative: bool = True) -> list[tuple]:
+def fan_track(quantity: str, horizon: int, *, stock: bool = False, cumulative: bool = True) -> list[tuple[Any, ...]]:
     """The ``track=`` of ``mf.forecast(..., method="simulate")`` that a :func:`fan` of
     ``quantity`` needs (a stage's ``stock=True``; an event's monthly counts with
     ``cumulative=False``), e.g. ``track=mf.plot.fan_track("admissions", 12)``."""
@@ -132,8 +127,8 @@ def _x_values(fc: Forecast, months: Sequence[int]) -> Any:
     return np.asarray(months) if dates is None else dates[list(months)]
 
 
-def _fan_distributions(fc: Forecast, quantity: str, points: list[tuple[int, dict]], stock: bool,
-                       cumulative: bool) -> list[Distributions]:
+def _fan_distributions(fc: ExactForecast | SimulationForecast, quantity: str, points: list[tuple[int, dict[str, Any]]],
+                       stock: bool, cumulative: bool) -> list[Distributions]:
     if isinstance(fc, SimulationForecast):
         tracked = set(fc.tracked)
         missing = [sel for _, sel in points
@@ -147,7 +142,8 @@ def _fan_distributions(fc: Forecast, quantity: str, points: list[tuple[int, dict
 
 
 def fan(forecast: Forecast, quantity: str = "admissions", unit: str | None = None, *, cumulative: bool = True,
-        history: History | None = None, target: bool = True, ax: Axes | None = None) -> Axes:
+        history: History | None = None, target: bool = True,
+        ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
     """A fan chart of ``quantity`` at ``unit`` (default: the root) over the horizon: the
     median, the central 50% and 90% bands month by month; with ``history`` the actual
     figures on top.
@@ -162,7 +158,7 @@ def fan(forecast: Forecast, quantity: str = "admissions", unit: str | None = Non
     (``track=mf.plot.fan_track(quantity, horizon)``, else an error naming it); an
     expected-value forecast its mean only (the legend says so).
 
-    ``history``: an :class:`EventLog`, a :class:`CountTable` (the records of the same
+    ``history``: an :class:`~memberflow.EventLog`, a :class:`~memberflow.CountTable` (the records of the same
     organisation, placed on the forecast's calendar) or a Series of the unit's monthly
     actuals (an event's count in each month, a stock at each month's start) indexed by
     forecast month (0, 1, ...) or by calendar month. ``target``: with cumulative
@@ -178,7 +174,7 @@ def fan(forecast: Forecast, quantity: str = "admissions", unit: str | None = Non
         months = [0] + months
     x = _x_values(fc, months)
     origin = [0.0] if not stock and cumulative else []
-    if _has_distributions(fc):
+    if isinstance(fc, (ExactForecast, SimulationForecast)):
         dists = _fan_distributions(fc, quantity, points, stock, cumulative)
         for level, alpha in zip(FAN_LEVELS, (0.18, 0.38)):
             a = (1 - level / 100) / 2
@@ -351,8 +347,8 @@ def _count_points(table: CountTable, fc: Forecast, quantity: str, unit: str, sto
 # -- a count's distribution ------------------------------------------------------------------
 
 def distribution(forecast: Forecast, quantity: str = "admissions", unit: str | None = None, *,
-                 window: Window = None, month: int | None = None, target: float | None = None,
-                 ax: Axes | None = None) -> Axes:
+                 window: tuple[int, int] | None = None, month: int | None = None, target: float | None = None,
+                 ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
     """The distribution of ``quantity`` at ``unit`` (default: the root): an event's
     count over ``window`` (default: the horizon) or a stage's stock at ``month``, as bars
     P(count = k), with ``target`` marked (default for admissions: the unit's target over
@@ -362,10 +358,10 @@ def distribution(forecast: Forecast, quantity: str = "admissions", unit: str | N
     fc = _forecast(forecast, "distribution")
     unit = _unit(fc.org, unit, "distribution")
     _is_stock(fc, quantity, "distribution")
-    if not _has_distributions(fc):
+    if not isinstance(fc, (ExactForecast, SimulationForecast)):
         raise InputError(f"plot.distribution: needs a forecast with distributions (method='exact' or 'simulate'); "
                          f"this one is {fc.method!r}")
-    d = fc.distribution(quantity, window=window, month=month)  # type: ignore[attr-defined]
+    d = fc.distribution(quantity, window=window, month=month)
     pmf = d.pmf(unit)
     if target is None and quantity == "admissions" and unit in fc.scenario.targets.index:
         target = float(fc.target_window(window)[unit])
@@ -445,7 +441,7 @@ def _node_values(org: Org, values: object, order: list[str]) -> np.ndarray:
 
 def tree(org: Org | Scenario | Forecast, values: pd.Series | Mapping[str, float] | None = None, *,
          label: str | None = None, cmap: str = "RdYlGn", vmin: float | None = None, vmax: float | None = None,
-         labels: str = "fit", ax: Axes | None = None) -> Axes:
+         labels: str = "fit", ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
     """The organisation as a sunburst: the root in the centre, each level a ring, each
     unit a wedge whose angle is its share of the leaves, coloured by ``values`` (a Series
     or mapping by unit id, e.g. ``ExactForecast.target_probabilities()["p_target"]``;
@@ -502,8 +498,8 @@ def tree(org: Org | Scenario | Forecast, values: pd.Series | Mapping[str, float]
     return ax
 
 
-def _tree_labels(ax: Axes, order: list[str], depth: np.ndarray, start: np.ndarray, end: np.ndarray,
-                 leaf: np.ndarray, every: bool) -> None:
+def _tree_labels(ax: matplotlib.axes.Axes, order: list[str], depth: np.ndarray, start: np.ndarray,
+                 end: np.ndarray, leaf: np.ndarray, every: bool) -> None:
     """Ids written radially: a unit with units below it inside its wedge when the wedge
     is at least 2.5 degrees wide (5pt text on an 8-inch figure), or always with
     ``every``; a leaf just outside its wedge, where nothing else is drawn."""
@@ -535,14 +531,14 @@ def _conversion(scenario: Scenario, stage: str, following: str, subtree: list[st
 
 
 def funnel(source: Scenario | Forecast | Pipeline, unit: str | None = None, *, stages: Sequence[str] | None = None,
-           ax: Axes | None = None) -> Axes:
+           ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
     """The pipeline as a funnel: one centred bar per stage, its width the people in it,
     and beside it the conversion to the next stage.
 
-    From a :class:`Scenario` (or a forecast's): the people now in each stage in
+    From a :class:`~memberflow.Scenario` (or a forecast's): the people now in each stage in
     ``unit``'s subtree (default: the root), and P(a person entering the stage reaches the
-    next one), each unit's from its own parameters (:meth:`Pipeline.funnel`) weighted by
-    the people in the stage. From a :class:`Pipeline`: a cohort of 100 entering the first
+    next one), each unit's from its own parameters (:meth:`~memberflow.Pipeline.funnel`) weighted by
+    the people in the stage. From a :class:`~memberflow.Pipeline`: a cohort of 100 entering the first
     stage, P(reaching each stage) x 100 with the pipeline's default parameters.
     ``stages``: which to draw (default: every stage but the terminal one, whose members
     would dwarf the rest; the last drawn still shows its conversion to the next).
@@ -599,7 +595,8 @@ def funnel(source: Scenario | Forecast | Pipeline, unit: str | None = None, *, s
 
 # -- the backtest ---------------------------------------------------------------------------------
 
-def backtest(frame: pd.DataFrame, *, quantity: str = "admissions", ax: Sequence[Axes] | None = None) -> Figure:
+def backtest(frame: pd.DataFrame, *, quantity: str = "admissions",
+             ax: Sequence[matplotlib.axes.Axes] | None = None) -> matplotlib.figure.Figure:
     """The backtest (:func:`memberflow.backtest`'s frame, scored by
     :func:`memberflow.backtest_summary`) in two panels, by depth of the tree: each
     method's mean CRPS divided by that of the best naive baseline at the depth
@@ -619,6 +616,7 @@ def backtest(frame: pd.DataFrame, *, quantity: str = "admissions", ax: Sequence[
     summary = backtest_summary(frame).xs(quantity, level="quantity")
     levels = sorted((c[len("coverage_"):] for c in summary.columns if c.startswith("coverage_")), key=float,
                     reverse=True)  # widest first: it is drawn filled
+    figure: matplotlib.figure.Figure
     if ax is None:
         figure, axes = _pyplot().subplots(1, 2, figsize=(11.0, 4.0))
     else:
@@ -662,7 +660,7 @@ def backtest(frame: pd.DataFrame, *, quantity: str = "admissions", ax: Sequence[
 # -- progress during the year -------------------------------------------------------------------
 
 def progress(state: Progress, *, depth: int = 1, units: Sequence[str] | None = None,
-             ax: Axes | None = None) -> Axes:
+             ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
     """Where each unit stands (:func:`memberflow.progress`'s result): one bar per unit,
     its admissions so far coloured by status (:data:`STATUS_COLOURS`), a tick at the pro
     rata target and a line over the 90% interval of admissions so far forecast at the

@@ -373,7 +373,8 @@ def test_backtest_panels_are_the_errors_and_coverage_by_depth(tmp_path):
         bars = [b for b in crps_axes.patches if b.get_gid() == f"memberflow-crps-ratio-{method}"]
         np.testing.assert_allclose([b.get_height() for b in bars], mean_crps[method] / best_baseline, rtol=1e-12)
         for level in (90, 50):
-            (points,) = [ln for ln in coverage_axes.get_lines() if ln.get_gid() == f"memberflow-coverage-{level}-{method}"]
+            gid = f"memberflow-coverage-{level}-{method}"
+            (points,) = [ln for ln in coverage_axes.get_lines() if ln.get_gid() == gid]
             inside = frame[frame["method"] == method].groupby("depth")[f"in_{level}"].mean()
             np.testing.assert_allclose(points.get_ydata(), inside.to_numpy(), rtol=1e-12)
     render(figure, tmp_path, "backtest")
