@@ -156,6 +156,14 @@ def test_equations_are_mathjax_markup(site):
     assert "$$" not in " ".join(page.text), "an equation left as raw $$ text"
 
 
+@needs_sphinx
+def test_the_cpp_page_shows_the_example_program(site):
+    text = "".join(read_page(site / "guide" / "cpp.html").text)
+    program = (REPO / "examples" / "cpp" / "district" / "forecast_district.cpp").read_text(encoding="utf-8")
+    assert "read_scenario" in program
+    assert program.strip() in text, "the page does not show examples/cpp/district/forecast_district.cpp as it is"
+
+
 GUIDE = sorted((DOCS / "guide").glob("*.md"))
 
 
