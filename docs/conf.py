@@ -19,6 +19,7 @@ extensions = [
     "sphinx.ext.napoleon",  # docstrings with Google/NumPy sections
     "sphinx.ext.mathjax",   # the model's equations
     "sphinxarg.ext",        # the command-line reference from memberflow.cli's parser
+    "matplotlib.sphinxext.plot_directive",  # the guide's figures, drawn by memberflow.plot at build time
 ]
 
 source_suffix = {".md": "markdown"}
@@ -30,6 +31,12 @@ exclude_patterns = ["_build", "README.md"]
 # $...$ and $$...$$ for equations; heading anchors so that `page.md#a-heading` links resolve.
 myst_enable_extensions = ["dollarmath", "amsmath", "deflist"]
 myst_heading_anchors = 3
+
+# Figures: the code shown above each, one PNG, no links to other formats.
+plot_include_source = True
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 96)]
 
 autodoc_default_options = {"members": True, "member-order": "bysource"}
 autodoc_typehints = "signature"  # the annotations, in the signature

@@ -49,6 +49,7 @@ class Links(HTMLParser):
         self.hrefs: list[str] = []
         self.ids: set[str] = set()
         self.scripts: list[str] = []
+        self.images: list[str] = []
         self.text: list[str] = []
 
     def handle_starttag(self, tag, attrs):
@@ -59,6 +60,8 @@ class Links(HTMLParser):
             self.ids.add(a["id"])
         if tag == "script" and a.get("src"):
             self.scripts.append(a["src"])
+        if tag == "img" and a.get("src"):
+            self.images.append(a["src"])
 
     def handle_data(self, data):
         self.text.append(data)
@@ -154,6 +157,17 @@ def test_equations_are_mathjax_markup(site):
     assert all(d.strip().startswith(r"\[") for d in displayed)
     assert r"\operatorname{Multinomial}" in html
     assert "$$" not in " ".join(page.text), "an equation left as raw $$ text"
+
+
+@needs_sphinx
+def test_every_image_is_there_and_the_guides_figures_are_drawn(site):
+    """Figures are drawn by memberflow.plot at build time: an <img> whose PNG exists."""
+    for page in source_pages():
+        html = site / f"{page}.html"
+        for src in read_page(html).images:
+            image = html.parent / src
+            assert image.is_file() and image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{page}: {src}"
+    assert read_page(site / "guide" / "engines.html").images, "the engines page lost its figure"
 
 
 @needs_sphinx
