@@ -479,7 +479,7 @@ def tree(org: Org | Scenario | Forecast, values: pd.Series | Mapping[str, float]
               for d, s, e in zip(depth, start, end)]
     collection = PatchCollection(wedges, facecolors=faces, edgecolors="white", linewidths=0.3)
     collection.set_gid("memberflow-tree")
-    ax = _axes(ax, (8.0, 8.0))
+    ax = _axes(ax, (9.0, 9.0))
     ax.add_collection(collection)
     rings = int(depth.max()) + 1
     ax.set_xlim(-rings - 0.6, rings + 0.6)  # room for the leaves' labels
@@ -501,7 +501,7 @@ def tree(org: Org | Scenario | Forecast, values: pd.Series | Mapping[str, float]
 def _tree_labels(ax: matplotlib.axes.Axes, order: list[str], depth: np.ndarray, start: np.ndarray,
                  end: np.ndarray, leaf: np.ndarray, every: bool) -> None:
     """Ids written radially: a unit with units below it inside its wedge when the wedge
-    is at least 2.5 degrees wide (5pt text on an 8-inch figure), or always with
+    is at least 2.5 degrees wide (6pt text on a 9-inch figure), or always with
     ``every``; a leaf just outside its wedge, where nothing else is drawn."""
     for u, d, s, e, is_leaf in zip(order, depth, start, end, leaf):
         if d == 0:

@@ -233,6 +233,19 @@ def test_distribution_bars_are_the_pmf_with_the_target_and_its_probability(tiny,
     render(ax.figure, tmp_path, "distribution")
 
 
+def test_distribution_of_a_simulation_is_its_empirical_pmf(tiny):
+    scn, _ = tiny
+    sim = mf.forecast(scn, 12, method="simulate", paths=1000, seed=5, progress=False)
+    ax = mf.plot.distribution(sim, "admissions", unit="A", window=(0, 3), target=2)
+    pmf = sim.pmf("admissions", "A", window=(0, 3))
+    assert {round(b.get_x() + b.get_width() / 2): b.get_height() for b in ax.patches} == pmf.to_dict()
+    assert all(abs(p * 1000 - round(p * 1000)) < 1e-9 for p in pmf)  # frequencies over 1,000 paths
+    (text,) = [t for t in ax.texts if t.get_gid() == "memberflow-probability"]
+    assert float(text.get_text().rsplit("= ", 1)[1]) == pytest.approx(pmf[pmf.index >= 2].sum(), abs=5e-4)
+    with pytest.raises(mf.InputError, match="not tracked"):
+        mf.plot.distribution(sim, "admissions", unit="A", window=(0, 2))
+
+
 def test_distribution_over_a_window_against_a_given_target(district):
     scn, ex = district
     ax = mf.plot.distribution(ex, "admissions", unit="C13", window=(0, 6), target=3)
