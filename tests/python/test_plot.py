@@ -167,6 +167,20 @@ def test_fan_overlays_a_count_table_cumulatively_at_each_periods_end():
     np.testing.assert_array_equal(stock.get_ydata(), [starts[2016], starts[2017]])
 
 
+def test_fan_without_a_calendar_counts_months_and_refuses_records(tiny):
+    scn, _ = tiny
+    plain = world(start=None)
+    ex = mf.forecast(plain, 12, method="exact")
+    ax = mf.plot.fan(ex, "admissions", unit="D", history=pd.Series([3, 1], index=[0, 1]))
+    np.testing.assert_array_equal(line(ax, "median").get_xdata(), np.arange(13))
+    np.testing.assert_array_equal(line(ax, "actual").get_xdata(), [0, 1, 2])
+    log = mf.EventLog.from_frame(events(admitted=ADMITTED), scn)
+    with pytest.raises(mf.InputError, match="no start month"):
+        mf.plot.fan(ex, "admissions", history=log)
+    with pytest.raises(mf.InputError, match="indexed by date"):
+        mf.plot.fan(ex, "admissions", history=pd.Series([1], index=pd.period_range("2021-01", periods=1, freq="M")))
+
+
 def test_fan_of_a_simulation_needs_its_months_tracked(tiny):
     scn, _ = tiny
     sim = mf.forecast(scn, 12, method="simulate", paths=2000, seed=3, progress=False)
