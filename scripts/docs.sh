@@ -5,9 +5,10 @@
 # Needs the package and its docs extra: python3 -m pip install ".[docs]".
 # The test run builds the same site (tests/python/test_docs.py).
 set -euo pipefail
+out=${1:+$(realpath -m "$1")}   # a directory given is relative to where the command was run
 cd "$(dirname "$0")/.."
-out=${1:-build/docs}
-if ! python3 -c "import memberflow, sphinx, myst_parser, sphinxarg" 2>/dev/null; then
+out=${out:-build/docs}
+if ! python3 -c "import memberflow, sphinx, myst_parser, sphinxarg, matplotlib" 2>/dev/null; then
   echo "memberflow docs: needs the memberflow package and Sphinx; install them with: python3 -m pip install \".[docs]\"" >&2
   exit 2
 fi

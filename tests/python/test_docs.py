@@ -1,14 +1,15 @@
 """The documentation site: it builds with warnings as errors, and it says what the code does.
 
-The build is the user's command, ``bash scripts/docs.sh OUT`` (Sphinx with -W, -n and
---keep-going), run once in a subprocess; the built pages are then read as a reader would
+The build is the user's command, ``bash scripts/docs.sh OUT`` (Sphinx with -W and
+--keep-going; docs/conf.py sets nitpicky, so a reference that does not resolve is a
+warning too), run once in a subprocess; the built pages are then read as a reader would
 find them: every page of docs/ reachable from the index, every command and option of the
 argument parser in the command-line reference, every public name of ``memberflow`` in the
 API reference, the model's equations as MathJax markup. The guide's ``pycon`` examples
 are run as doctests against the package, so the numbers a reader sees are the package's.
 
-Needs the ``docs`` extra (sphinx, myst-parser, sphinx-argparse), which scripts/test.sh
-installs; without it the build tests are skipped, saying so.
+Needs the ``docs`` extra (sphinx, myst-parser, sphinx-argparse, matplotlib), which
+scripts/test.sh installs; without it the build tests are skipped, saying so.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 
 try:
+    import matplotlib  # noqa: F401
     import myst_parser  # noqa: F401
     import sphinx  # noqa: F401
     import sphinxarg  # noqa: F401
