@@ -21,5 +21,5 @@ CC=clang CXX=clang++ cmake -S . -B "$fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDe
 cmake --build "$fuzz" -j "$(nproc)" --target fuzz_loaders
 ctest --test-dir "$fuzz" -R "fuzz_work_corpus|fuzz_loaders_bounded" --output-on-failure
 
-python3 -m pip install -q --disable-pip-version-check ".[test,dask,docs,plot]"
+python3 -m pip install -q --disable-pip-version-check ".[test,dask,docs,plot,typing]"
 python3 -m pytest

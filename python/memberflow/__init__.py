@@ -9,7 +9,7 @@ True
 
 from __future__ import annotations
 
-from . import _core, datasets, errors, plot, stage  # plot imports matplotlib on the first plot, not here
+from . import _core, datasets, errors, plot, stage, types  # plot imports matplotlib on the first plot, not here
 from .allocate import InfeasibleTargetError, allocate
 from .backtest import backtest, backtest_summary
 from .diagnose import diagnose
@@ -39,5 +39,5 @@ __all__ = [
     "Pipeline",
     "Scenario",
     "diagnose",
-    "Fit", "Progress", "progress", "Report", "report", "allocate", "required_source", "backtest", "backtest_summary", "datasets", "errors", "estimate", "forecast", "plot", "stage",
+    "Fit", "Progress", "progress", "Report", "report", "allocate", "required_source", "backtest", "backtest_summary", "datasets", "errors", "estimate", "forecast", "plot", "stage", "types",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable, Sequence
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -19,20 +20,20 @@ __all__ = ["INT_MAX", "whole_number", "real_number", "check_names", "month_text"
 INT_MAX = 2**31 - 1  # the engines' month counts and thread counts are C++ ints
 
 
-def whole_number(name: str, value, low: int | None = None, high: int | None = None) -> int:
+def whole_number(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
     """``value`` as an int if it is one (or a numpy integer) within [low, high]; anything
     else is refused with a message naming ``name``, never truncated or rounded."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise InputError(f"{name} must be a whole number (an int), got {value!r} ({type(value).__name__})")
-    value = int(value)
-    if (low is not None and value < low) or (high is not None and value > high):
+    number = int(value)
+    if (low is not None and number < low) or (high is not None and number > high):
         bounds = f"from {low} to {high}" if low is not None and high is not None else \
             (f"at least {low}" if low is not None else f"at most {high}")
-        raise InputError(f"{name} must be {bounds}, got {value}")
-    return value
+        raise InputError(f"{name} must be {bounds}, got {number}")
+    return number
 
 
-def real_number(name: str, value, low: float = -math.inf, high: float = math.inf) -> float:
+def real_number(name: str, value: Any, low: float = -math.inf, high: float = math.inf) -> float:
     """``value`` as a float if it is a real number (not a bool, not NaN) within [low,
     high]; anything else is refused with a message naming ``name``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -42,7 +43,7 @@ def real_number(name: str, value, low: float = -math.inf, high: float = math.inf
     return float(value)
 
 
-def check_names(where: str, given: Iterable, valid: Sequence[str], noun: str = "option") -> None:
+def check_names(where: str, given: Iterable[Any], valid: Sequence[str], noun: str = "option") -> None:
     """Refuses names not in ``valid`` with an InputError naming each (with the closest
     valid name, if one is close) and listing the valid ones."""
     unknown = [k for k in given if k not in valid]
@@ -54,6 +55,14 @@ def check_names(where: str, given: Iterable, valid: Sequence[str], noun: str = "
         hints.append(f"{k!r} (did you mean {close[0]!r}?)" if close else repr(k))
     plural = noun if noun.endswith("s") or len(unknown) == 1 else noun + "s"
     raise InputError(f"{where}: unknown {plural} {', '.join(hints)}; valid: {', '.join(valid)}")
+
+
+@overload
+def month_text(value: str | pd.Period) -> str: ...
+
+
+@overload
+def month_text(value: None) -> None: ...
 
 
 def month_text(value: str | pd.Period | None) -> str | None:

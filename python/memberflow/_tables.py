@@ -51,7 +51,7 @@ def id_text(value: Any) -> str:
     """The text of an id cell: as :func:`cell_text`, but 1.0 -> '1'. An integral float
     above 2^53 raises (it cannot say which integer id it was read from)."""
     if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
-        if abs(value) >= _EXACT_FLOAT_INTEGERS:
+        if abs(float(value)) >= _EXACT_FLOAT_INTEGERS:
             raise _AmbiguousId(value)
         return str(int(value))
     return cell_text(value)
@@ -126,3 +126,11 @@ def load_table(table: Any, what: str, from_csv: Callable[[str], Any],
         return from_csv(os.fspath(table))
     else:
         raise TypeError(f"{what}: expected a DataFrame or a CSV path, got {type(table).__name__}")
+
+
+def parent_ids(ids: np.ndarray, parents: np.ndarray) -> np.ndarray:
+    """Each row's parent id (``ids`` an object array, ``parents`` row indices, -1 for the
+    root): an object array with None for the root, for a ``parent_id`` column."""
+    out: np.ndarray = ids[np.maximum(parents, 0)]
+    out[parents < 0] = None
+    return out

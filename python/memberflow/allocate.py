@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from numbers import Integral, Real
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _core
+from ._tables import parent_ids
 from .errors import InputError, UnknownIdError
 from .scenario import Scenario
 
@@ -35,7 +36,7 @@ class InfeasibleTargetError(InputError):
         self.constraint = constraint
 
 
-def _weights(scenario: Scenario, weights) -> np.ndarray:
+def _weights(scenario: Scenario, weights: Any) -> np.ndarray:
     """Per-unit weights: None = full members (the terminal stage's stock); a stage name
     (its stock), ``members``, a numeric attribute of the org, or values by unit id."""
     if weights is None or (isinstance(weights, str) and weights == "members"):
@@ -82,12 +83,12 @@ def _bound(scenario: Scenario, value: Bound, what: str, default: int) -> list[in
         if isinstance(v, bool) or not isinstance(v, (Integral, np.integer, Real)) or \
                 (isinstance(v, Real) and not float(v).is_integer()) or v < 0:
             raise InputError(f"allocate: the {what} of '{unit}' must be a whole number >= 0, got {v!r}")
-        out[index[unit]] = int(v)
+        out[index[unit]] = int(v)  # type: ignore[arg-type]  # checked whole above
     return out
 
 
 def allocate(scenario: Scenario, target: Optional[int] = None, *, node: Optional[str] = None,
-             method: str = "risk", weights=None, minimum: Bound = None, maximum: Bound = None,
+             method: str = "risk", weights: Any = None, minimum: Bound = None, maximum: Bound = None,
              horizon: int = 12) -> pd.DataFrame:
     """Split ``target`` admissions of ``node`` (default: the root, and its target from
     ``scenario.targets``) among its children, recursively to the leaves, in whole numbers
@@ -131,7 +132,8 @@ def allocate(scenario: Scenario, target: Optional[int] = None, *, node: Optional
         raise InputError(f"allocate: weights are for method='weight', not {method!r}")
     lo = _bound(scenario, minimum, "minimum", 0)
     hi = _bound(scenario, maximum, "maximum", _core.NO_MAXIMUM)
-    out = _core.allocate(scenario._core, node, int(target), method, horizon, w, lo, hi)
+    whole_target = int(target)  # type: ignore[arg-type]  # a whole number >= 0, checked above
+    out = _core.allocate(scenario._core, node, whole_target, method, horizon, w, lo, hi)
     if "error" in out:
         raise InfeasibleTargetError(out["error"], out["unit"], out["constraint"])
     order = np.asarray(org._core.subtree(org._index(node)), dtype=np.int64)  # preorder
@@ -146,7 +148,7 @@ def allocate(scenario: Scenario, target: Optional[int] = None, *, node: Optional
     hi_arr = np.asarray(hi, dtype=np.int64)[order]
     frame = pd.DataFrame({
         "unit_id": pd.Series(ids[order], dtype=object),
-        "parent_id": pd.Series(np.where(own_parent >= 0, ids[np.maximum(own_parent, 0)], None), dtype=object),
+        "parent_id": pd.Series(parent_ids(ids, own_parent), dtype="object"),
         "depth": depth[order],
         "name": np.asarray(org._core.names, dtype=object)[order],
         "kind": np.asarray(org._core.kinds, dtype=object)[order],
@@ -160,6 +162,6 @@ def allocate(scenario: Scenario, target: Optional[int] = None, *, node: Optional
         "maximum": pd.array(np.where(hi_arr == _core.NO_MAXIMUM, 0, hi_arr), dtype="Int64"),
     })
     frame.loc[hi_arr == _core.NO_MAXIMUM, "maximum"] = pd.NA
-    frame.attrs.update(node=node, target=int(target), method=method, horizon=horizon,
+    frame.attrs.update(node=node, target=whole_target, method=method, horizon=horizon,
                        exact_evaluations=int(out["exact_evaluations"]), greedy_steps=int(out["greedy_steps"]))
     return frame

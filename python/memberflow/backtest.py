@@ -14,6 +14,7 @@ node of the tree, beside naive baselines on the same cut-offs (docs/backtest.md)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ def backtest_columns(levels: Sequence[float] = (50, 90)) -> list[str]:
             + [f"in_{v}" for v in names] + ["pit_lo", "pit_hi", "dispersion"])
 
 
-def _check_log(log) -> None:
+def _check_log(log: Any) -> None:
     if not isinstance(log, EventLog):
         raise TypeError(f"backtest: expected a memberflow.EventLog, got {type(log).__name__}")
 
@@ -102,13 +103,13 @@ def backtest(log: EventLog, cutoffs: Sequence[MonthLike] | MonthLike | None = No
     return _frame(cols, log, levels, quantities)
 
 
-def _frame(cols: dict, log: EventLog, levels: list[float], quantities: list[str]) -> pd.DataFrame:
+def _frame(cols: dict[str, Any], log: EventLog, levels: list[float], quantities: list[str]) -> pd.DataFrame:
     ids = list(log.org.ids)
     names = [level_name(v) for v in levels]
     lo, hi, inside = np.asarray(cols["lo"]), np.asarray(cols["hi"]), np.asarray(cols["inside"])
     data = {
         "cutoff": pd.PeriodIndex(cols["cutoff"], freq="M"),
-        "unit_id": pd.Categorical.from_codes(np.asarray(cols["unit"], dtype=np.int64), categories=ids),
+        "unit_id": pd.Categorical.from_codes(np.asarray(cols["unit"], dtype=np.int64), categories=pd.Index(ids)),
         "depth": np.asarray(cols["depth"], dtype=np.int64),
         "method": pd.Categorical(cols["method"], categories=list(METHODS)),
         "quantity": pd.Categorical(cols["quantity"], categories=quantities),
@@ -158,7 +159,7 @@ def backtest_summary(frame: pd.DataFrame, by: Sequence[str] = ("quantity", "dept
     if "method" not in by:
         raise InputError("backtest_summary: group by 'method' (the ratio compares methods)")
     names = _levels_of(frame)
-    scored = frame.assign(**{f"pit_{v}": pit_coverage(frame["pit_lo"], frame["pit_hi"], float(v)) for v in names})
+    scored = frame.assign(**{f"pit_{v}": pit_coverage(frame["pit_lo"].to_numpy(), frame["pit_hi"].to_numpy(), float(v)) for v in names})
     aggregations = {"n": ("crps", "size"), "mae": ("abs_error", "mean"),
                     **{f"coverage_{v}": (f"in_{v}", "mean") for v in names},
                     **{f"pit_{v}": (f"pit_{v}", "mean") for v in names},
@@ -174,7 +175,7 @@ def backtest_summary(frame: pd.DataFrame, by: Sequence[str] = ("quantity", "dept
     best[has] = naive[has].idxmin(axis=1)
     best_crps = naive.min(axis=1)
     if rest:
-        keys = out.index.droplevel("method")
+        keys = out.index.droplevel("method")  # type: ignore[arg-type]  # a level's name
         out["best_naive"] = best.reindex(keys).to_numpy()
         out["crps_ratio"] = crps.to_numpy() / best_crps.reindex(keys).to_numpy()
     else:

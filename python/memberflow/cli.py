@@ -20,14 +20,16 @@ import argparse
 import json
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, Callable, TypeVar, cast
 
 import pandas as pd
 
 from . import _core, datasets
 from .errors import Error
-from .distribution import interval_columns, interval_levels, level_name
+from .distribution import DistributionMethods, interval_columns, interval_levels, level_name
+from .exact import ExactForecast
 from .forecast import METHODS, forecast
 from .results import YEAR, Forecast
 from .estimate import Fit, estimate
@@ -36,6 +38,9 @@ from .pipeline import Pipeline
 from .records import CountTable, EventLog
 from .report import quarter_end, report
 from .scenario import ParameterWarning, Scenario
+from .simulate import SimulationForecast
+
+Records = TypeVar("Records", EventLog, CountTable)
 
 # Bounds of the numeric options: wide enough for any real use, narrow enough that a
 # typo is refused at once instead of running for hours or exhausting memory.
@@ -54,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # --help / --version (0) and usage errors (2), as a status
         return e.code if isinstance(e.code, int) else 2
     try:
-        return args.run(args)
+        code: int = args.run(args)
+        return code
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
         return 0
     except KeyboardInterrupt:
@@ -67,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(e.args[0] if isinstance(e, KeyError) and e.args else e)
 
 
-def _fail(message) -> int:
+def _fail(message: object) -> int:
     print(f"memberflow: error: {message}", file=sys.stderr)
     return 2
 
@@ -96,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _forecast_parser(sub) -> None:
+def _forecast_parser(sub: Any) -> None:
     f = sub.add_parser("forecast", help="forecast admissions, confirmations and stocks (default: the example district)",
                        description="Forecast the scenario HORIZON months ahead. Without --units, the embedded example "
                                    "district (267 units, target 160) is used. Targets are yearly: with a horizon "
@@ -138,7 +144,7 @@ def _forecast_parser(sub) -> None:
     f.set_defaults(run=_run_forecast)
 
 
-def _funnel_parser(sub) -> None:
+def _funnel_parser(sub: Any) -> None:
     u = sub.add_parser("funnel", help="chances and times of reaching each stage (absorbing-chain view)",
                        description="For one person now in STAGE: probability of reaching each later stage, expected "
                                    "months spent in each, expected months until reaching it (given it is reached).")
@@ -149,7 +155,7 @@ def _funnel_parser(sub) -> None:
     u.set_defaults(run=_run_funnel)
 
 
-def _example_parser(sub) -> None:
+def _example_parser(sub: Any) -> None:
     e = sub.add_parser("example", help="write the example district as a scenario directory to start your own",
                        description="Write the example district into DIRECTORY: scenario.json (the pipeline, the "
                                    "calendar start and the files) and units.csv, overseers.csv, params.csv, "
@@ -160,7 +166,7 @@ def _example_parser(sub) -> None:
     e.set_defaults(run=_run_example)
 
 
-def _params_parser(sub) -> None:
+def _params_parser(sub: Any) -> None:
     p = sub.add_parser("params", help="each parameter's value per unit and the file line that set it",
                        description="For the units given (every unit by default), one row per stage and parameter: "
                                    "the value, the scope that set it (`*`, `kind:<kind>`, the unit, or default) and its "
@@ -171,7 +177,7 @@ def _params_parser(sub) -> None:
     p.set_defaults(run=_run_params)
 
 
-def _required_parser(sub) -> None:
+def _required_parser(sub: Any) -> None:
     r = sub.add_parser("required", help="the extra source a target needs: candidates a month (or now) for a node to "
                                         "reach its target with a chosen probability",
                        description="The smallest number of extra candidates, arriving each month into the first "
@@ -197,7 +203,7 @@ def _required_parser(sub) -> None:
     r.set_defaults(run=_run_required)
 
 
-def _report_parser(sub) -> None:
+def _report_parser(sub: Any) -> None:
     r = sub.add_parser("report", help="a quarter's progress report for a committee, Markdown or HTML (default: the "
                                       "example district's 2021 records)",
                        description="Where every unit stands against its target after a quarter (or a month): "
@@ -240,7 +246,7 @@ def _probability_arg(text: str) -> float:
     return value
 
 
-def _fit_parser(sub) -> None:
+def _fit_parser(sub: Any) -> None:
     f = sub.add_parser("fit", help="learn every unit's parameters from an event log or aggregate counts (partial "
                                    "pooling along the tree)",
                        description="Fit each unit's rates from an event log (person_id,unit_id,event,date[,to_unit_id]; "
@@ -269,7 +275,7 @@ def _fit_parser(sub) -> None:
     f.set_defaults(run=_run_fit)
 
 
-def _backtest_parser(sub) -> None:
+def _backtest_parser(sub: Any) -> None:
     b = sub.add_parser("backtest", help="score forecasts from past cut-offs against what happened, beside naive baselines",
                        description="Rolling-origin backtest (docs/backtest.md): for each cut-off, fit the event log's "
                                    "whole years before it, forecast the next HORIZON months' admissions at every node "
@@ -300,7 +306,7 @@ def _backtest_parser(sub) -> None:
     b.set_defaults(run=_run_backtest)
 
 
-def _plan_parser(sub) -> None:
+def _plan_parser(sub: Any) -> None:
     p = sub.add_parser("plan", help="split a target among the units, down to the cells (default: the example district)",
                        description="Split NODE's target (default: the root's target in the scenario, --target to "
                                    "give one) among its children and on down to the leaves, in whole numbers that "
@@ -365,7 +371,7 @@ def _output_options(p: argparse.ArgumentParser, formats: str) -> None:
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
 
 
-def _integer(low: int, high: int):
+def _integer(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: a whole number in [low, high], else a message saying so."""
     def parse(text: str) -> int:
         try:
@@ -499,11 +505,11 @@ def _node_frame(fc: Forecast, levels: list[float]) -> pd.DataFrame:
     does not cover, and what the method does not compute (intervals and p_target for
     ``expected``, tail for all but ``exact``), are empty."""
     months = min(YEAR, fc.horizon)
-    if fc.method == "expected":
+    if not isinstance(fc, DistributionMethods):  # method="expected"
         table = fc.summary(window=(0, months))
     else:
         table = fc.summary(window=(0, months), level=levels)
-        if fc.method == "exact":  # the mass its pmfs dropped; a simulation drops none
+        if isinstance(fc, ExactForecast):  # the mass its pmfs dropped; a simulation drops none
             table["tail"] = fc.distribution("admissions", window=(0, months)).tail
     for q, row in fc.quarters(YEAR).iterrows():
         if row["last"] <= fc.horizon:
@@ -525,7 +531,7 @@ def _forecast_table(fc: Forecast, table: pd.DataFrame, label: str, depth: int) -
     months = min(YEAR, fc.horizon)
     window = fc.window_label(0, months)
     root = org.root
-    r = table.loc[root]
+    r = cast(pd.Series, table.loc[root])  # one row: the root's
     full = scn.pipeline.stages[-1]
     lines = [f"memberflow {_core.__version__} - {fc.method} forecast of {label}: {len(org)} units, "
              f"{fc.horizon} months ahead (month 0 = {'now' if fc.start is None else fc.start})", ""]
@@ -578,14 +584,14 @@ def _target_text(r: pd.Series, months: int) -> str:
     return f"target {r['target']:g}, expected shortfall {r['shortfall']:.1f}"
 
 
-def _risk_table(fc, table: pd.DataFrame, depth: int, levels: list[float]) -> str:
+def _risk_table(fc: ExactForecast | SimulationForecast, table: pd.DataFrame, depth: int, levels: list[float]) -> str:
     """The distribution's answers: the chance of meeting the root's target, central
     intervals, and the units at ``depth`` least likely to meet their own targets."""
     months = min(YEAR, fc.horizon)
     root = fc.org.root
-    r = table.loc[root]
+    r = cast(pd.Series, table.loc[root])  # one row: the root's
     window = fc.window_label(0, months)
-    if fc.method == "exact":
+    if isinstance(fc, ExactForecast):
         what = f"Exact distribution of admissions over {window} (tail mass <= {fc.tolerance:g} per node)"
         floor = fc.tolerance
     else:
@@ -620,9 +626,9 @@ def _probability(p: float, tolerance: float) -> str:
     return f"{p:.4f}" if p >= 1e-3 else f"{p:.2e}"
 
 
-def _policies(specs: list[str]) -> dict:
+def _policies(specs: list[str]) -> dict[str, Any]:
     """--policy NAME:key=value,... (see --help) -> keyword arguments of forecast()."""
-    out: dict = {}
+    out: dict[str, Any] = {}
     for spec in specs:
         name, _, rest = spec.partition(":")
         try:
@@ -732,13 +738,14 @@ def _run_report(args: argparse.Namespace) -> int:
             raise ValueError("--events/--counts need the year's scenario (DIR or loose files)")
         through = args.through or quarter_end(args.quarter or "2021Q2")
         example = datasets.example_year(through=str(through))
-        scn, so_far, label = example.scenario, example.log, "the example district"
+        so_far: EventLog | CountTable = example.log
+        scn, label = example.scenario, "the example district"
     else:
         scn, label = _scenario(args)
         if not (args.events or args.counts):
             raise ValueError("give the year's records: --events CSV or --counts CSV")
-        kind, path = (EventLog, args.events) if args.events else (CountTable, args.counts)
-        so_far = _read_records(kind, path, scn, args.quarantine)
+        so_far = (_read_records(EventLog, args.events, scn, args.quarantine) if args.events
+                  else _read_records(CountTable, args.counts, scn, args.quarantine))
     plan = _read_plan(args.plan) if args.plan else None
     made = report(scn, so_far, quarter=args.quarter, through=args.through, plan=plan, stocks=args.current_stocks,
                   paths=args.paths, seed=args.seed)
@@ -779,19 +786,19 @@ def _run_example(args: argparse.Namespace) -> int:
 
 def _run_fit(args: argparse.Namespace) -> int:
     scn, _ = _scenario(args)
-    path = args.counts if args.counts is not None else args.events
-    records = _read_records(CountTable if args.counts is not None else EventLog, path, scn, args.quarantine)
+    records = (_read_records(CountTable, args.counts, scn, args.quarantine) if args.counts is not None
+               else _read_records(EventLog, args.events, scn, args.quarantine))
     fit = estimate(records, args.first, args.last, level=args.level)
     paths = fit.to_files(args.into)
     fit.rates.to_csv(Path(args.into) / "rates.csv", index=False)  # a report for people: Fit.read derives it
-    used = (f"{len(records):,} rows of counts" if args.counts is not None else f"{records.events_used:,} events")
+    used = (f"{records.events_used:,} events" if isinstance(records, EventLog) else f"{len(records):,} rows of counts")
     print(f"fitted {fit.first} to {fit.last} from {used} ({len(records.quarantined):,} quarantined); "
           f"wrote {paths['manifest']}, {paths['fit']} and rates.csv in {args.into}")
     print(f"forecast it with: memberflow forecast {args.into}")
     return 0
 
 
-def _read_records(kind, path: str, scn: Scenario, quarantine: bool):
+def _read_records(kind: type[Records], path: str, scn: Scenario, quarantine: bool) -> Records:
     """An EventLog or CountTable from CSV; with --quarantine each row set aside is listed
     on standard error with its line and reason."""
     records = kind.from_csv(path, scn, quarantine=quarantine)
@@ -848,7 +855,7 @@ def _csv(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False, date_format="%Y-%m-%d")
 
 
-def _json_values(column: pd.Series) -> list:
+def _json_values(column: pd.Series) -> list[Any]:
     """A column as JSON-ready Python values: floats at repr precision (json.dumps writes
     repr, so they read back equal; pandas' to_json keeps 10 digits), None for missing
     values, dates as YYYY-MM-DD."""
@@ -857,12 +864,12 @@ def _json_values(column: pd.Series) -> list:
     return column.astype(object).where(column.notna(), None).tolist()
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     columns = [_json_values(frame[c]) for c in frame.columns]
     return [dict(zip(frame.columns, row)) for row in zip(*columns)]
 
 
-def _json_document(command: str, meta: dict, frame: pd.DataFrame) -> str:
+def _json_document(command: str, meta: Mapping[Any, Any], frame: pd.DataFrame) -> str:
     """The one JSON shape of every command: {"memberflow", "command", <meta>, "columns",
     "rows"}, one row per line."""
     head = json.dumps({"memberflow": _core.__version__, "command": command, **meta, "columns": list(frame.columns)})

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 
 from . import _core
 from .errors import ParameterError
 from .history import History, example_history  # noqa: F401 (the synthetic history: docs/history.md)
+from .progress import month_of
+from .records import EventLog
 from .scenario import Scenario
+from .types import PathLike
 
 __all__ = ["example_district", "synthetic", "SCALES"]
 __all__ += ["History", "example_history", "write_synthetic_history"]
@@ -59,7 +62,7 @@ def synthetic(scale: str | None = "national", *, fanout: Sequence[float] | None 
                                           float(rural_share), int(seed)))
 
 
-def _shape(scale: str | None, fanout: Sequence[float] | None, kinds: Sequence[str] | None) -> tuple[list, list]:
+def _shape(scale: str | None, fanout: Sequence[float] | None, kinds: Sequence[str] | None) -> tuple[list[float], list[str]]:
     """(fanout, kinds) of a synthetic organisation: a preset ``scale``'s unless ``fanout``
     is given; kinds default to the preset's, or root, level1, level2, ..."""
     if fanout is None:
@@ -72,11 +75,11 @@ def _shape(scale: str | None, fanout: Sequence[float] | None, kinds: Sequence[st
     return list(fanout), list(kinds)
 
 
-def write_synthetic_history(directory, scale: str | None = "national", *, fanout: Sequence[float] | None = None,
+def write_synthetic_history(directory: PathLike, scale: str | None = "national", *, fanout: Sequence[float] | None = None,
                             kinds: Sequence[str] | None = None, members_per_leaf: float = 3.5,
                             rural_share: float = 0.6, org_seed: int = 0, seed: int = 0, years: int = 5,
                             level_sd: Sequence[float] = (0.3, 0.2), year_sd: float = 0.15,
-                            unit_drift_sd: float = 0.05, transfer_out_share: float = 1 / 3) -> dict:
+                            unit_drift_sd: float = 0.05, transfer_out_share: float = 1 / 3) -> dict[str, Any]:
     """Simulate the history of a synthetic organisation and write it to ``directory``:
     ``events.csv`` (the event log of docs/records.md) and ``start/`` (the scenario at the
     first month: organisation, pipeline, stocks, the first year's parameters).
@@ -101,7 +104,7 @@ class ExampleYear(NamedTuple):
     through the month asked for) and ``events`` (the log's rows)."""
 
     scenario: Scenario
-    log: "EventLog"  # noqa: F821 (records imports this module's package)
+    log: EventLog
     events: pd.DataFrame
 
 
@@ -114,9 +117,6 @@ def example_year(through: str | pd.Period = "2021-06", seed: int = 0) -> Example
     present at 2021-01 are kept (docs/history.md, "A year in progress"). For
     :func:`memberflow.progress`.
     """
-    from .progress import month_of
-    from .records import EventLog
-
     month = month_of(through)  # "2021-06", "2021Q2" or a Period
     if month.year != 2021:
         raise ParameterError(f"example_year: through must be a month of 2021, got {through!r}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 from numbers import Real
 
 import numpy as np
@@ -39,7 +40,7 @@ FLAGS = ("no_source", "source_no_admissions", "infeasible", "low_chance", "lower
 
 def diagnose(scenario: Scenario, plan: pd.DataFrame | None = None, *, horizon: int = 12,
              pool_threshold: float = 5, infeasible_below: float = 0.05, low_below: float = 0.5,
-             lowered_bar: Mapping | bool | None = None, price_above: float = 0.05, paths: int = 2000,
+             lowered_bar: Mapping[str, Any] | bool | None = None, price_above: float = 0.05, paths: int = 2000,
              seed: int = 0, threads: int | None = None) -> pd.DataFrame:
     """One row per unit (the organisation's preorder) with its target, the exact chance of
     meeting it, its source, and five flags, each with a reason in words.
@@ -124,7 +125,7 @@ def diagnose(scenario: Scenario, plan: pd.DataFrame | None = None, *, horizon: i
     return frame
 
 
-def _rule(scenario: Scenario, lowered_bar) -> dict | None:
+def _rule(scenario: Scenario, lowered_bar: Mapping[str, Any] | bool | None) -> dict[str, Any] | None:
     """The target rule of the lowered bar, checked, or None to skip the simulation."""
     if lowered_bar is False:
         return None
@@ -155,7 +156,7 @@ def _rule(scenario: Scenario, lowered_bar) -> dict | None:
     return rule
 
 
-def _plan_targets(scenario: Scenario, plan, horizon: int) -> pd.Series:
+def _plan_targets(scenario: Scenario, plan: Any, horizon: int) -> pd.Series:
     """Targets by unit id from a plan's shares (NaN for the units it does not list)."""
     if not isinstance(plan, pd.DataFrame) or not {"unit_id", "share"} <= set(plan.columns):
         raise InputError("diagnose: plan must be a DataFrame from mf.allocate (columns unit_id and share)")
@@ -176,8 +177,8 @@ def _plan_targets(scenario: Scenario, plan, horizon: int) -> pd.Series:
     return pd.Series(plan["share"].to_numpy(dtype=float), index=ids.to_numpy()).reindex(scenario.org.ids)
 
 
-def _lowered_bar(scenario: Scenario, target: pd.Series, horizon: int, rule: dict, paths: int, seed: int,
-                 threads, from_plan: bool) -> dict:
+def _lowered_bar(scenario: Scenario, target: pd.Series, horizon: int, rule: dict[str, Any], paths: int, seed: int,
+                 threads: int | None, from_plan: bool) -> dict[str, Any]:
     """Two simulations with the same seed, without and with the target rule; per node:
     P(meet) in each, the rule's extra admissions, the part of the target met only by it,
     and its extra probation failures (admissions of months [0, horizon) never confirmed,
@@ -186,7 +187,7 @@ def _lowered_bar(scenario: Scenario, target: pd.Series, horizon: int, rule: dict
     pipe = scenario.pipeline
     stages = pipe.to_frame()
     fixed = stages.loc[pipe.admission, "kind"] == "fixed"
-    months = int(stages.loc[pipe.admission, "months"]) if fixed else 0
+    months = int(stages.loc[pipe.admission, "months"]) if fixed else 0  # type: ignore[arg-type]  # a fixed stage's
     track = [("admissions", 0, horizon)] + ([("confirmations", months, horizon + months)] if fixed else [])
     if from_plan:  # the rule reads targets as yearly: the plan's shares over the horizon, per year
         changes = [{"scope": "*", "what": "target", "value": math.nan}]
@@ -211,14 +212,14 @@ def _lowered_bar(scenario: Scenario, target: pd.Series, horizon: int, rule: dict
         - runs[0].mean("admissions", window=(0, horizon))
     share = (capped[1] - capped[0]) / target
     out["lowered_bar_share"] = share.where(target != 0, 0.0).where(target.notna())
-    out["lowered_bar_not_confirmed"] = failures[1] - failures[0] if fixed else np.nan
+    out["lowered_bar_not_confirmed"] = failures[1] - failures[0] if fixed else pd.Series(np.nan, index=target.index)
     return out
 
 
 class _Words:
     """The reason of each flag in one sentence with the numbers."""
 
-    def __init__(self, horizon: int, before: list[str], rule: dict | None, infeasible_below: float,
+    def __init__(self, horizon: int, before: list[str], rule: dict[str, Any] | None, infeasible_below: float,
                  low_below: float):
         self.months = f"{horizon} month{'s' if horizon != 1 else ''}"
         self.stages = " and ".join(before) or "the stages before admission"
@@ -226,26 +227,27 @@ class _Words:
         self.infeasible_below = infeasible_below
         self.low_below = low_below
 
-    def no_source(self, r) -> str:
+    def no_source(self, r: Any) -> str:
         against = f" against a target of {r.target:g}" if r.target > 0 else ""
         return f"Nobody in {self.stages} and no arrivals in its subtree: no one can be admitted{against}."
 
-    def source_no_admissions(self, r) -> str:
+    def source_no_admissions(self, r: Any) -> str:
         return (f"{r.pool:g} people in {self.stages} but {r.own_expected:.2g} admissions expected "
                 f"in {self.months}.")
 
-    def _chance(self, r) -> str:
+    def _chance(self, r: Any) -> str:
         wanted = math.ceil(r.target)
         return (f"P(at least {wanted:g} admission{'s' if wanted != 1 else ''} in {self.months}) {_equals(r.p_meet)} "
                 f"({r.expected:.3g} expected)")
 
-    def infeasible(self, r) -> str:
+    def infeasible(self, r: Any) -> str:
         return f"{self._chance(r)}, below {_percent(self.infeasible_below)}: infeasible at current rates."
 
-    def low_chance(self, r) -> str:
+    def low_chance(self, r: Any) -> str:
         return f"{self._chance(r)}, below {_percent(self.low_below)}: more likely missed than met."
 
-    def lowered_bar(self, r) -> str:
+    def lowered_bar(self, r: Any) -> str:
+        assert self.rule is not None  # the flag is raised only where a rule ran
         failures = "" if math.isnan(r.lowered_bar_not_confirmed) else \
             f", at {r.lowered_bar_not_confirmed:.3g} more expected probation failures"
         return (f"Lowering the bar (training advance +{self.rule['advance_boost']:g}, probation pass "

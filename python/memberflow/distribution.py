@@ -6,32 +6,35 @@ columns ``lo-90``/``hi-90``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from numbers import Real
-from typing import Optional, Sequence, Tuple, Union
+from collections.abc import Mapping, Sequence
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError, UnknownIdError
+from .org import Org
 from .results import Forecast
+from .types import Level, Quantity, UnitId, Window
 
 __all__ = ["Distributions", "DistributionMethods", "interval_levels", "level_name", "interval_columns",
            "distribution_key", "key_label", "key_first_day"]
 
-Window = Optional[Tuple[int, int]]
-Level = Union[float, Sequence[float]]
+#: A distribution's key: (stage, month) for a stock, (event, first, last) for an event.
+Key = tuple[Any, ...]
+#: P(count >= k): k one number for every node, or per node.
+Threshold = float | Mapping[UnitId, float] | pd.Series
 
 
 def interval_levels(level: Level) -> list[float]:
     """Interval levels in percent, statsforecast's convention: ``90`` or ``[80, 90]``,
     each in (0, 100). A fraction such as 0.9 is refused (with the percentage it
     probably means), not guessed. Returned sorted, without repeats."""
-    levels = list(level) if isinstance(level, (list, tuple, np.ndarray, pd.Series)) else [level]
+    levels: list[Any] = list(level) if isinstance(level, (list, tuple, np.ndarray, pd.Series)) else [level]
     if not levels:
         raise InputError("level: give at least one interval level in percent, e.g. level=90")
     for value in levels:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise InputError(f"level must be a number in percent (e.g. level=90), got {value!r}")
         if 0 < value < 1:
             raise InputError(f"level is in percent: for a {value * 100:g}% interval give level={value * 100:g}, "
@@ -62,7 +65,7 @@ class Distributions:
     forecast's tolerance), so P(count outside the support) <= tail.
     """
 
-    def __init__(self, org, quantity: str, label: str, flat: dict, ds: pd.Timestamp | None = None):
+    def __init__(self, org: Org, quantity: Quantity, label: str, flat: Mapping[str, Any], ds: pd.Timestamp | None = None):
         self.quantity = quantity
         self.label = label  # "months 0-11" or "month 12"
         self.ds = ds  # with a calendar: the first day of the window, or of the stock's month
@@ -79,7 +82,7 @@ class Distributions:
     def _segment_sum(self, x: np.ndarray) -> np.ndarray:
         return np.add.reduceat(x, self._starts[:-1])
 
-    def _series(self, values, name: str) -> pd.Series:
+    def _series(self, values: Any, name: str) -> pd.Series:
         return pd.Series(values, index=self._ids, name=name)
 
     def pmf(self, unit: str) -> pd.Series:
@@ -113,7 +116,7 @@ class Distributions:
                             / self._segment_sum(self._probs), "var")
 
     def std(self) -> pd.Series:
-        return np.sqrt(self.var()).rename("std")
+        return self._series(np.sqrt(self.var().to_numpy()), "std")
 
     def quantile(self, q: float) -> pd.Series:
         """The smallest k with P(count <= k) >= q, for every node."""
@@ -146,7 +149,7 @@ class Distributions:
             out[f"{prefix}hi-{level_name(value)}"] = self.quantile(1 - a)
         return pd.DataFrame(out)[interval_columns(level, prefix)]
 
-    def prob_at_least(self, k) -> pd.Series:
+    def prob_at_least(self, k: Threshold) -> pd.Series:
         """P(count >= k) for every node; ``k`` is one number or a Series / mapping by
         unit id (nodes it does not name get NaN). Non-integer k counts as ceil(k)."""
         if isinstance(k, (Mapping, pd.Series)):
@@ -157,9 +160,9 @@ class Distributions:
         per_entry = np.repeat(np.nan_to_num(thresholds, nan=np.inf), np.diff(self._starts))
         p = self._segment_sum(np.where(self._values >= per_entry, self._probs, 0.0))
         p = np.where(np.isnan(thresholds), np.nan, np.minimum(p, 1.0))
-        return self._series(p, f"P(>={k if np.isscalar(k) else 'target'})")
+        return self._series(p, f"P(>={k!s})" if np.isscalar(k) else "P(>=target)")
 
-    def to_frame(self, units=None) -> pd.DataFrame:
+    def to_frame(self, units: Sequence[UnitId] | None = None) -> pd.DataFrame:
         """Tidy: unit_id, window (or month), quantity, k, probability; with a calendar,
         ``ds`` after ``window``: the first day of the window's first month (of the
         stock's month)."""
@@ -186,16 +189,28 @@ class Distributions:
         return f"<memberflow.Distributions: {self.quantity}, {self.label}, {len(self._ids)} nodes>"
 
 
-class DistributionMethods:
+class DistributionMethods(Forecast):
     """Accessors shared by the forecasts that carry distributions (exact, simulated);
     each defines ``distribution(quantity, window=None, month=None)``."""
+
+    def distribution(self, quantity: Quantity, window: Window = None, month: int | None = None) -> Distributions:
+        """Distributions of ``quantity`` for every node (each engine's result says how)."""
+        raise NotImplementedError
 
     def pmf(self, quantity: str, unit: str, window: Window = None, month: int | None = None) -> pd.Series:
         """P(count = k) at one node."""
         return self.distribution(quantity, window, month).pmf(unit)
 
-    def prob_at_least(self, quantity: str, k, unit: str | None = None, window: Window = None,
-                      month: int | None = None):
+    @overload
+    def prob_at_least(self, quantity: Quantity, k: Threshold, unit: UnitId, window: Window = None,
+                      month: int | None = None) -> float: ...
+
+    @overload
+    def prob_at_least(self, quantity: Quantity, k: Threshold, unit: None = None, window: Window = None,
+                      month: int | None = None) -> pd.Series: ...
+
+    def prob_at_least(self, quantity: Quantity, k: Threshold, unit: UnitId | None = None, window: Window = None,
+                      month: int | None = None) -> float | pd.Series:
         """P(count >= k): a number for one ``unit``, else a Series over every node."""
         d = self.distribution(quantity, window, month)
         p = d.prob_at_least(k)
@@ -251,7 +266,7 @@ class DistributionMethods:
                           d.prob_at_least(frame["target_window"]).rename("p_target")], axis=1)
 
 
-def distribution_key(fc: Forecast, quantity: str, window: Window, month: int | None) -> tuple:
+def distribution_key(fc: Forecast, quantity: Quantity, window: Window, month: int | None) -> Key:
     """(stage, month) for a stock, (event, first, last) for an event, with defaults."""
     if fc._core.is_stock(quantity):
         if window is not None:
@@ -263,11 +278,11 @@ def distribution_key(fc: Forecast, quantity: str, window: Window, month: int | N
     return (quantity, first, last)
 
 
-def key_label(key: tuple) -> str:
+def key_label(key: Key) -> str:
     """"months 0-11" or "month 12", calendar or not (``ds`` carries the date)."""
     return f"month {key[1]}" if len(key) == 2 else f"months {key[1]}-{key[2] - 1}"
 
 
-def key_first_day(fc: Forecast, key: tuple) -> pd.Timestamp | None:
+def key_first_day(fc: Forecast, key: Key) -> pd.Timestamp | None:
     """With a calendar, the first day of the key's (first) month."""
     return None if fc.start is None else (fc.start + key[1]).to_timestamp()

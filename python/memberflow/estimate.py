@@ -21,7 +21,7 @@ from .scenario import Scenario
 __all__ = ["Fit", "estimate"]
 
 
-def estimate(log: EventLog, first: MonthLike | None = None, last: MonthLike | None = None, *,
+def estimate(log: EventLog | CountTable, first: MonthLike | None = None, last: MonthLike | None = None, *,
              level: float = 90, drift: bool = True) -> Fit:
     """Fit every rate of the model from an event log, with partial pooling along the tree.
 

@@ -19,7 +19,7 @@ import pandas as pd
 from ._checks import month_text
 from ._tables import columns_frame
 from .errors import InputError
-from .fit import fit_exposures, one_level
+from .fit import Fit, fit_exposures, one_level
 from .records import CountTable, MonthLike
 from .scenario import Scenario
 
@@ -27,7 +27,7 @@ __all__ = ["estimate_counts"]
 
 
 def estimate_counts(counts: CountTable, first: MonthLike | None = None, last: MonthLike | None = None, *,
-                    level: float = 90, drift: bool = True, approximation: str = "model"):
+                    level: float = 90, drift: bool = True, approximation: str = "model") -> Fit:
     """Fit every rate of the model from a :class:`CountTable`, with partial pooling along
     the tree; :func:`memberflow.estimate` calls this for a count table.
 
@@ -66,13 +66,16 @@ def _monthly(counts: CountTable, first_text: str, last_text: str) -> bool:
     return bool((np.asarray(a["months"])[inside] == 1).all())
 
 
-def _window(counts: CountTable, first, last) -> tuple[str, str]:
+def _window(counts: CountTable, first: MonthLike | None, last: MonthLike | None) -> tuple[str, str]:
     a = counts._core.arrays()
     if len(a["first"]) == 0:
         raise InputError("estimate: the count table holds no row")
     starts = np.asarray(a["first"], dtype=np.int64)
     ends = starts + np.asarray(a["months"], dtype=np.int64) - 1
-    month = lambda m: f"{m // 12:04d}-{m % 12 + 1:02d}"  # noqa: E731 (a month index as YYYY-MM)
+
+    def month(m: int) -> str:  # a month index as YYYY-MM
+        return f"{m // 12:04d}-{m % 12 + 1:02d}"
+
     last_text = month(int(ends.max())) if last is None else month_text(last)
     if first is not None:
         return month_text(first), last_text

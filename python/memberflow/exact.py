@@ -9,23 +9,23 @@ up to a stated tail mass (default at most 1e-12 per node), instead of simulating
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple
+from typing import Any
 
 from . import _core
-from .distribution import (DistributionMethods, Distributions, distribution_key, interval_columns,  # noqa: F401
+from .distribution import (DistributionMethods, Distributions, Key, distribution_key, interval_columns,  # noqa: F401
                             interval_levels, key_first_day, key_label, level_name)
 from .errors import InputError
 from .results import Forecast
 from .scenario import Scenario
+from .types import Quantity, Window
 
 # Distributions and the interval helpers live in memberflow.distributions; named here too
 # because this is where they were first documented.
 __all__ = ["Distributions", "ExactForecast", "exact_forecast", "interval_levels"]
 
-Window = Optional[Tuple[int, int]]
 
 
-class ExactForecast(DistributionMethods, Forecast):
+class ExactForecast(DistributionMethods):
     """The result of ``forecast(..., method="exact")``: everything a
     :class:`Forecast` gives (exact means month by month), plus the full distribution of
     any event over any window and of any stage's stock at any month, for every node.
@@ -37,15 +37,16 @@ class ExactForecast(DistributionMethods, Forecast):
     True
     """
 
-    def __init__(self, scenario: Scenario, expected: _core.ForecastResult, tolerance: float, engine=None):
+    def __init__(self, scenario: Scenario, expected: _core.ForecastResult, tolerance: float,
+                 engine: _core.ExactForecast | _core.ExactMixture | None = None):
         """``engine``: what computes the pmfs; by default the exact engine at the
         scenario's parameters (``Fit.draws_forecast`` gives its predictive mixture)."""
         super().__init__(scenario, expected, "exact")
         self.tolerance = tolerance
         self._exact = engine if engine is not None else _core.ExactForecast(scenario._core, expected.horizon, tolerance)
-        self._cache: dict = {}
+        self._cache: dict[Key, Distributions] = {}
 
-    def distribution(self, quantity: str, window: Window = None, month: int | None = None) -> Distributions:
+    def distribution(self, quantity: Quantity, window: Window = None, month: int | None = None) -> Distributions:
         """Distributions of ``quantity`` for every node: an event over ``window`` (the
         whole horizon by default) or a stage's stock at ``month`` (default: the horizon)."""
         key = distribution_key(self, quantity, window, month)

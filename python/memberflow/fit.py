@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,8 @@ from .exact import ExactForecast
 from .forecast import forecast
 from .results import Forecast
 from .scenario import Scenario
+from .simulate import SimulationForecast
+from .types import Level, Method, PathLike
 
 __all__ = ["Fit", "one_level", "fit_exposures", "fit_result"]
 
@@ -57,10 +60,29 @@ class Fit:
     seasonal: pd.DataFrame
     first: pd.Period
     last: pd.Period
-    _core: object = field(default=None, repr=False, compare=False)
+    _core: _core.FitResult = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
 
-    def predict(self, horizon: int = 12, method: str = "exact", *, draws: int = 200, seed: int = 0,
-                tolerance: float = 1e-12, seasonal: bool = False, **simulation) -> Forecast:
+    @overload
+    def predict(self, horizon: int = 12, method: Literal["exact"] = "exact", *, draws: int = 200, seed: int = 0,
+                tolerance: float = 1e-12) -> ExactForecast: ...
+
+    @overload
+    def predict(self, horizon: int, method: Literal["expected"], *, draws: int = 200, seed: int = 0) -> Forecast: ...
+
+    @overload
+    def predict(self, horizon: int = 12, *, method: Literal["expected"], draws: int = 200,
+                seed: int = 0) -> Forecast: ...
+
+    @overload
+    def predict(self, horizon: int, method: Literal["simulate"], *, draws: int = 200, seed: int = 0,
+                seasonal: bool = False, **simulation: Any) -> SimulationForecast: ...
+
+    @overload
+    def predict(self, horizon: int = 12, *, method: Literal["simulate"], draws: int = 200, seed: int = 0,
+                seasonal: bool = False, **simulation: Any) -> SimulationForecast: ...
+
+    def predict(self, horizon: int = 12, method: Method = "exact", *, draws: int = 200, seed: int = 0,
+                tolerance: float = 1e-12, seasonal: bool = False, **simulation: Any) -> Forecast:
         """The forecast for the months after the window with the parameters' uncertainty
         and the year's drift in it (docs/estimation.md, "Predictive distribution"):
         ``draws`` parameter sets are drawn from the posterior and the drift
@@ -89,7 +111,9 @@ class Fit:
         horizon = whole_number("horizon", horizon, 1)
         sets = self._core.draw(draws, seed)
         if method == "simulate":
-            return forecast(self.scenario, horizon, "simulate", parameter_sets=sets, seed=seed, **simulation)
+            simulated: SimulationForecast = forecast(self.scenario, horizon, "simulate", parameter_sets=sets, seed=seed,
+                                                     **simulation)
+            return simulated
         if simulation:
             raise InputError(f"predict: {sorted(simulation)} apply to method='simulate' only")
         means = _core.forecast_expected_mixture(self.scenario._core, sets, horizon)
@@ -98,7 +122,7 @@ class Fit:
         mixture = _core.ExactMixture(self.scenario._core, sets, horizon, tolerance)
         return ExactForecast(self.scenario, means, tolerance, engine=mixture)
 
-    def to_files(self, directory) -> dict:
+    def to_files(self, directory: PathLike) -> dict[str, Path]:
         """Writes the fitted scenario (:meth:`Scenario.to_files`) and the fit beside it
         (``fit.json``: each unit's posterior, the pooling, the drift, the seasonal
         profile; docs/estimation.md, "Files"), so that :meth:`Fit.read` gives the same
@@ -108,7 +132,7 @@ class Fit:
         return {**paths, "fit": Path(directory) / "fit.json"}
 
     @classmethod
-    def read(cls, directory, *, level: float = 90) -> "Fit":
+    def read(cls, directory: PathLike, *, level: float = 90) -> "Fit":
         """A fit written by :meth:`to_files` (or ``memberflow fit``): the scenario and the
         fit, checked against each other (docs/estimation.md, "Files")."""
         level = one_level(level)
@@ -121,7 +145,7 @@ class Fit:
                 f"{self.rates.param.nunique()} parameters per unit>")
 
 
-def one_level(level) -> float:
+def one_level(level: Level) -> float:
     """The one interval level (in percent) of a fit's posterior intervals."""
     levels = interval_levels(level)
     if len(levels) != 1:
@@ -129,7 +153,7 @@ def one_level(level) -> float:
     return levels[0]
 
 
-def fit_exposures(scenario: Scenario, x: dict, first_text: str, last_text: str, level: float, drift: bool) -> Fit:
+def fit_exposures(scenario: Scenario, x: dict[str, Any], first_text: str, last_text: str, level: float, drift: bool) -> Fit:
     """The fit of an exposure table (EventLog.exposures' arrays, or those reconstructed
     from counts) into `scenario`, whose parameters become the predictive means."""
     rates, core = _core.fit_exposures(scenario._core, x["start"], x["months"], list(x["at_risk"]),
@@ -139,14 +163,14 @@ def fit_exposures(scenario: Scenario, x: dict, first_text: str, last_text: str, 
     return fit_result(scenario, rates, core, first_text, last_text, level)
 
 
-def fit_result(scenario: Scenario, rates: list[dict], core, first_text: str, last_text: str, level: float) -> Fit:
+def fit_result(scenario: Scenario, rates: list[dict[str, Any]], core: _core.FitResult, first_text: str, last_text: str, level: float) -> Fit:
     scenario._core.validate()
     return Fit(scenario, _rates_frame(rates, scenario, level), _pooling_frame(rates), _drift_frame(rates),
                _seasonal_frame(core.seasonal((1 - level / 100) / 2), level),
                pd.Period(first_text, freq="M"), pd.Period(last_text, freq="M"), core)
 
 
-def _rates_frame(rates: list[dict], source, level: float) -> pd.DataFrame:
+def _rates_frame(rates: list[dict[str, Any]], source: Any, level: float) -> pd.DataFrame:
     """``source``: what holds the organisation (a scenario, an event log, a count table)."""
     ids = np.asarray(source.org.ids, dtype=object)
     name = level_name(level)
@@ -156,19 +180,19 @@ def _rates_frame(rates: list[dict], source, level: float) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _drift_frame(rates: list[dict]) -> pd.DataFrame:
+def _drift_frame(rates: list[dict[str, Any]]) -> pd.DataFrame:
     rows = [(r["stage"], r["param"], "logit" if r["probability"] else "log", r["tau"], r["shift_mean"],
              float(np.sqrt(r["shift_var"])), list(r["drift_observed"])) for r in rates]
     return pd.DataFrame(rows, columns=["stage", "param", "scale", "tau", "shift_mean", "shift_sd", "yearly"])
 
 
-def _seasonal_frame(s: dict, level: float) -> pd.DataFrame:
+def _seasonal_frame(s: dict[str, Any], level: float) -> pd.DataFrame:
     name = level_name(level)
     months = range(1, 13) if s["factor"] else []
     return pd.DataFrame({"month": list(months), "arrivals": s["arrivals"], "factor": s["factor"],
                          f"lo-{name}": s["lo"], f"hi-{name}": s["hi"]})
 
 
-def _pooling_frame(rates: list[dict]) -> pd.DataFrame:
+def _pooling_frame(rates: list[dict[str, Any]]) -> pd.DataFrame:
     rows = [(r["stage"], r["param"], depth, kappa) for r in rates for depth, kappa in enumerate(r["kappa"])]
     return pd.DataFrame(rows, columns=["stage", "param", "depth", "kappa"])

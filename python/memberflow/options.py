@@ -21,15 +21,15 @@ conversion point to the engine.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional, Union
+from typing import Any, TypeVar, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _core
 from ._checks import INT_MAX, check_names, real_number, whole_number
-from ._progress_bar import ProgressOption
 from .errors import InputError
+from .types import ProgressOption, Regime, Track
 
 __all__ = ["SimulationOptions", "CoursePolicy", "TargetRule", "ParameterDraw", "REGIMES"]
 
@@ -41,16 +41,19 @@ _CPP_COURSE = _core.CoursePolicy()
 _CPP_RULE = _core.TargetRule()
 
 
-def _flag(name: str, value) -> bool:
+def _flag(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise InputError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
     return bool(value)
 
 
-def _text(name: str, value) -> str:
+def _text(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise InputError(f"{name} must be text, got {value!r} ({type(value).__name__})")
     return value
+
+
+Options = TypeVar("Options", bound="_Options")
 
 
 class _Options:
@@ -60,28 +63,28 @@ class _Options:
     __slots__ = ()
     _fields: tuple[str, ...] = ()
 
-    def _set(self, **values) -> None:
+    def _set(self, **values: Any) -> None:
         for k, v in values.items():
             object.__setattr__(self, k, v)
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is frozen: use .replace({name}=...)")
 
-    def _values(self) -> dict:
+    def _values(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self._fields}
 
-    def replace(self, **changes):
+    def replace(self: Options, **changes: Any) -> Options:
         """A copy with some values changed (checked as in the constructor)."""
         check_names(f"{type(self).__name__}.replace", changes, self._fields)
         return type(self)(**{**self._values(), **changes})
 
-    def __eq__(self, other):
-        return type(other) is type(self) and self._values() == other._values()
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Options) and type(other) is type(self) and self._values() == other._values()
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((type(self).__name__, tuple(self._values().items())))
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self._values()))
 
     def __repr__(self) -> str:
@@ -92,11 +95,11 @@ class _Options:
     _has_defaults = True
 
 
-class _DrawsState(tuple):
+class _DrawsState(tuple[Any, ...]):
     """A fit's parameter sets as arrays, as they pickle (``_core.parameter_draws_state``)."""
 
 
-def _rebuild(cls, values: dict):
+def _rebuild(cls: type[Options], values: dict[str, Any]) -> Options:
     if isinstance(values.get("parameter_sets"), _DrawsState):
         values = {**values, "parameter_sets": _core.parameter_draws_from_state(list(values["parameter_sets"]))}
     return cls(**values)
@@ -109,9 +112,11 @@ class CoursePolicy(_Options):
 
     __slots__ = ("seats", "months")
     _fields = ("seats", "months")
+    seats: int
+    months: tuple[int, ...]
 
     def __init__(self, *, seats: int = _CPP_COURSE.seats, months: Sequence[int] = tuple(_CPP_COURSE.months),
-                 **unknown):
+                 **unknown: Any):
         check_names("CoursePolicy", unknown, self._fields)
         if isinstance(months, (str, bytes)) or not isinstance(months, (Sequence, np.ndarray)):
             raise InputError(f"course months must be a list of forecast months, got {months!r}")
@@ -134,10 +139,14 @@ class TargetRule(_Options):
 
     __slots__ = ("stop_when_met", "margin", "advance_boost", "pass_penalty")
     _fields = ("stop_when_met", "margin", "advance_boost", "pass_penalty")
+    stop_when_met: bool
+    margin: float
+    advance_boost: float
+    pass_penalty: float
 
     def __init__(self, *, stop_when_met: bool = _CPP_RULE.stop_when_met, margin: float = _CPP_RULE.margin,
                  advance_boost: float = _CPP_RULE.advance_boost, pass_penalty: float = _CPP_RULE.pass_penalty,
-                 **unknown):
+                 **unknown: Any):
         check_names("TargetRule", unknown, self._fields)
         self._set(stop_when_met=_flag("target_rule stop_when_met", stop_when_met),
                   margin=real_number("target_rule margin", margin),
@@ -159,8 +168,14 @@ class ParameterDraw(_Options):
     __slots__ = ("scope", "stage", "param", "distribution", "a", "b")
     _fields = ("scope", "stage", "param", "distribution", "a", "b")
     _has_defaults = False
+    scope: str
+    stage: str
+    param: str
+    distribution: str
+    a: float
+    b: float
 
-    def __init__(self, *, scope: str, stage: str, param: str, distribution: str, a: float, b: float, **unknown):
+    def __init__(self, *, scope: str, stage: str, param: str, distribution: str, a: float, b: float, **unknown: Any):
         check_names("ParameterDraw", unknown, self._fields)
         self._set(scope=_text("uncertainty scope", scope), stage=_text("uncertainty stage", stage),
                   param=_text("uncertainty param", param),
@@ -172,6 +187,13 @@ class ParameterDraw(_Options):
         for k in self._fields:
             setattr(core, k, getattr(self, k))
         return core
+
+
+#: uncertainty=: ParameterDraw rows, dicts with their six keys, or a DataFrame of them.
+Uncertainty = Union[Sequence[Union[ParameterDraw, Mapping[str, Any]]], pd.DataFrame, None]
+#: course= / target_rule=: the policy, a dict of its keywords, or None for none.
+Course = Union[CoursePolicy, Mapping[str, Any], None]
+Rule = Union[TargetRule, Mapping[str, Any], None]
 
 
 class SimulationOptions(_Options):
@@ -201,16 +223,29 @@ class SimulationOptions(_Options):
     __slots__ = ("paths", "seed", "threads", "first_path", "regime", "keep_paths", "track", "inflow_profile",
                  "uncertainty", "parameter_sets", "course", "target_rule", "progress")
     _fields = __slots__
+    paths: int
+    seed: int
+    threads: int
+    first_path: int
+    regime: Regime
+    keep_paths: bool
+    track: tuple[tuple[str, int, int], ...]
+    inflow_profile: tuple[float, ...]
+    uncertainty: tuple[ParameterDraw, ...]
+    parameter_sets: _core.ParameterDraws | None
+    course: CoursePolicy | None
+    target_rule: TargetRule | None
+    progress: ProgressOption
 
     def __init__(self, *, paths: int = _CPP_OPTIONS.paths, seed: int = _CPP_OPTIONS.seed,
-                 threads: Optional[int] = _CPP_OPTIONS.threads, first_path: int = _CPP_OPTIONS.first_path,
-                 regime: str = _CPP_OPTIONS.regime, keep_paths: bool = _CPP_OPTIONS.keep_paths,
-                 track: Optional[Sequence[tuple]] = tuple(_CPP_OPTIONS.track),
-                 inflow_profile: Optional[Sequence[float]] = tuple(_CPP_OPTIONS.inflow_profile),
-                 uncertainty: Any = tuple(_CPP_OPTIONS.uncertainty), parameter_sets: Any = None,
-                 course: Union[CoursePolicy, Mapping, None] = _CPP_OPTIONS.course,
-                 target_rule: Union[TargetRule, Mapping, None] = _CPP_OPTIONS.target_rule,
-                 progress: ProgressOption = None, **unknown):
+                 threads: int | None = _CPP_OPTIONS.threads, first_path: int = _CPP_OPTIONS.first_path,
+                 regime: Regime = _CPP_OPTIONS.regime,  # type: ignore[assignment]  # a str the C++ side checks
+                 keep_paths: bool = _CPP_OPTIONS.keep_paths,
+                 track: Track | None = tuple(_CPP_OPTIONS.track),
+                 inflow_profile: Sequence[float] | None = tuple(_CPP_OPTIONS.inflow_profile),
+                 uncertainty: Uncertainty = (), parameter_sets: _core.ParameterDraws | None = None,
+                 course: Course = None, target_rule: Rule = None,  # the C++ defaults: none
+                 progress: ProgressOption = None, **unknown: Any):
         check_names("SimulationOptions", unknown, self._fields)
         seed = whole_number("seed", seed)
         if not 0 <= seed < 2**64:  # the engine's seed is a 64-bit unsigned integer
@@ -234,7 +269,7 @@ class SimulationOptions(_Options):
                   target_rule=_policy("target_rule", target_rule, TargetRule),
                   progress=progress)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         values = self._values()
         if self.parameter_sets is not None:  # a fit's draws travel as arrays
             values["parameter_sets"] = _DrawsState(_core.parameter_draws_state(self.parameter_sets))
@@ -252,13 +287,13 @@ class SimulationOptions(_Options):
         core.track = list(self.track)
         core.inflow_profile = list(self.inflow_profile)
         core.uncertainty = [u._to_core() for u in self.uncertainty]
-        core.parameter_sets = self.parameter_sets
+        core.parameter_sets = self.parameter_sets  # type: ignore[assignment]  # None: no sets (a shared_ptr)
         core.course = None if self.course is None else self.course._to_core()
         core.target_rule = None if self.target_rule is None else self.target_rule._to_core()
         return core
 
 
-def _track(track) -> tuple:
+def _track(track: Track | None) -> tuple[tuple[str, int, int], ...]:
     out = []
     for i, t in enumerate(track or ()):
         if isinstance(t, (str, bytes)) or not isinstance(t, (Sequence, np.ndarray)) or len(t) not in (2, 3):
@@ -269,7 +304,7 @@ def _track(track) -> tuple:
     return tuple(out)
 
 
-def _profile(profile) -> tuple:
+def _profile(profile: Sequence[float] | None) -> tuple[float, ...]:
     if profile is None:
         return ()
     if isinstance(profile, (str, bytes)) or not isinstance(profile, (Sequence, np.ndarray, pd.Series)):
@@ -277,16 +312,17 @@ def _profile(profile) -> tuple:
     return tuple(real_number("inflow_profile factor", f) for f in profile)
 
 
-def _uncertainty(uncertainty) -> tuple:
+def _uncertainty(uncertainty: Uncertainty) -> tuple[ParameterDraw, ...]:
     if uncertainty is None:
         return ()
+    rows: list[Any]
     if isinstance(uncertainty, pd.DataFrame):
         rows = uncertainty.to_dict("records")
     elif isinstance(uncertainty, (ParameterDraw, Mapping, str, bytes)):
         raise InputError("uncertainty must be a list of rows (ParameterDraw or dicts) or a DataFrame")
     else:
         rows = list(uncertainty)
-    out = []
+    out: list[ParameterDraw] = []
     for i, r in enumerate(rows):
         if isinstance(r, ParameterDraw):
             out.append(r)
@@ -298,14 +334,14 @@ def _uncertainty(uncertainty) -> tuple:
             raise InputError(f"uncertainty row {i + 1}: missing {missing[0]!r} "
                              f"(need scope, stage, param, distribution, a, b)")
         check_names(f"uncertainty row {i + 1}", r, ParameterDraw._fields, noun="keys")
-        values = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
+        values = {str(k): (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
         for k in ("scope", "stage", "param", "distribution"):  # ids read from a CSV may be numbers
             values[k] = str(values[k])
         out.append(ParameterDraw(**values))
     return tuple(out)
 
 
-def _policy(name: str, value, cls):
+def _policy(name: str, value: Any, cls: type[Options]) -> Options | None:
     if value is None or isinstance(value, cls):
         return value
     if not isinstance(value, Mapping):

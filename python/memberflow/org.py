@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from ._tables import columns_frame, frame_columns, frame_labels
+from ._tables import columns_frame, frame_columns, frame_labels, parent_ids
 from .errors import InputError, UnknownIdError
 
 __all__ = ["Org"]
@@ -28,7 +28,7 @@ def _checked_id(unit_id: object) -> str:
     return unit_id
 
 
-class _AncestorCache(dict):
+class _AncestorCache(dict[str, tuple[str, ...]]):
     """Unit id -> tuple of its ancestors' ids, nearest first, kept one unit at a time: a
     unit's first lookup walks its parent links in the compiled core (O(depth), no table
     to fill first), later ones are a dict hit. An unknown id raises UnknownIdError."""
@@ -110,12 +110,12 @@ class Org:
         ids = np.asarray(self._core.ids, dtype=object)
         data = {
             "unit_id": pd.Series(ids, dtype=object),
-            "parent_id": pd.Series(np.where(parents >= 0, ids[np.maximum(parents, 0)], None), dtype=object),
+            "parent_id": pd.Series(parent_ids(ids, parents), dtype="object"),
             "name": pd.Series(self._core.names, dtype=object),
             "kind": pd.Series(self._core.kinds, dtype=object),
         }
         for name, kind, values in self._core.attributes():
-            data[name] = pd.Series(values, dtype=_DTYPES[kind])
+            data[name] = pd.Series(values, dtype=_DTYPES[kind])  # type: ignore[call-overload]  # nullable kinds
         return pd.DataFrame(data)
 
     def to_csv(self, path: PathLike) -> None:
@@ -169,7 +169,7 @@ class Org:
         """One attribute over every unit, with its type."""
         for attr, kind, values in self._core.attributes():
             if attr == name:
-                return pd.Series(values, index=self._ids, name=name, dtype=_DTYPES[kind])
+                return pd.Series(values, index=self._ids, name=name, dtype=_DTYPES[kind])  # type: ignore[no-any-return,call-overload]  # nullable kinds
         raise UnknownIdError(f"unknown attribute '{name}'")
 
     def units_of_kind(self, kind: str) -> list[str]:
@@ -192,7 +192,8 @@ class Org:
 
     def parent(self, unit_id: str) -> str | None:
         """The parent's id, or None for the root."""
-        return self._core.parent_id(_checked_id(unit_id))
+        parent: str | None = self._core.parent_id(_checked_id(unit_id))
+        return parent
 
     def children(self, unit_id: str) -> list[str]:
         """Ids of the units directly below, in input order."""

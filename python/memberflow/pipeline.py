@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import _core
 from .errors import InputError
+from .types import PathLike
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -48,7 +49,7 @@ class Pipeline:
         return cls._wrap(_core.Pipeline.from_json(text))
 
     @classmethod
-    def read_json(cls, path) -> Pipeline:
+    def read_json(cls, path: PathLike) -> Pipeline:
         """A pipeline from a JSON file holding the object :meth:`to_json` writes."""
         return cls._wrap(_core.Pipeline.read_json(os.fspath(path)))
 
@@ -100,7 +101,7 @@ class Pipeline:
         if scenario is None:
             cols = _core.funnel(self._core, from_stage, age)
         else:
-            cols = _core.funnel(scenario._core.pipeline, from_stage, age, scenario._core, scenario.org._index(unit))
+            cols = _core.funnel(scenario._core.pipeline, from_stage, age, scenario._core, scenario.org._index(str(unit)))
         return pd.DataFrame(cols).set_index("stage")
 
     def __repr__(self) -> str:

@@ -14,19 +14,21 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Callable, Union
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError, UnknownIdError
 from ._checks import month_text
-from ._tables import load_table
+from ._tables import load_table, parent_ids
 from .distribution import Distributions
 from .forecast import forecast
 from .results import YEAR
 from .records import CountTable, EventLog
+from .org import Org
 from .scenario import Scenario
+from .types import TableLike
 
 __all__ = ["Progress", "progress", "month_of", "STATUSES", "LEVELS"]
 
@@ -62,12 +64,12 @@ class Progress:
     year: int
     through: pd.Period
     months: int
-    rules: dict
-    notes: tuple = ()
+    rules: dict[str, Any]
+    notes: tuple[str, ...] = ()
     now: Scenario | None = None  # the scenario at the month after `through`, current stocks (None after December)
     _rest: Distributions | None = field(default=None, repr=False, compare=False)
-    _admitted: dict = field(default_factory=dict, repr=False, compare=False)
-    _overseen: dict = field(default_factory=dict, repr=False, compare=False)
+    _admitted: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _overseen: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def year_pmf(self, unit: str) -> pd.Series:
         """P(the node's admissions over the year = k): the rest-of-year pmf of the exact
@@ -103,8 +105,8 @@ class Progress:
         return head + self.levels.to_html(index=False) + self.overseers.to_html(index=False)
 
 
-def progress(scenario, so_far: EventLog | CountTable, *, through: MonthLike | None = None,
-             plan: pd.DataFrame | None = None, stocks=None, levels: Sequence[float] = LEVELS) -> Progress:
+def progress(scenario: Scenario, so_far: EventLog | CountTable, *, through: MonthLike | None = None,
+             plan: pd.DataFrame | None = None, stocks: TableLike | None = None, levels: Sequence[float] = LEVELS) -> Progress:
     """Each unit's position during the year: admissions so far against the pro-rata
     target and against the forecast made at the start of the year, a status, and the
     rest of the year re-forecast from the current state (docs/progress.md).
@@ -196,7 +198,7 @@ def progress(scenario, so_far: EventLog | CountTable, *, through: MonthLike | No
     overseers_of = org.overseers_frame().groupby("unit_id")["overseer_id"].agg(", ".join)
     units = pd.DataFrame({
         "unit_id": pd.Series(ids, dtype=object),
-        "parent_id": pd.Series(np.where(parents >= 0, ids[np.maximum(parents, 0)], None), dtype=object),
+        "parent_id": pd.Series(parent_ids(ids, parents), dtype="object"),
         "depth": np.asarray(org._core.depths, dtype=np.int64),
         "name": pd.Series(org.names.to_numpy(), dtype=object),
         "kind": pd.Series(org.kinds.to_numpy(), dtype=object),
@@ -228,7 +230,7 @@ def progress(scenario, so_far: EventLog | CountTable, *, through: MonthLike | No
 
 # -- inputs ------------------------------------------------------------------------------
 
-def _levels(levels) -> tuple[float, float]:
+def _levels(levels: Sequence[float]) -> tuple[float, float]:
     try:
         on_track, behind = (float(v) for v in levels)
     except (TypeError, ValueError):
@@ -253,7 +255,7 @@ def month_of(value: MonthLike) -> pd.Period:
     raise InputError(f"progress: through must be a month 'YYYY-MM', a quarter 'YYYYQn' or a Period, got {value!r}")
 
 
-def _same_org(scenario: Scenario, so_far) -> None:
+def _same_org(scenario: Scenario, so_far: EventLog | CountTable) -> None:
     if not isinstance(so_far, (EventLog, CountTable)):
         raise InputError(f"progress: so_far must be a memberflow.EventLog or CountTable, got {type(so_far).__name__}")
     if so_far.org is not scenario.org and list(so_far.org.ids) != list(scenario.org.ids):
@@ -264,14 +266,15 @@ def _same_org(scenario: Scenario, so_far) -> None:
                          f"{list(scenario.pipeline.stages)}")
 
 
-def _compare_start(scenario: Scenario, log: EventLog, notes: list) -> None:
+def _compare_start(scenario: Scenario, log: EventLog, notes: list[str]) -> None:
     """A note if the log's people at the start of the year are not the scenario's stocks
     (the January forecast starts from the scenario's, the admissions are the log's)."""
     keys = ["unit_id", "stage", "months_in_stage"]
 
-    def people(frame):
+    def people(frame: pd.DataFrame) -> pd.Series:
         return frame.assign(months_in_stage=frame["months_in_stage"].fillna(-1)).groupby(keys)["count"].sum()
 
+    assert scenario.start is not None  # progress refuses a scenario without a calendar
     ours, theirs = people(scenario.stocks), people(log.snapshot(scenario.start))
     diff = ours.sub(theirs, fill_value=0)
     diff = diff[diff != 0]
@@ -282,16 +285,18 @@ def _compare_start(scenario: Scenario, log: EventLog, notes: list) -> None:
                      "January forecast starts from the scenario's")
 
 
-def _records_last(so_far) -> pd.Period:
+def _records_last(so_far: EventLog | CountTable) -> pd.Period:
     if isinstance(so_far, EventLog):
         return so_far.last_month
     frame = so_far.frame
     if frame.empty:
         raise InputError("progress: the count table has no rows")
-    return max(f + (n - 1) for f, n in zip(frame["first"], frame["months"]))
+    last: pd.Period = max(f + (n - 1) for f, n in zip(frame["first"], frame["months"]))
+    return last
 
 
-def _admitted_own(so_far, start: pd.Period, through: pd.Period, notes: list) -> np.ndarray:
+def _admitted_own(so_far: EventLog | CountTable, start: pd.Period, through: pd.Period,
+                  notes: list[str]) -> np.ndarray:
     """Each unit's own admissions in months start..through."""
     org, pipe = so_far.org, so_far.pipeline
     if isinstance(so_far, EventLog):
@@ -305,7 +310,8 @@ def _admitted_own(so_far, start: pd.Period, through: pd.Period, notes: list) -> 
             rows, column = x[x["stage"] == pipe.stages[0]], "arrivals"
         else:  # the moves out of the stage before it (exposures' `advanced`)
             rows, column = x[x["stage"] == pipe.stages[a - 1]], "advanced"
-        return rows.groupby("unit_id", sort=False)[column].sum().reindex(org.ids).to_numpy(dtype=float)
+        own: np.ndarray = rows.groupby("unit_id", sort=False)[column].sum().reindex(org.ids).to_numpy(dtype=float)
+        return own
     frame = so_far.frame
     end = frame["first"] + (frame["months"] - 1)
     firsts, ends = frame["first"].tolist(), end.tolist()
@@ -327,13 +333,14 @@ def _admitted_own(so_far, start: pd.Period, through: pd.Period, notes: list) -> 
     months = int((through - start).n) + 1
     short = covered[covered != months]
     if len(short):
-        raise InputError(f"progress: the counts cover {int(short.iat[0])} of the {months} months {start} to "
+        raise InputError(f"progress: the counts cover {int(short.to_numpy()[0])} of the {months} months {start} to "
                          f"{through} for unit '{short.index[0]}' ({len(short)} unit(s) short); every unit needs "
                          "its months counted (rows with admissions 0 where none)")
-    return inside.groupby("unit_id")["admissions"].sum().reindex(org.ids).to_numpy(dtype=float)
+    counted: np.ndarray = inside.groupby("unit_id")["admissions"].sum().reindex(org.ids).to_numpy(dtype=float)
+    return counted
 
 
-def _targets(scenario: Scenario, plan) -> pd.Series:
+def _targets(scenario: Scenario, plan: pd.DataFrame | None) -> pd.Series:
     ids = scenario.org.ids
     if plan is None:
         return scenario.targets.reindex(ids)
@@ -352,7 +359,7 @@ def _targets(scenario: Scenario, plan) -> pd.Series:
     return pd.Series(share.to_numpy(dtype=float), index=plan["unit_id"].to_numpy()).reindex(ids)
 
 
-def _scenario_at(scenario: Scenario, stocks, month: pd.Period) -> Scenario:
+def _scenario_at(scenario: Scenario, stocks: TableLike, month: pd.Period) -> Scenario:
     """The scenario's organisation, pipeline, parameters and targets with ``stocks`` and
     calendar start ``month``: a copy, the original unchanged."""
     core = scenario._core.replace([])
@@ -372,8 +379,9 @@ def _status(p: float, on_track: float, behind: float) -> str:
     return "on track" if p >= on_track else "behind" if p < behind else "at risk"
 
 
-def _reason(status, p, target, admitted, pro_rata, rest_mean, through, year_end, on_track, behind,
-            forecast_range=None) -> str:
+def _reason(status: str, p: float, target: float, admitted: float, pro_rata: float, rest_mean: float,
+            through: pd.Period, year_end: pd.Period, on_track: float, behind: float,
+            forecast_range: tuple[float, float] | None = None) -> str:
     """The status in a sentence with its numbers; ``forecast_range``: the 90% interval of
     the admissions so far forecast at the start of the year, if there is one."""
     if status == "no target":
@@ -399,11 +407,16 @@ def _levels_frame(units: pd.DataFrame) -> pd.DataFrame:
         "expected_year": g["expected_year"].sum(),
     })
     for status, column in (("on track", "on_track"), ("at risk", "at_risk"), ("behind", "behind")):
-        frame[column] = g["status"].apply(lambda s, status=status: int((s == status).sum()))
+        frame[column] = g["status"].apply(_counter(status))
     return frame.reset_index()
 
 
-def _top_units(org) -> dict[str, list[str]]:
+def _counter(status: str) -> Callable[[pd.Series], int]:
+    """How many of a group's units have ``status``."""
+    return lambda s: int((s == status).sum())
+
+
+def _top_units(org: Org) -> dict[str, list[str]]:
     """Each overseer's units without those inside another of its units' subtrees."""
     out = {}
     for overseer, units in org.overseers.items():
@@ -421,7 +434,8 @@ def _convolve(pmfs: list[pd.Series]) -> pd.Series:
     return pd.Series(probs, index=pd.Index(np.arange(offset, offset + len(probs)), name="k"), name="probability")
 
 
-def _overseers_frame(result: Progress, org, on_track, behind, through, year_end) -> pd.DataFrame:
+def _overseers_frame(result: Progress, org: Org, on_track: float, behind: float, through: pd.Period,
+                     year_end: pd.Period) -> pd.DataFrame:
     units = result.units.set_index("unit_id")
     rows = []
     for overseer, assigned in org.overseers.items():

@@ -9,7 +9,7 @@ risk and the moves per unit, stage and month, which estimation starts from.
 from __future__ import annotations
 
 import os
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,7 @@ def _org_and_pipeline(where: Scenario | Org, pipeline: Pipeline | None) -> tuple
     raise TypeError(f"expected a memberflow.Scenario or Org, got {type(where).__name__}")
 
 
-def _date_text(value) -> str:
+def _date_text(value: Any) -> Any:
     if isinstance(value, pd.Period):
         return f"{value.year:04d}-{value.month:02d}" + ("" if value.freqstr in ("M", "ME") else f"-{value.day:02d}")
     if isinstance(value, (pd.Timestamp, np.datetime64)) and not pd.isna(value):
@@ -55,14 +55,14 @@ class _Records:
     """What event logs and count tables share: the checked rows in C++, the organisation
     and pipeline they were read for, and the rows set aside."""
 
-    def __init__(self, core, org: Org, pipeline: Pipeline):
+    def __init__(self, core: Any, org: Org, pipeline: Pipeline):
         self._core = core
         self._org = org
         self._pipeline = pipeline
 
     @property
     def rows_read(self) -> int:
-        return self._core.rows_read
+        return int(self._core.rows_read)
 
     @property
     def quarantined(self) -> pd.DataFrame:
@@ -127,7 +127,7 @@ class EventLog(_Records):
     # -- what was read -----------------------------------------------------------------
     @property
     def events_used(self) -> int:
-        return self._core.events_used
+        return int(self._core.events_used)
 
     @property
     def first_month(self) -> pd.Period:
@@ -178,7 +178,7 @@ class EventLog(_Records):
         ds = pd.period_range(x["start"], periods=months, freq="M").to_timestamp()
         parts = []
         for s, name in enumerate(stages):
-            def flat(a):  # units x months -> unit-major rows
+            def flat(a: Any) -> np.ndarray:  # units x months -> unit-major rows
                 return np.asarray(a).reshape(units, months).ravel()
             zeros = np.zeros(units * months)
             parts.append(pd.DataFrame({
@@ -205,7 +205,7 @@ class EventLog(_Records):
                 f"{self.rows_read - self.events_used} quarantined>")
 
 
-def _quarantined_frame(core) -> pd.DataFrame:
+def _quarantined_frame(core: Any) -> pd.DataFrame:
     lines, reasons, cells = core.quarantined()
     frame = pd.DataFrame({core.noun: pd.Series(lines, dtype="int64"), "reason": pd.Series(reasons, dtype=object)})
     for i, name in enumerate(core.columns):

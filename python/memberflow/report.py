@@ -16,15 +16,17 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 import pandas as pd
 
 from .diagnose import diagnose
 from .errors import InputError
 from .progress import Progress, month_of, progress
+from .records import CountTable, EventLog
 from .results import YEAR
 from .scenario import Scenario
+from .types import MonthLike, TableLike
 
 __all__ = ["Report", "report", "quarter_end"]
 
@@ -113,8 +115,9 @@ class Report:
         return "\n".join(_sections(self, _HtmlWriter()))
 
 
-def report(scenario: Scenario, so_far, *, quarter: str | None = None, through=None, plan: pd.DataFrame | None = None,
-           stocks=None, title: str | None = None, lowered_bar=None, paths: int = 2000, seed: int = 0) -> Report:
+def report(scenario: Scenario, so_far: EventLog | CountTable, *, quarter: str | None = None,
+           through: MonthLike | None = None, plan: pd.DataFrame | None = None,
+           stocks: TableLike | None = None, title: str | None = None, lowered_bar: Any = None, paths: int = 2000, seed: int = 0) -> Report:
     """The report of the year so far: :func:`progress` through the end of ``quarter``
     (``"2021Q2"``) or through the month ``through``, and :func:`diagnose` of the current
     state against what is left of each target over the months left (``lowered_bar``,
@@ -131,12 +134,12 @@ def report(scenario: Scenario, so_far, *, quarter: str | None = None, through=No
     return Report(progress=state, flags=flags, title=title)
 
 
-def _flags(state: Progress, *, lowered_bar, paths: int, seed: int) -> pd.DataFrame:
+def _flags(state: Progress, *, lowered_bar: Any, paths: int, seed: int) -> pd.DataFrame:
     """The diagnosis of the months left: targets are what is left of each (never below
     0); units with at least one flag."""
     columns = ["unit_id", "parent_id", "depth", "name", "kind", "target", "p_meet", "flags", "reasons"]
     left = YEAR - state.months
-    if left == 0:
+    if left == 0 or state.now is None:  # the year is over: nothing left to diagnose
         return pd.DataFrame(columns=columns)
     units = state.units
     has = units["target"].notna()
@@ -149,7 +152,7 @@ def _flags(state: Progress, *, lowered_bar, paths: int, seed: int) -> pd.DataFra
 
 # -- writing ------------------------------------------------------------------------------
 
-def _sections(r: Report, w) -> list[str]:
+def _sections(r: Report, w: _MarkdownWriter | _HtmlWriter) -> list[str]:
     state, root = r.progress, r.units.iloc[0]
     out = [w.heading(1, r.title)]
     out.append(w.paragraph(
@@ -207,17 +210,17 @@ def _reading_notes(state: Progress) -> list[str]:
             "rates hold and nobody is admitted below the usual bar."]
 
 
-def _num(x) -> str:
+def _num(x: float) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:g}"
 
 
-def _p(p) -> str:
+def _p(p: float) -> str:
     if p is None or math.isnan(p):
         return "-"
     return "< 0.001" if p < 0.001 else "> 0.999" if p > 0.999 else f"{p:.3f}"
 
 
-def _p_is(p) -> str:
+def _p_is(p: float) -> str:
     text = _p(p)
     return text if text[0] in "<>" else f"= {text}"
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from . import _core
 from .errors import InputError
+from .exact import ExactForecast
 from .forecast import forecast
+from .results import Forecast
 from .scenario import Scenario
 
 __all__ = ["required_source"]
@@ -68,7 +71,7 @@ def required_source(scenario: Scenario, target: float | None = None, *, node: st
     receivers, weights = _receivers(scenario, node, units, spread)
     evaluations = 0
 
-    def run(total: float):
+    def run(total: float) -> tuple[ExactForecast, float]:
         nonlocal evaluations
         evaluations += 1
         changed = _with_extra(scenario, receivers, _split(total, weights, when), when)
@@ -92,7 +95,8 @@ def required_source(scenario: Scenario, target: float | None = None, *, node: st
     return frame
 
 
-def _smallest_sufficient(chance, probability: float, step: float, *, whole: bool, node, target, horizon, when) -> float:
+def _smallest_sufficient(chance: Callable[[float], float], probability: float, step: float, *, whole: bool, node: str,
+                         target: float, horizon: int, when: str) -> float:
     """The smallest total (to ``step``) whose chance reaches ``probability``: doubling from
     1, then bisection. The chance rises with the total (module docstring)."""
     low, high = 0.0, 1.0
@@ -110,12 +114,12 @@ def _smallest_sufficient(chance, probability: float, step: float, *, whole: bool
     return high
 
 
-def _own_expected(fc, receivers: list[str]) -> np.ndarray:
+def _own_expected(fc: Forecast, receivers: list[str]) -> np.ndarray:
     own = pd.Series(fc.own("admissions").sum(axis=1), index=fc.org.ids)
     return own.reindex(receivers).to_numpy(dtype=float)
 
 
-def _receivers(scenario: Scenario, node: str, units, spread) -> tuple[list[str], np.ndarray]:
+def _receivers(scenario: Scenario, node: str, units: Any, spread: Any) -> tuple[list[str], np.ndarray]:
     org = scenario.org
     inside = set(org.subtree(node))
     if units is None:
@@ -141,7 +145,7 @@ def _receivers(scenario: Scenario, node: str, units, spread) -> tuple[list[str],
     return leaves, np.full(len(leaves), 1 / len(leaves))
 
 
-def _spread_weights(scenario: Scenario, scope: list[str], spread) -> np.ndarray:
+def _spread_weights(scenario: Scenario, scope: list[str], spread: Any) -> np.ndarray:
     if isinstance(spread, str):
         if spread == "inflow":
             return scenario.param("inflow").reindex(scope).to_numpy(dtype=float)

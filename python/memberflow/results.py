@@ -4,7 +4,6 @@ it (:mod:`memberflow.exact`, :mod:`memberflow.simulate`)."""
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -12,16 +11,15 @@ import pandas as pd
 from . import _core
 from ._checks import check_scope
 from .errors import InputError
+from .org import Org
 from .scenario import Scenario
+from .types import Level, Quantity, Scope, Window
 
 __all__ = ["Forecast", "YEAR"]
 
 #: Targets are yearly: admissions wanted over 12 months. Over a window of another length
 #: a target counts pro rata, ``target * months / YEAR`` (the ``target_window`` column).
 YEAR = 12
-
-Window = Optional[Tuple[int, int]]
-
 
 class Forecast:
     """The result of :func:`forecast`.
@@ -44,7 +42,7 @@ class Forecast:
 
     @property
     def horizon(self) -> int:
-        return self._core.horizon
+        return int(self._core.horizon)
 
     @property
     def quantities(self) -> list[str]:
@@ -55,7 +53,7 @@ class Forecast:
         return [q for q in self.quantities if not self._core.is_stock(q)]
 
     @property
-    def org(self):
+    def org(self) -> Org:
         return self.scenario.org
 
     @property
@@ -116,9 +114,9 @@ class Forecast:
 
     def own(self, quantity: str) -> np.ndarray:
         """Each unit's own expected values, units x months, a read-only view (no copy)."""
-        return self._core.own(quantity)
+        return np.asarray(self._core.own(quantity))
 
-    def monthly(self, quantity: str, scope: str = "subtree") -> pd.DataFrame:
+    def monthly(self, quantity: str, scope: Scope = "subtree") -> pd.DataFrame:
         """Units x months of one quantity; ``scope="own"`` for each unit's own figures."""
         check_scope(scope)
         arr = self._core.own(quantity) if scope == "own" else self._core.rolled(quantity)
@@ -131,7 +129,7 @@ class Forecast:
         return pd.DataFrame({label: self.mean(event, window=(q.first, q.last))
                              for label, q in self.quarters().iterrows()})
 
-    def to_frame(self, quantities: list[str] | None = None, scope: str = "subtree") -> pd.DataFrame:
+    def to_frame(self, quantities: list[str] | None = None, scope: Scope = "subtree") -> pd.DataFrame:
         """Tidy: one row per unit, month and quantity, with columns
         ``unit_id, month, quantity, value`` (subtree totals, or ``scope="own"``), and
         ``ds`` (the month's first day) after ``month`` when the scenario has a calendar."""
@@ -153,7 +151,7 @@ class Forecast:
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
-    def to_long(self, quantity: str = "admissions", level=None) -> pd.DataFrame:
+    def to_long(self, quantity: Quantity = "admissions", level: Level | None = None) -> pd.DataFrame:
         """One quantity month by month in the long shape of statsforecast and
         hierarchicalforecast: ``unique_id, ds, <quantity>`` (subtree totals), ``ds`` the
         month's first day with a calendar, else the month number. ``level`` (percent, one

@@ -27,7 +27,7 @@ import math
 import uuid
 import zlib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Union, overload
 
 from . import _core
 from ._checks import whole_number
@@ -45,9 +45,22 @@ LOCAL_WORKERS = 2
 _INSTALL = "client= needs dask.distributed: pip install 'memberflow[dask]' (or 'dask[distributed]')"
 
 
-def simulate_many(scenarios: Sequence[Scenario] | Mapping[Any, Scenario], horizon: int = 12,
-                  options: SimulationOptions | Sequence[SimulationOptions] | None = None, *, client: Any = None,
-                  batch_size: int | None = None, **keywords):
+Sweep = Union[SimulationOptions, Sequence[SimulationOptions], None]
+
+
+@overload
+def simulate_many(scenarios: Mapping[Any, Scenario], horizon: int = 12, options: Sweep = None, *, client: Any = None,
+                  batch_size: int | None = None, **keywords: Any) -> dict[Any, SimulationForecast]: ...
+
+
+@overload
+def simulate_many(scenarios: Sequence[Scenario], horizon: int = 12, options: Sweep = None, *, client: Any = None,
+                  batch_size: int | None = None, **keywords: Any) -> list[SimulationForecast]: ...
+
+
+def simulate_many(scenarios: Sequence[Scenario] | Mapping[Any, Scenario], horizon: int = 12, options: Sweep = None, *,
+                  client: Any = None, batch_size: int | None = None,
+                  **keywords: Any) -> list[SimulationForecast] | dict[Any, SimulationForecast]:
     """Simulate every scenario of a sweep: a list (or dict) of results, one per scenario,
     each the same bits as ``forecast(scenario, horizon, method="simulate", options=...)``
     alone. ``options`` is one :class:`SimulationOptions` for all, or one per scenario;
@@ -76,7 +89,7 @@ def simulate_many(scenarios: Sequence[Scenario] | Mapping[Any, Scenario], horizo
                              "or one per scenario)")
         opts = [simulation_options(o, keywords, "simulate_many") for o in options]
     else:
-        opts = [simulation_options(options, keywords, "simulate_many")] * len(items)
+        opts = [simulation_options(options, keywords, "simulate_many")] * len(items)  # type: ignore[arg-type]  # checked there
     if client is None:
         if batch_size is not None:
             raise InputError("batch_size applies to a run spread over a Dask client (client=...)")
@@ -87,7 +100,7 @@ def simulate_many(scenarios: Sequence[Scenario] | Mapping[Any, Scenario], horizo
 
 
 def simulate_distributed(scenario: Scenario, horizon: int, options: SimulationOptions, client: Any,
-                         batch_size: int | None):
+                         batch_size: int | None) -> SimulationForecast:
     """forecast(..., method="simulate", client=...): see the module's docstring."""
     return _run([(scenario, horizon, options)], client, batch_size)[0]
 
@@ -121,7 +134,7 @@ def _tally(scenario: Scenario, horizon: int, options: SimulationOptions, first: 
     return zlib.compress(_core.simulate_tally(scenario._core, horizon, core), 1)
 
 
-def _connect(client):
+def _connect(client: Any) -> tuple[Any, Any]:
     """(client, cluster to close or None) for client= a Client or "local"."""
     if isinstance(client, str) and client != "local":
         raise InputError(f"client must be a dask.distributed.Client or 'local', got {client!r}")
@@ -154,13 +167,14 @@ def _merge(*tallies: bytes) -> bytes:
     return zlib.compress(_core.simulate_merge([zlib.decompress(t) for t in tallies]), 1)
 
 
-def _run(jobs: list[tuple[Scenario, int, SimulationOptions]], client, batch_size: int | None) -> list:
+def _run(jobs: list[tuple[Scenario, int, SimulationOptions]], client: Any,
+         batch_size: int | None) -> list[SimulationForecast]:
     if batch_size is not None:
         batch_size = whole_number("batch_size", batch_size, low=1)
     client, cluster = _connect(client)
     from distributed import as_completed
 
-    everything: list = []  # every future of the run, to cancel
+    everything: list[Any] = []  # every future of the run, to cancel
     try:
         workers = sum(client.nthreads().values()) or LOCAL_WORKERS
         report, bar = reporter(jobs[0][2].progress)

@@ -7,7 +7,7 @@ import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Union
+from typing import Any, Literal, Union, overload
 
 import numpy as np
 import pandas as pd
@@ -157,7 +157,7 @@ class Scenario:
         frame["value"] = frame["value"].astype(float)
         return frame
 
-    def replace(self, changes: Sequence[Mapping] | pd.DataFrame | None = None, /, *, scope: str = "*",
+    def replace(self, changes: Sequence[Mapping[str, Any]] | pd.DataFrame | None = None, /, *, scope: str = "*",
                 stage: str | None = None, what: str | None = None, value: float | None = None,
                 scale: float | None = None, add: float | None = None,
                 month_in_stage: int | None = None) -> Scenario:
@@ -202,7 +202,7 @@ class Scenario:
                 if missing:
                     raise InputError(f"replace: the changes DataFrame lacks column(s) {', '.join(missing)} "
                                      "(columns: scope, stage, what, op, value[, month_in_stage])")
-                changes = changes.to_dict("records")
+                changes = [{str(k): v for k, v in row.items()} for row in changes.to_dict("records")]
             elif isinstance(changes, Mapping) or isinstance(changes, (str, bytes)):
                 raise InputError("replace: changes must be a list of dicts or a DataFrame (one change: keywords)")
             rows = [_change_row(c, i + 1) for i, c in enumerate(changes)]
@@ -253,6 +253,12 @@ class Scenario:
         frame["value"] = frame["value"].astype(float)
         return frame
 
+    @overload
+    def param(self, name: Literal["inflow", "transfer_in"]) -> pd.Series: ...  # type: ignore[overload-overlap]
+
+    @overload
+    def param(self, name: str) -> pd.DataFrame: ...
+
     def param(self, name: str) -> pd.DataFrame | pd.Series:
         """One parameter for every unit: units x stages (inflow, transfer_in: a Series)."""
         arr = np.array(self._core.param_array(name))
@@ -267,7 +273,7 @@ class Scenario:
         return t.dropna()
 
     # -- pickling -----------------------------------------------------------------------
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         """Pickles as its files (:meth:`to_files`, held in memory), so that a copy (on a
         Dask worker, say) gives the same forecasts to the bit. The copy's
         :meth:`explain` names those files' lines as its sources."""
@@ -289,7 +295,7 @@ class Scenario:
                 + totals.to_html(float_format=lambda v: f"{v:,.0f}"))
 
 
-def _from_files(cls, files: Mapping[str, bytes]) -> Scenario:
+def _from_files(cls: type[Scenario], files: Mapping[str, bytes]) -> Scenario:
     """A scenario back from the files of :meth:`Scenario.__reduce__`."""
     with tempfile.TemporaryDirectory(prefix="memberflow-pickle-") as directory:
         for name, data in files.items():
@@ -302,11 +308,11 @@ def _from_files(cls, files: Mapping[str, bytes]) -> Scenario:
 _CHANGE_KEYS = ("scope", "stage", "what", "op", "value", "scale", "add", "month_in_stage")
 
 
-def _missing(v) -> bool:
+def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
 
 
-def _change_row(change, position: int) -> tuple:
+def _change_row(change: Any, position: int) -> tuple[str, str, str, str, float, int | None]:
     """One change for the core: (scope, stage, what, op, value, month_in_stage)."""
     where = f"replace, change {position}"
     if not isinstance(change, Mapping):
@@ -351,6 +357,6 @@ def _change_row(change, position: int) -> tuple:
     return (scope, stage, what, op, float(number), month)
 
 
-def _warn(messages) -> None:
+def _warn(messages: Sequence[str] | None) -> None:
     for message in messages or ():
         warnings.warn(message, ParameterWarning, stacklevel=3)

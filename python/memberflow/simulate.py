@@ -40,7 +40,7 @@ call, naming it and the valid ones. ``client=`` (a ``dask.distributed.Client`` o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Optional, Tuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,18 +48,16 @@ import pandas as pd
 from . import _core
 from ._checks import check_names
 from ._progress_bar import reporter
-from .distribution import DistributionMethods, Distributions, distribution_key, key_first_day, key_label
+from .distribution import DistributionMethods, Distributions, Key, distribution_key, key_first_day, key_label
 from .errors import InputError
 from .options import SimulationOptions
 from .results import Forecast
 from .scenario import Scenario
+from .types import Quantity, Window
 
 __all__ = ["SimulationForecast", "SimulationOptions", "simulate_in_process", "simulation_options", "DRIVER_KEYWORDS"]
 
-Window = Optional[Tuple[int, int]]
-
-
-class SimulationForecast(DistributionMethods, Forecast):
+class SimulationForecast(DistributionMethods):
     """The result of ``forecast(..., method="simulate")``.
 
     Means (``mean``, ``monthly``, ``to_frame``, ``summary``) are averages over paths.
@@ -73,25 +71,25 @@ class SimulationForecast(DistributionMethods, Forecast):
         self.paths = result.path_count
         self.seed = seed
         self._result = result
-        self._tracked = {}
+        self._tracked: dict[Key, int] = {}
         for i, (q, first, last) in enumerate(result.tracked):
             is_stock = first == last and q in scenario.pipeline.stages
             self._tracked[(q, first) if is_stock else (q, first, last)] = i
-        self._cache: dict = {}
+        self._cache: dict[Key, Distributions] = {}
 
     @property
-    def tracked(self) -> list[tuple]:
+    def tracked(self) -> list[Key]:
         """(quantity, month) for stocks and (quantity, first, last) for events."""
         return list(self._tracked)
 
-    def _index(self, quantity: str, window: Window, month: int | None) -> tuple:
+    def _index(self, quantity: Quantity, window: Window, month: int | None) -> Key:
         key = distribution_key(self, quantity, window, month)
         if key not in self._tracked:
             raise InputError(f"{key} was not tracked in this simulation; tracked: {self.tracked} "
                              f"(pass track=[...] to forecast)")
         return key
 
-    def distribution(self, quantity: str, window: Window = None, month: int | None = None) -> Distributions:
+    def distribution(self, quantity: Quantity, window: Window = None, month: int | None = None) -> Distributions:
         """The empirical distribution of a tracked count at every node."""
         key = self._index(quantity, window, month)
         if key not in self._cache:
@@ -127,7 +125,7 @@ class SimulationForecast(DistributionMethods, Forecast):
 DRIVER_KEYWORDS = ("options", "client", "batch_size")
 
 
-def simulation_options(options: SimulationOptions | None, keywords: Mapping, where: str = "forecast",
+def simulation_options(options: SimulationOptions | None, keywords: Mapping[str, Any], where: str = "forecast",
                        extra: Sequence[str] = ()) -> SimulationOptions:
     """The options of a call: ``options`` (or the defaults) with the keywords given beside
     it; a keyword that is neither an option nor in ``extra`` is refused, naming it and

@@ -15,10 +15,10 @@ PYBIND11_MODULE(_core, m) {
   register_funnel(m);
   register_datasets(m);
   register_exact(m);
-  register_simulate(m);
   register_history(m);
   register_records(m);
   register_estimate(m);
+  register_simulate(m);  // after estimate: its options take estimate's ParameterDraws
   register_backtest(m);
   register_allocate(m);
 }

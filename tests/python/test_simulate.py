@@ -433,9 +433,14 @@ def test_a_batch_of_paths_is_the_same_paths_of_the_whole_run(district):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda scn: simulate(scn, path=100), r"forecast: unknown option 'path' \(did you mean 'paths'\?\); valid: "),
-    (lambda scn: mf.forecast(scn, 12, "expected", tolerence=1e-9), r"unknown option 'tolerence' \(did you mean "
-                                                                    r"'tolerance'\?\)"),
+    # forecast's keywords are its parameters: Python itself refuses a misspelt one, at the call
+    (lambda scn: simulate(scn, path=100), r"forecast\(\) got an unexpected keyword argument 'path'"),
+    (lambda scn: mf.forecast(scn, 12, "expected", tolerence=1e-9),  # type: ignore[call-overload]
+     r"forecast\(\) got an unexpected keyword argument 'tolerence'"),
+    (lambda scn: mf.forecast(scn, 12, "expected", paths=100),  # type: ignore[call-overload]
+     r"\['paths'\] apply to method='simulate' only"),
+    (lambda scn: mf.forecast(scn, 12, "simulate", tolerance=1e-9),  # type: ignore[call-overload]
+     r"tolerance applies to method='exact' only"),
     (lambda scn: mf.SimulationOptions(path=100), r"SimulationOptions: unknown option 'path' \(did you mean 'paths'"),
     (lambda scn: mf.SimulationOptions().replace(seeds=1), r"replace: unknown option 'seeds' \(did you mean 'seed'"),
     (lambda scn: mf.CoursePolicy(seat=3), r"CoursePolicy: unknown option 'seat' \(did you mean 'seats'\?\); "
