@@ -55,6 +55,10 @@ nitpicky = True
 nitpick_ignore_regex = [
     ("py:.*", r"(pandas|pd|numpy|np|os|pathlib|collections\.abc|typing|matplotlib)\..*"),
     ("py:class", r"memberflow\._core\..*"),
+    # memberflow.types' aliases as the signatures name them (documented there as data, not
+    # classes), and pathlib's Path as annotations spell it
+    ("py:class", r"(UnitId|Quantity|Method|Level|Window|MonthLike|PathLike|TableLike|ProgressOption|Scope|Regime"
+                 r"|Track|Threshold|Key|Uncertainty|Course|Rule|Sweep|Path)"),
 ]
 
 # Code blocks without a language (directory trees, usage lines) are plain text.

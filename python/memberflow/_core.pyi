@@ -44,6 +44,10 @@ class Org:
         """
     def __len__(self) -> int:
         ...
+    def ancestor_ids(self, unit_id: str) -> tuple[typing.Any, ...]:
+        """
+        The ancestors' ids, nearest first: O(depth), no table.
+        """
     def ancestors(self, unit: typing.SupportsInt | typing.SupportsIndex) -> list[int]:
         ...
     def attributes(self) -> list[typing.Any]:
@@ -60,6 +64,10 @@ class Org:
         ...
     def descendants(self, unit: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
         ...
+    def find_indices(self, unit_ids: numpy.ndarray) -> numpy.typing.NDArray[numpy.int32]:
+        """
+        Index of each id of an object array, -1 where it names no unit.
+        """
     def index(self, unit_id: str) -> int:
         """
         Index of a unit id; KeyError if unknown.
@@ -88,6 +96,10 @@ class Org:
         ...
     def subtree(self, unit: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
         ...
+    def subtree_range(self, unit_id: str) -> tuple[int, int]:
+        """
+        [first, stop) of the unit's subtree in preorder positions.
+        """
     def to_json_text(self) -> str:
         ...
     def units_in_scope(self, scope: str) -> list[int]:

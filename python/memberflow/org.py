@@ -42,9 +42,10 @@ class _AncestorCache(dict[str, tuple[str, ...]]):
         self._core = core
 
     def __missing__(self, unit_id: object) -> tuple[str, ...]:
-        chain = self._core.ancestor_ids(_checked_id(unit_id))
+        key = _checked_id(unit_id)
+        chain: tuple[str, ...] = self._core.ancestor_ids(key)
         if len(chain) <= self.MAX_KEPT_DEPTH:
-            self[unit_id] = chain
+            self[key] = chain
         return chain
 
 
@@ -71,7 +72,7 @@ class Org:
         # compare by identity; list indexing is ~5x faster than pd.Index for single ids.
         self._id_list = self._ids.tolist()
         # The ids in preorder: every subtree is a contiguous slice of it (Org.descendants).
-        self._preorder_ids = np.asarray(self._id_list, dtype=object)[core.preorder].tolist()
+        self._preorder_ids: list[str] = np.asarray(self._id_list, dtype=object)[core.preorder].tolist()
         self._ancestor_cache = _AncestorCache(core)  # id -> tuple of ancestor ids, kept as asked
 
     # -- loading and saving ---------------------------------------------------------

@@ -372,7 +372,7 @@ def distribution(forecast: Forecast, quantity: str = "admissions", unit: str | N
         colours[k >= math.ceil(target)] = _FAN_COLOUR
     ax.bar(k, pmf.to_numpy(), width=0.9, color=list(colours), label="P(count = k)")
     if target is not None:
-        p = float(d.prob_at_least(target).iloc[fc.org.ids.get_loc(unit)])
+        p = float(d.prob_at_least(target).to_numpy()[fc.org.ids.get_loc(unit)])
         ax.axvline(target, color="#d73027", linestyle="--", linewidth=1.5, label=f"target {target:g}")
         ax.text(0.98, 0.95, f"P({quantity} >= {math.ceil(target)}) = {_probability_text(p)}", transform=ax.transAxes,
                 ha="right", va="top", fontsize="medium",

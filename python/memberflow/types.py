@@ -20,24 +20,24 @@ __all__ = ["UnitId", "Quantity", "Method", "Level", "Window", "MonthLike", "Path
 UnitId = str
 #: A stage's stock (named by the stage) or an event (``admissions``, ``confirmations``, ...).
 Quantity = str
-#: The forecast engines: expected values, the exact distribution, Monte Carlo.
+#: The forecast engines (expected values, the exact distribution, Monte Carlo).
 Method = Literal["expected", "exact", "simulate"]
-#: Interval levels in percent: ``90`` or ``[80, 90]``.
+#: Interval levels in percent, ``90`` or ``[80, 90]``.
 Level = Union[float, Sequence[float]]
-#: Months ``(first, last)``: first .. last - 1; None for the default window.
+#: Months ``(first, last)``, first .. last - 1; None for the default window.
 Window = Optional[Tuple[int, int]]
-#: A calendar month: ``"2021-01"`` or a monthly ``pandas.Period``.
+#: A calendar month, ``"2021-01"`` or a monthly ``pandas.Period``.
 MonthLike = Union[str, pd.Period]
 #: A file or directory path.
 PathLike = Union[str, "os.PathLike[str]"]
-#: A table: a DataFrame, or the path of a CSV file.
+#: A table, as a DataFrame or the path of a CSV file.
 TableLike = Union[pd.DataFrame, PathLike]
-#: A simulation's progress: True (a bar), False (none), None (a bar when interactive) or
-#: a callable ``progress(done, total)``.
+#: A simulation's progress, True (a bar), False (none), None (a bar when interactive)
+#: or a callable ``progress(done, total)``.
 ProgressOption = Union[bool, None, Callable[[int, int], object]]
-#: A forecast's figures: each node's whole ``"subtree"`` or each unit's ``"own"``.
+#: A forecast's figures, each node's whole ``"subtree"`` or each unit's ``"own"``.
 Scope = Literal["subtree", "own"]
 #: How the simulation draws a unit's month (``SimulationOptions.regime``).
 Regime = Literal["auto", "race", "counts"]
-#: Tracked quantities of a simulation: ``(stage, month)`` or ``(event, first, last)``.
+#: Tracked quantities of a simulation, ``(stage, month)`` or ``(event, first, last)``.
 Track = Sequence[Union[Tuple[str, int], Tuple[str, int, int]]]
