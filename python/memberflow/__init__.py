@@ -18,6 +18,7 @@ from .errors import CancelledError, Error, InputError, ParameterError, UnknownId
 from .estimate import Fit, estimate
 from .exact import ExactForecast
 from .forecast import Forecast, forecast
+from .frames import read_frame
 from .options import CoursePolicy, ParameterDraw, SimulationOptions, TargetRule
 from .org import Org
 from .pipeline import Pipeline
@@ -39,5 +40,5 @@ __all__ = [
     "Pipeline",
     "Scenario",
     "diagnose",
-    "Fit", "Progress", "progress", "Report", "report", "allocate", "required_source", "backtest", "backtest_summary", "datasets", "errors", "estimate", "forecast", "plot", "stage", "types",
+    "Fit", "Progress", "progress", "Report", "report", "allocate", "required_source", "backtest", "backtest_summary", "datasets", "errors", "estimate", "forecast", "read_frame", "plot", "stage", "types",
 ]

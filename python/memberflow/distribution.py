@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, UnknownIdError
+from .frames import label_column, unit_column
 from .org import Org
 from .results import Forecast
 from .types import Level, Quantity, UnitId, Window
@@ -165,12 +166,14 @@ class Distributions:
     def to_frame(self, units: Sequence[UnitId] | None = None) -> pd.DataFrame:
         """Tidy: unit_id, window (or month), quantity, k, probability; with a calendar,
         ``ds`` after ``window``: the first day of the window's first month (of the
-        stock's month)."""
+        stock's month). ``unit_id``, ``window`` and ``quantity`` are categoricals
+        (:mod:`memberflow.frames`)."""
         lengths = np.diff(self._starts)
+        rows = len(self._values)
         frame = pd.DataFrame({
-            "unit_id": np.repeat(self._ids.to_numpy(dtype=object), lengths),
-            "window": self.label,
-            "quantity": self.quantity,
+            "unit_id": unit_column(self._ids, np.repeat(np.arange(len(self._ids), dtype=np.int32), lengths)),
+            "window": label_column([self.label], 0, rows),
+            "quantity": label_column([self.quantity], 0, rows),
             "k": self._values,
             "probability": self._probs,
         })

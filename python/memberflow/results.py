@@ -4,6 +4,7 @@ it (:mod:`memberflow.exact`, :mod:`memberflow.simulate`)."""
 
 from __future__ import annotations
 
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pandas as pd
 from . import _core
 from ._checks import check_scope
 from .errors import InputError
+from .frames import label_column, unit_column
 from .org import Org
 from .scenario import Scenario
 from .types import Level, Quantity, Scope, Window
@@ -132,31 +134,46 @@ class Forecast:
     def to_frame(self, quantities: list[str] | None = None, scope: Scope = "subtree") -> pd.DataFrame:
         """Tidy: one row per unit, month and quantity, with columns
         ``unit_id, month, quantity, value`` (subtree totals, or ``scope="own"``), and
-        ``ds`` (the month's first day) after ``month`` when the scenario has a calendar."""
+        ``ds`` (the month's first day) after ``month`` when the scenario has a calendar.
+        ``unit_id`` and ``quantity`` are categoricals (the organisation's ids, the
+        quantities asked for, in order: :mod:`memberflow.frames`); rows quantity by
+        quantity, unit by unit, month by month."""
         check_scope(scope)
-        frames = []
-        dates = self.dates()
-        for q in quantities if quantities is not None else self.quantities:
+        names = list(quantities) if quantities is not None else self.quantities
+        n_units = len(self.org)
+        widths = [self.horizon + 1 if self._core.is_stock(q) else self.horizon for q in names]
+        rows = n_units * sum(widths)
+        # Filled in place, quantity by quantity, and handed to the frame without copies: a
+        # national frame is ~34 million rows, and each temporary copy of a column costs
+        # hundreds of megabytes (benchmarks/python/bench_frames.py).
+        unit = np.empty(rows, dtype=np.int32)
+        month = np.empty(rows, dtype=np.int64)
+        label = np.empty(rows, dtype=np.int8 if len(names) < 128 else np.int32)
+        value = np.empty(rows, dtype=np.float64)
+        first = 0
+        for i, (q, width) in enumerate(zip(names, widths)):
             arr = self._core.own(q) if scope == "own" else self._core.rolled(q)
-            n_units, n_months = arr.shape
-            months = np.tile(np.arange(n_months), n_units)
-            frame = pd.DataFrame({
-                "unit_id": np.repeat(self.org.ids.to_numpy(dtype=object), n_months),
-                "month": months,
-                "quantity": q,
-                "value": arr.reshape(-1),  # C order: unit-major, months within
-            })
-            if dates is not None:
-                frame.insert(2, "ds", dates[months])
-            frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+            block = slice(first, first + arr.size)
+            unit[block].reshape(arr.shape)[:] = np.arange(n_units, dtype=np.int32)[:, None]
+            month[block].reshape(arr.shape)[:] = np.arange(width)
+            label[block] = i
+            value[block] = arr.reshape(-1)  # C order: unit-major, months within
+            first += arr.size
+        columns: dict[str, Any] = {"unit_id": unit_column(self.org.ids, unit), "month": month,
+                                   "quantity": label_column(names, label, rows), "value": value}
+        dates = self.dates()
+        if dates is not None:
+            columns = {"unit_id": columns["unit_id"], "month": month, "ds": dates.to_numpy()[month],
+                       "quantity": columns["quantity"], "value": value}
+        return pd.DataFrame(columns, copy=False)
 
     def to_long(self, quantity: Quantity = "admissions", level: Level | None = None) -> pd.DataFrame:
         """One quantity month by month in the long shape of statsforecast and
         hierarchicalforecast: ``unique_id, ds, <quantity>`` (subtree totals), ``ds`` the
         month's first day with a calendar, else the month number. ``level`` (percent, one
         or a list) adds each month's central intervals, ``<quantity>-lo-90`` and
-        ``<quantity>-hi-90``: for the methods with distributions only."""
+        ``<quantity>-hi-90``: for the methods with distributions only. ``unique_id`` is a
+        categorical of the organisation's ids (:mod:`memberflow.frames`)."""
         if level is not None:
             raise InputError(f"intervals need method='exact' or 'simulate'; this forecast is {self.method!r}")
         frame = self.to_frame([quantity])

@@ -50,6 +50,7 @@ from ._checks import check_names
 from ._progress_bar import reporter
 from .distribution import DistributionMethods, Distributions, Key, distribution_key, key_first_day, key_label
 from .errors import InputError
+from .frames import label_column, unit_column
 from .options import SimulationOptions
 from .results import Forecast
 from .scenario import Scenario
@@ -107,8 +108,8 @@ class SimulationForecast(DistributionMethods):
         values = self.path_values(quantity, window, month)
         n_paths, n_nodes = values.shape
         frame = pd.DataFrame({"path": np.repeat(np.arange(n_paths), n_nodes),
-                              "unit_id": np.tile(self.org.ids.to_numpy(dtype=object), n_paths),
-                              "quantity": quantity, "value": values.reshape(-1)})
+                              "unit_id": unit_column(self.org.ids, np.tile(np.arange(n_nodes, dtype=np.int32), n_paths)),
+                              "quantity": label_column([quantity], 0, n_paths * n_nodes), "value": values.reshape(-1)})
         ds = key_first_day(self, distribution_key(self, quantity, window, month))
         if ds is not None:
             frame.insert(2, "ds", ds)
