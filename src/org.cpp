@@ -3,6 +3,7 @@
 #include <boost/graph/depth_first_search.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <unordered_set>
 
@@ -62,17 +63,17 @@ org::org(std::vector<unit_record> records, std::vector<attribute_column> attribu
   ids_.reserve(n);
   names_.reserve(n);
   kinds_.reserve(n);
-  index_.reserve(n);
+  id_slots_.assign(std::bit_ceil(2 * n), id_slot{});
+  slot_mask_ = id_slots_.size() - 1;
   for (std::size_t i = 0; i < n; ++i) {
     auto& r = records[i];
     if (r.id.empty()) throw input_error(at(where, i) + ": empty unit id");
     check_id(r.id, at(where, i), "unit_id");
     if (!r.parent_id.empty()) check_id(r.parent_id, at(where, i), "parent_id");
-    auto [it, fresh] = index_.emplace(r.id, static_cast<unit_index>(i));
-    if (!fresh)
-      throw input_error(at(where, i) + ": duplicate unit id " + quoted(r.id) +
-                        " (first given at " + at(where, static_cast<std::size_t>(it->second)) + ")");
     ids_.push_back(std::move(r.id));
+    if (const unit_index first = insert_id(static_cast<unit_index>(i)); first != no_unit)
+      throw input_error(at(where, i) + ": duplicate unit id " + quoted(ids_[i]) +
+                        " (first given at " + at(where, static_cast<std::size_t>(first)) + ")");
     names_.push_back(std::move(r.name));
     kinds_.push_back(std::move(r.kind));
   }
@@ -80,10 +81,9 @@ org::org(std::vector<unit_record> records, std::vector<attribute_column> attribu
   for (std::size_t i = 0; i < n; ++i) {
     const auto& p = records[i].parent_id;
     if (p.empty()) continue;
-    auto it = index_.find(p);
-    if (it == index_.end())
+    parent_[i] = find(p);
+    if (parent_[i] == no_unit)
       throw input_error(at(where, i) + ": unit " + quoted(ids_[i]) + " has unknown parent " + quoted(p));
-    parent_[i] = it->second;
   }
   for (auto& col : attributes)
     if (col.values.size() != n)
@@ -180,6 +180,55 @@ unit_index org::index(std::string_view id) const {
   return u;
 }
 
+namespace {
+std::size_t id_hash(std::string_view id) { return std::hash<std::string_view>{}(id); }
+std::uint32_t id_tag(std::size_t hash) { return static_cast<std::uint32_t>(static_cast<std::uint64_t>(hash) >> 32); }
+}  // namespace
+
+std::size_t org::probe(std::string_view id, std::size_t hash, std::size_t slot) const {
+  const std::uint32_t tag = id_tag(hash);
+  for (;; slot = (slot + 1) & slot_mask_) {  // ends: at most half the slots are taken
+    const id_slot& s = id_slots_[slot];
+    if (s.unit == no_unit || (s.tag == tag && ids_[static_cast<std::size_t>(s.unit)] == id)) return slot;
+  }
+}
+
+unit_index org::insert_id(unit_index u) {
+  const std::string& id = ids_[static_cast<std::size_t>(u)];
+  const std::size_t hash = id_hash(id);
+  id_slot& s = id_slots_[probe(id, hash, hash & slot_mask_)];
+  if (s.unit != no_unit) return s.unit;
+  s = {id_tag(hash), u};
+  return no_unit;
+}
+
+unit_index org::find(std::string_view id) const {
+  if (id_slots_.empty()) return no_unit;
+  const std::size_t hash = id_hash(id);
+  return id_slots_[probe(id, hash, hash & slot_mask_)].unit;
+}
+
+void org::find(std::span<const std::string_view> ids, std::span<unit_index> out) const {
+  if (out.size() != ids.size()) throw input_error("org::find: as many outputs as ids are needed");
+  if (id_slots_.empty()) return std::fill(out.begin(), out.end(), no_unit);
+  // In blocks, in three passes: hash every id and prefetch its slot; prefetch the id
+  // text of the unit each slot names; then probe. A block's cache misses overlap
+  // instead of following one another.
+  constexpr std::size_t block = 32;
+  std::size_t hash[block];
+  for (std::size_t first = 0; first < ids.size(); first += block) {
+    const std::size_t m = std::min(block, ids.size() - first);
+    for (std::size_t i = 0; i < m; ++i) {
+      hash[i] = id_hash(ids[first + i]);
+      detail::prefetch(&id_slots_[hash[i] & slot_mask_]);
+    }
+    for (std::size_t i = 0; i < m; ++i)
+      if (const unit_index u = id_slots_[hash[i] & slot_mask_].unit; u != no_unit) detail::prefetch(&ids_[static_cast<std::size_t>(u)]);
+    for (std::size_t i = 0; i < m; ++i)
+      out[first + i] = id_slots_[probe(ids[first + i], hash[i], hash[i] & slot_mask_)].unit;
+  }
+}
+
 std::vector<unit_index> org::children(unit_index u) const {
   std::vector<unit_index> out;
   for (auto [it, end] = boost::adjacent_vertices(static_cast<std::size_t>(check(u)), graph_); it != end; ++it)
@@ -244,17 +293,17 @@ void org::set_overseers(const text_table& table) {
     const auto& uid = table.rows[r][uc];
     if (oid.empty()) throw input_error(table.where(r).describe() + ": empty overseer_id");
     check_id(oid, table.where(r).describe(), "overseer_id");
-    auto it = index_.find(uid);
-    if (it == index_.end())
+    const unit_index u = find(uid);
+    if (u == no_unit)
       throw input_error(table.where(r).describe() + ": overseer " + quoted(oid) +
                         " is assigned to unknown unit " + quoted(uid));
     auto [s, fresh] = slot.emplace(oid, result.size());
     if (fresh) result.push_back({oid, {}});
     auto& units = result[s->second].units;
-    if (std::find(units.begin(), units.end(), it->second) != units.end())
+    if (std::find(units.begin(), units.end(), u) != units.end())
       throw input_error(table.where(r).describe() + ": overseer " + quoted(oid) +
                         " is assigned to unit " + quoted(uid) + " twice");
-    units.push_back(it->second);
+    units.push_back(u);
   }
   overseers_ = std::move(result);
 }

@@ -235,6 +235,39 @@ TEST_CASE("ids map to indices in input order and unknown ids or indices are refu
                          mf_test::contains("lca of an empty set"));
 }
 
+TEST_CASE("find, one id or a batch, gives each id's position in the input or no_unit", "[org]") {
+  // Against a std::map built from the records; many ids so that the table's probing
+  // runs past other ids, and batches that are not whole blocks.
+  for (const int n : {1, 17, 5000}) {
+    const auto t = make_tree(n, 40 + static_cast<unsigned>(n), 0);
+    const org o(t.records);
+    std::map<std::string, unit_index> reference;
+    for (int i = 0; i < n; ++i) reference[t.records[static_cast<std::size_t>(i)].id] = i;
+    std::vector<std::string> asked;
+    std::mt19937 rng(static_cast<unsigned>(n));
+    for (int k = 0; k < 3 * n + 5; ++k) {
+      const int label = std::uniform_int_distribution<>(-3, n + 3)(rng);
+      asked.push_back(k % 7 == 0 ? "" : "u" + std::to_string(label * 7 + 3 + (k % 5 == 0 ? 1 : 0)));
+    }
+    const std::vector<std::string_view> views(asked.begin(), asked.end());
+    std::vector<unit_index> found(asked.size(), 12345);
+    o.find(views, found);
+    for (std::size_t k = 0; k < asked.size(); ++k) {
+      const auto it = reference.find(asked[k]);
+      const unit_index expected = it == reference.end() ? no_unit : it->second;
+      CHECK(found[k] == expected);
+      CHECK(o.find(asked[k]) == expected);
+      CHECK(o.contains(asked[k]) == (expected != no_unit));
+    }
+  }
+  const org empty;
+  std::vector<unit_index> none(1);
+  const std::vector<std::string_view> one{"A"};
+  empty.find(one, none);
+  CHECK(none[0] == no_unit);
+  CHECK_THROWS_AS(empty.find(one, std::span<unit_index>()), input_error);
+}
+
 TEST_CASE("a duplicate unit id is refused with both of its lines", "[org]") {
   const auto f = data("units_duplicate_id.csv");
   REQUIRE_THROWS_AS_WITH(read_units_csv(f), input_error,

@@ -339,6 +339,10 @@ def test_rollup_of_a_foreign_index_refuses_unknown_and_repeated_ids(small_org):
         small_org.rollup(pd.Series(1.0, index=list(shuffled[:3]) + ["nowhere", "elsewhere", "nowhere"]))
     with pytest.raises(mf.UnknownIdError, match=r"unknown unit\(s\) \[5\]"):
         small_org.rollup(pd.Series([1.0, 2.0], index=[shuffled[0], 5]))
+    with pytest.raises(mf.UnknownIdError, match=r"unknown unit\(s\) \[None\]"):
+        small_org.rollup(pd.Series([1.0, 2.0], index=pd.Index([shuffled[0], None], dtype=object)))
+    with pytest.raises(mf.UnknownIdError, match="unknown unit"):  # a str that UTF-8 cannot encode
+        small_org.rollup(pd.Series([1.0], index=pd.Index(["C1\ud800"], dtype=object)))
     with pytest.raises(mf.InputError, match=r"unit\(s\) given twice: \['C1'\]"):
         small_org.rollup(pd.Series(1.0, index=["C2", "C1", "D", "C1"]))
     with pytest.raises(mf.InputError, match=r"NaN values for unit\(s\) \['C2'\]"):
