@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <cstdio>
 #include <unordered_set>
 
@@ -63,7 +64,7 @@ org::org(std::vector<unit_record> records, std::vector<attribute_column> attribu
   ids_.reserve(n);
   names_.reserve(n);
   kinds_.reserve(n);
-  id_slots_.assign(std::bit_ceil(2 * n), id_slot{});
+  id_slots_.assign(std::bit_ceil(n + n / 2 + 1), id_slot{});
   slot_mask_ = id_slots_.size() - 1;
   for (std::size_t i = 0; i < n; ++i) {
     auto& r = records[i];
@@ -182,50 +183,52 @@ unit_index org::index(std::string_view id) const {
 
 namespace {
 std::size_t id_hash(std::string_view id) { return std::hash<std::string_view>{}(id); }
-std::uint32_t id_tag(std::size_t hash) { return static_cast<std::uint32_t>(static_cast<std::uint64_t>(hash) >> 32); }
 }  // namespace
 
-std::size_t org::probe(std::string_view id, std::size_t hash, std::size_t slot) const {
-  const std::uint32_t tag = id_tag(hash);
-  for (;; slot = (slot + 1) & slot_mask_) {  // ends: at most half the slots are taken
+std::size_t org::probe(std::string_view id, std::size_t slot) const {
+  const bool long_id = id.size() > id_slot::inline_size;
+  for (;; slot = (slot + 1) & slot_mask_) {  // ends: some slot is always empty
     const id_slot& s = id_slots_[slot];
-    if (s.unit == no_unit || (s.tag == tag && ids_[static_cast<std::size_t>(s.unit)] == id)) return slot;
+    if (s.unit == no_unit) return slot;
+    if (s.size == id_slot::long_id ? long_id && ids_[static_cast<std::size_t>(s.unit)] == id
+                                   : s.size == id.size() && std::memcmp(s.text, id.data(), s.size) == 0)
+      return slot;
   }
 }
 
 unit_index org::insert_id(unit_index u) {
   const std::string& id = ids_[static_cast<std::size_t>(u)];
-  const std::size_t hash = id_hash(id);
-  id_slot& s = id_slots_[probe(id, hash, hash & slot_mask_)];
+  id_slot& s = id_slots_[probe(id, id_hash(id) & slot_mask_)];
   if (s.unit != no_unit) return s.unit;
-  s = {id_tag(hash), u};
+  s.unit = u;
+  if (id.size() > id_slot::inline_size) {
+    s.size = id_slot::long_id;
+  } else {
+    s.size = static_cast<std::uint8_t>(id.size());
+    std::memcpy(s.text, id.data(), id.size());
+  }
   return no_unit;
 }
 
 unit_index org::find(std::string_view id) const {
   if (id_slots_.empty()) return no_unit;
-  const std::size_t hash = id_hash(id);
-  return id_slots_[probe(id, hash, hash & slot_mask_)].unit;
+  return id_slots_[probe(id, id_hash(id) & slot_mask_)].unit;
 }
 
 void org::find(std::span<const std::string_view> ids, std::span<unit_index> out) const {
   if (out.size() != ids.size()) throw input_error("org::find: as many outputs as ids are needed");
   if (id_slots_.empty()) return std::fill(out.begin(), out.end(), no_unit);
-  // In blocks, in three passes: hash every id and prefetch its slot; prefetch the id
-  // text of the unit each slot names; then probe. A block's cache misses overlap
-  // instead of following one another.
+  // In blocks: hash every id and prefetch its slot, then probe them all, so that the
+  // block's cache misses overlap instead of following one another.
   constexpr std::size_t block = 32;
-  std::size_t hash[block];
+  std::size_t slot[block];
   for (std::size_t first = 0; first < ids.size(); first += block) {
     const std::size_t m = std::min(block, ids.size() - first);
     for (std::size_t i = 0; i < m; ++i) {
-      hash[i] = id_hash(ids[first + i]);
-      detail::prefetch(&id_slots_[hash[i] & slot_mask_]);
+      slot[i] = id_hash(ids[first + i]) & slot_mask_;
+      detail::prefetch(&id_slots_[slot[i]]);
     }
-    for (std::size_t i = 0; i < m; ++i)
-      if (const unit_index u = id_slots_[hash[i] & slot_mask_].unit; u != no_unit) detail::prefetch(&ids_[static_cast<std::size_t>(u)]);
-    for (std::size_t i = 0; i < m; ++i)
-      out[first + i] = id_slots_[probe(ids[first + i], hash[i], hash[i] & slot_mask_)].unit;
+    for (std::size_t i = 0; i < m; ++i) out[first + i] = id_slots_[probe(ids[first + i], slot[i])].unit;
   }
 }
 

@@ -100,10 +100,15 @@ void register_org(py::module_& m) {
              const auto stride = ids.strides(0) / static_cast<py::ssize_t>(sizeof(PyObject*));
              const auto* items = static_cast<PyObject* const*>(ids.data());
              std::vector<std::string_view> text(n);  // empty (no unit's id) for a non-str
-             constexpr std::size_t ahead = 16;  // each str's memory is asked for 16 strs early
+             // Each str's header and text (which may reach into the next cache line) are
+             // asked for 48 strs before they are read: a Series's ids lie anywhere in memory.
+             constexpr std::size_t ahead = 48;
              auto item = [&](std::size_t i) { return items[static_cast<py::ssize_t>(i) * stride]; };
              for (std::size_t i = 0; i < n; ++i) {
-               if (i + ahead < n) detail::prefetch(item(i + ahead));
+               if (i + ahead < n) {
+                 detail::prefetch(item(i + ahead));
+                 detail::prefetch(reinterpret_cast<const char*>(item(i + ahead)) + sizeof(PyASCIIObject) + 8);
+               }
                PyObject* id = item(i);
                Py_ssize_t size = 0;
                const char* utf8 = PyUnicode_Check(id) ? PyUnicode_AsUTF8AndSize(id, &size) : nullptr;

@@ -260,6 +260,19 @@ TEST_CASE("find, one id or a batch, gives each id's position in the input or no_
       CHECK(o.contains(asked[k]) == (expected != no_unit));
     }
   }
+  // Ids longer than a slot holds (27 bytes) beside short ones, and one byte apart.
+  std::vector<unit_record> records{{"root", "", "", ""}};
+  for (int i = 0; i < 300; ++i) {
+    const std::string id = i % 2 ? std::string(26 + i % 5, 'x') + std::to_string(i) : "s" + std::to_string(i);
+    records.push_back({id, "root", "", ""});
+  }
+  const org mixed(records);
+  std::map<std::string, unit_index> where;
+  for (std::size_t i = 0; i < records.size(); ++i) where[records[i].id] = static_cast<unit_index>(i);
+  auto expected = [&](const std::string& id) { return where.count(id) ? where.at(id) : no_unit; };
+  for (const auto& r : records)
+    for (const std::string& id : {r.id, r.id + "y", r.id.substr(0, r.id.size() - 1), r.id.substr(1)})
+      CHECK(mixed.find(id) == expected(id));
   const org empty;
   std::vector<unit_index> none(1);
   const std::vector<std::string_view> one{"A"};
