@@ -4,7 +4,9 @@
 :class:`CoursePolicy`, :class:`TargetRule` and :class:`ParameterDraw` are its policies.
 Each is frozen (``replace(...)`` gives a changed copy), compares by value, pickles (so
 that it travels to Dask workers, see :mod:`memberflow.scale_out`) and checks its values
-when built, naming the option: a misspelt keyword is refused with the valid names.
+when built, naming the option. A misspelt keyword is refused at the call (Python's
+TypeError; type checkers flag it before), a misspelt key of a policy given as a dict or
+of ``replace`` with the valid names.
 
 The defaults are those of the C++ structs (``simulation_options``, ``course_policy``,
 ``target_policy`` in include/memberflow/simulate.hpp), read from default-constructed
@@ -115,9 +117,7 @@ class CoursePolicy(_Options):
     seats: int
     months: tuple[int, ...]
 
-    def __init__(self, *, seats: int = _CPP_COURSE.seats, months: Sequence[int] = tuple(_CPP_COURSE.months),
-                 **unknown: Any):
-        check_names("CoursePolicy", unknown, self._fields)
+    def __init__(self, *, seats: int = _CPP_COURSE.seats, months: Sequence[int] = tuple(_CPP_COURSE.months)):
         if isinstance(months, (str, bytes)) or not isinstance(months, (Sequence, np.ndarray)):
             raise InputError(f"course months must be a list of forecast months, got {months!r}")
         self._set(seats=whole_number("course seats", seats),  # the engine checks seats >= 0
@@ -145,9 +145,7 @@ class TargetRule(_Options):
     pass_penalty: float
 
     def __init__(self, *, stop_when_met: bool = _CPP_RULE.stop_when_met, margin: float = _CPP_RULE.margin,
-                 advance_boost: float = _CPP_RULE.advance_boost, pass_penalty: float = _CPP_RULE.pass_penalty,
-                 **unknown: Any):
-        check_names("TargetRule", unknown, self._fields)
+                 advance_boost: float = _CPP_RULE.advance_boost, pass_penalty: float = _CPP_RULE.pass_penalty):
         self._set(stop_when_met=_flag("target_rule stop_when_met", stop_when_met),
                   margin=real_number("target_rule margin", margin),
                   advance_boost=real_number("target_rule advance_boost", advance_boost),
@@ -175,8 +173,7 @@ class ParameterDraw(_Options):
     a: float
     b: float
 
-    def __init__(self, *, scope: str, stage: str, param: str, distribution: str, a: float, b: float, **unknown: Any):
-        check_names("ParameterDraw", unknown, self._fields)
+    def __init__(self, *, scope: str, stage: str, param: str, distribution: str, a: float, b: float):
         self._set(scope=_text("uncertainty scope", scope), stage=_text("uncertainty stage", stage),
                   param=_text("uncertainty param", param),
                   distribution=_text("uncertainty distribution", distribution),
@@ -245,8 +242,7 @@ class SimulationOptions(_Options):
                  inflow_profile: Sequence[float] | None = tuple(_CPP_OPTIONS.inflow_profile),
                  uncertainty: Uncertainty = (), parameter_sets: _core.ParameterDraws | None = None,
                  course: Course = None, target_rule: Rule = None,  # the C++ defaults: none
-                 progress: ProgressOption = None, **unknown: Any):
-        check_names("SimulationOptions", unknown, self._fields)
+                 progress: ProgressOption = None):
         seed = whole_number("seed", seed)
         if not 0 <= seed < 2**64:  # the engine's seed is a 64-bit unsigned integer
             raise InputError(f"seed must be in [0, 2**64), got {seed}")

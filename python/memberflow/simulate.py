@@ -32,7 +32,7 @@ policies :class:`~memberflow.CoursePolicy`, :class:`~memberflow.TargetRule`,
 :class:`~memberflow.ParameterDraw`), with the C++ engine's defaults:
 ``forecast(scn, h, method="simulate", options=SimulationOptions(paths=..., ...))``;
 keywords given beside ``options`` override it. A misspelt keyword is refused at the
-call, naming it and the valid ones. ``client=`` (a ``dask.distributed.Client`` or
+call (Python's TypeError, and type checkers flag it). ``client=`` (a ``dask.distributed.Client`` or
 ``"local"``) spreads batches of paths over a Dask cluster, with the same bits
 (:mod:`memberflow.scale_out`, docs/scale-out.md).
 """

@@ -114,6 +114,7 @@ def test_the_result_type_follows_the_method(mypy, tmp_path):
         mf.forecast(scn, 12, method="simulate", path=100)
         mf.forecast(scn, 12, method="expected", paths=100)
         mf.forecast(scn, 12, method="annual")
+        mf.SimulationOptions(path=100)
         """))
     status, report = mypy(str(path))
     revealed = re.findall(r'Revealed type is "([^"]+)"', report)
@@ -123,7 +124,8 @@ def test_the_result_type_follows_the_method(mypy, tmp_path):
                         "memberflow.results.Forecast",  # a method not known statically: the common base
                         "memberflow.exact.ExactForecast"], report
     errors = sorted({int(line.split(":")[1]) for line in report.splitlines() if ": error:" in line})
-    assert errors == [13, 14, 15, 16], report  # no distributions; a misspelt, a misplaced keyword; no such method
+    # no distributions; a misspelt, a misplaced keyword; no such method; a misspelt option
+    assert errors == [13, 14, 15, 16, 17], report
     assert status == 1
 
 
