@@ -91,11 +91,20 @@ def _is_stock(fc: Forecast, quantity: str, what: str) -> bool:
     return quantity in fc.scenario.pipeline.stages
 
 
-def _probability_text(p: float) -> str:
-    """3 decimals; a small probability in scientific notation rather than as 0.000."""
+def _probability_text(p: float, resolution: float = 0.0) -> str:
+    """3 decimals; a small probability in scientific notation rather than as 0.000; below
+    ``resolution`` (an exact forecast's tail bound, a simulation's 1 / paths) the computed
+    value carries no digits, so the bound is written instead (as the command line does)."""
+    if p < resolution:
+        return f"< {resolution:g}"
     if p == 0 or p >= 1e-3:
         return f"{p:.3f}"
     return f"{p:.1e}"
+
+
+def _resolution(fc: ExactForecast | SimulationForecast) -> float:
+    """The smallest probability a forecast's distributions can tell from 0."""
+    return fc.tolerance if isinstance(fc, ExactForecast) else 1.0 / fc.paths
 
 
 # -- fan chart --------------------------------------------------------------------------------
@@ -374,7 +383,7 @@ def distribution(forecast: Forecast, quantity: str = "admissions", unit: str | N
     if target is not None:
         p = float(d.prob_at_least(target).to_numpy()[fc.org.ids.get_loc(unit)])
         ax.axvline(target, color="#d73027", linestyle="--", linewidth=1.5, label=f"target {target:g}")
-        ax.text(0.98, 0.95, f"P({quantity} >= {math.ceil(target)}) = {_probability_text(p)}", transform=ax.transAxes,
+        ax.text(0.98, 0.95, f"P({quantity} >= {math.ceil(target)}) = {_probability_text(p, _resolution(fc))}", transform=ax.transAxes,
                 ha="right", va="top", fontsize="medium",
                 bbox={"facecolor": "white", "edgecolor": "#d73027", "alpha": 0.9}, gid="memberflow-probability")
     ax.set_title(f"{quantity} at {unit}, {d.label}" + ("" if d.ds is None else f" (from {d.ds:%Y-%m})"))

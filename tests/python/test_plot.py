@@ -260,18 +260,35 @@ def test_distribution_of_a_simulation_is_its_empirical_pmf(tiny):
         mf.plot.distribution(sim, "admissions", unit="A", window=(0, 2))
 
 
+def test_a_probability_below_what_the_engine_resolves_is_written_as_its_bound(district, tiny):
+    """The example district's P(160) lies in the exact engine's dropped tail: the plot
+    says "< 1e-12", as the command line does, not "0.000"; a simulation's floor is one
+    path in ``paths``."""
+    scn, ex = district
+    assert ex.prob_at_least("admissions", 160, unit="D") < ex.tolerance
+    (text,) = [t for t in mf.plot.distribution(ex, "admissions", unit="D").texts
+               if t.get_gid() == "memberflow-probability"]
+    assert text.get_text() == f"P(admissions >= 160) = < {ex.tolerance:g}"
+    sim = mf.forecast(tiny[0], 12, method="simulate", paths=1000, seed=5, progress=False)
+    assert sim.prob_at_least("admissions", 40, unit="A") == 0
+    (text,) = [t for t in mf.plot.distribution(sim, "admissions", unit="A", target=40).texts
+               if t.get_gid() == "memberflow-probability"]
+    assert text.get_text() == "P(admissions >= 40) = < 0.001"
+
+
 def test_distribution_over_a_window_against_a_given_target(district):
     scn, ex = district
     ax = mf.plot.distribution(ex, "admissions", unit="C13", window=(0, 6), target=3)
     (text,) = [t for t in ax.texts if t.get_gid() == "memberflow-probability"]
     pmf = ex.pmf("admissions", "C13", window=(0, 6))
     assert float(text.get_text().rsplit("= ", 1)[1]) == pytest.approx(pmf[pmf.index >= 3].sum(), abs=5e-4)
-    # the district's 160 over the year: tiny, written in scientific notation rather than 0.000
-    ax = mf.plot.distribution(ex, "admissions", unit="D")
+    # the district's 120 over the year: tiny (1.6e-05), written in scientific notation rather than 0.000
+    ax = mf.plot.distribution(ex, "admissions", unit="D", target=120)
     (text,) = [t for t in ax.texts if t.get_gid() == "memberflow-probability"]
-    p = ex.prob_at_least("admissions", 160, unit="D")
-    drawn = float(text.get_text().rsplit("= ", 1)[1])
-    assert drawn == pytest.approx(p, rel=0.05) if p > 0 else drawn == 0
+    p = ex.prob_at_least("admissions", 120, unit="D")
+    assert 0 < p < 1e-3
+    assert "e-0" in text.get_text()
+    assert float(text.get_text().rsplit("= ", 1)[1]) == pytest.approx(p, rel=0.05)
 
 
 # -- the tree ------------------------------------------------------------------------------------------
