@@ -457,8 +457,8 @@ def tree(org: Org | Scenario | Forecast, values: pd.Series | Mapping[str, float]
     units without a value are grey). ``label`` names the values on the colour bar.
     ``vmin``/``vmax``: the colour scale (default: 0 to 1 when every value is a
     probability, else their range). ``labels``: ``"fit"`` writes the ids of the leaves
-    (outside their wedges, 4pt) and of the other units whose wedges are wide enough,
-    ``"all"`` every id, ``"none"`` none.
+    (4pt, just outside the outer ring, in line with their wedges) and of the other units
+    whose wedges are wide enough, ``"all"`` every id, ``"none"`` none.
 
     The wedges are one PatchCollection in the org's preorder (``org.subtree(org.root)``).
     """
@@ -511,7 +511,11 @@ def _tree_labels(ax: matplotlib.axes.Axes, order: list[str], depth: np.ndarray, 
                  end: np.ndarray, leaf: np.ndarray, every: bool) -> None:
     """Ids written radially: a unit with units below it inside its wedge when the wedge
     is at least 2.5 degrees wide (6pt text on a 9-inch figure), or always with
-    ``every``; a leaf just outside its wedge, where nothing else is drawn."""
+    ``every``; a leaf just outside the outer ring, where nothing else is drawn. A leaf
+    above the deepest level (the example's 31 cells without sub-cells) is labelled there
+    too: at its own ring's edge the arc a leaf gets is shorter than the text is high, and
+    the labels of neighbouring leaves overlap."""
+    outer = float(depth.max()) + 1.0
     for u, d, s, e, is_leaf in zip(order, depth, start, end, leaf):
         if d == 0:
             ax.text(0, 0, u, ha="center", va="center", fontsize=9, fontweight="bold")
@@ -520,7 +524,7 @@ def _tree_labels(ax: matplotlib.axes.Axes, order: list[str], depth: np.ndarray, 
             continue
         angle = 90.0 - (s + e) / 2  # clockwise from the top
         mid = math.radians(angle)
-        r = d + 1.05 if is_leaf else d + 0.5
+        r = outer + 0.05 if is_leaf else d + 0.5
         upright = -90 <= ((angle + 180) % 360) - 180 <= 90  # the right half reads outwards, the left inwards
         ax.text(r * math.cos(mid), r * math.sin(mid), u, rotation=angle if upright else angle + 180,
                 rotation_mode="anchor", ha=("left" if upright else "right") if is_leaf else "center",

@@ -307,6 +307,14 @@ def wedge_span(path) -> float:
     return float(rel.max() - rel.min())
 
 
+def wedge_middle(path) -> float:
+    """The angle in degrees (counterclockwise from the x axis) halfway across a wedge path."""
+    v = outline(path)
+    angles = np.degrees(np.arctan2(v[:, 1], v[:, 0]))
+    rel = (angles - angles[0] + 180) % 360 - 180
+    return float(angles[0] + (rel.max() + rel.min()) / 2)
+
+
 def test_tree_colours_every_unit_by_its_value_in_preorder(district, tmp_path):
     scn, ex = district
     org = scn.org
@@ -336,6 +344,15 @@ def test_tree_colours_every_unit_by_its_value_in_preorder(district, tmp_path):
         assert wedge_span(path) == pytest.approx(360 * leaves(u) / total, abs=1e-6)
     labels = {t.get_text() for t in ax.texts}
     assert {"D", "C01", "A04", "C01-01", "B31"} <= labels  # base organisations inside, leaves outside
+    # every leaf's id just outside the outer ring (radius 3 here), in the middle of its wedge's angle,
+    # the 31 cells without sub-cells too: at their own ring's edge (radius 2) the 1.4-degree arc a leaf
+    # gets is shorter than the 4pt text is high and neighbours overlap
+    placed = {t.get_text(): t.get_position() for t in ax.texts}
+    middle = {u: wedge_middle(path) for u, path in zip(order, wedges.get_paths())}
+    for u in [u for u in order if u not in children]:
+        x, y = placed[u]
+        assert np.hypot(x, y) == pytest.approx(3.05)
+        assert (math.degrees(math.atan2(y, x)) - middle[u] + 180) % 360 - 180 == pytest.approx(0, abs=1e-6)
     render(ax.figure, tmp_path, "tree")
 
 
