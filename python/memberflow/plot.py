@@ -675,9 +675,10 @@ def backtest(frame: pd.DataFrame, *, quantity: str = "admissions",
 def progress(state: Progress, *, depth: int = 1, units: Sequence[str] | None = None,
              ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
     """Where each unit stands (:func:`memberflow.progress`'s result): one bar per unit,
-    its admissions so far coloured by status (:data:`STATUS_COLOURS`), a tick at the pro
-    rata target and a line over the 90% interval of admissions so far forecast at the
-    start of the year. ``units``: which (default: those at ``depth``, in preorder); the
+    its admissions so far coloured by status (:data:`STATUS_COLOURS`; the same colour in
+    a square beside the unit's id, so that a unit with none admitted shows it too), a
+    tick at the pro rata target and a line over the 90% interval of admissions so far
+    forecast at the start of the year. ``units``: which (default: those at ``depth``, in preorder); the
     title carries the root's figures.
     """
     if not isinstance(state, Progress):
@@ -701,6 +702,12 @@ def progress(state: Progress, *, depth: int = 1, units: Sequence[str] | None = N
     ax.plot(rows["pro_rata"].to_numpy(dtype=float), y, linestyle="none", marker="|", markersize=10,
             markeredgewidth=2, color="black", label="pro rata target", gid="memberflow-pro-rata")
     ax.set_yticks(y, [str(u) for u in rows["unit_id"]], fontsize="x-small")
+    # the status again as a square beside each id: a unit with nothing admitted has no bar to colour
+    from matplotlib.transforms import blended_transform_factory
+
+    ax.scatter(np.full(len(rows), -0.015), y, marker="s", s=30, c=colours, clip_on=False,
+               transform=blended_transform_factory(ax.transAxes, ax.transData), gid="memberflow-status")
+    ax.tick_params(axis="y", pad=12)
     from matplotlib.patches import Patch
 
     shown = [s for s in STATUSES if s in set(rows["status"])]

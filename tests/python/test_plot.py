@@ -459,6 +459,11 @@ def test_progress_bars_are_the_admissions_so_far_coloured_by_status(tmp_path):
     ev = year.events
     done = ((ev["event"] == "probation") & ev["unit_id"].isin(subtree) & (ev["date"] >= "2021-01")).sum()
     assert bars[list(units["unit_id"]).index("C13")].get_width() == done
+    # a unit with nothing admitted has no bar to colour: its status is the square beside its id
+    assert ((units["admitted"] == 0) & units["status"].isin(["at risk", "behind"])).any()
+    (squares,) = [c for c in ax.collections if c.get_gid() == "memberflow-status"]
+    assert [tuple(c) for c in squares.get_facecolors()] == [colours[s] for s in units["status"]]
+    np.testing.assert_allclose(squares.get_offsets()[:, 1], [b.get_y() + b.get_height() / 2 for b in bars], atol=1e-12)
     (ticks,) = [ln for ln in ax.get_lines() if ln.get_gid() == "memberflow-pro-rata"]
     np.testing.assert_allclose(ticks.get_xdata(), (year.scenario.targets.reindex(units["unit_id"]) * 6 / 12).to_numpy())
     (interval,) = [c for c in ax.collections if isinstance(c, LineCollection)]
