@@ -580,13 +580,13 @@ def funnel(source: Scenario | Forecast | Pipeline, unit: str | None = None, *, s
         subtree = source.org.subtree(unit)
         counts = people.loc[subtree, shown].sum().to_numpy(dtype=float)
         conversion = {(s, nxt): _conversion(source, s, nxt, subtree, people) for s, nxt in pairs}
-        title, unit_text = f"people per stage at {unit} (its subtree)", "people"
+        title = f"people per stage at {unit} (its subtree)"
     else:
         reach = pipeline.funnel(every[0])["prob_reach"]
         counts = 100 * reach[shown].to_numpy(dtype=float)
         conversion = {(a, b): float(reach[b] / reach[a]) if reach[a] > 0 else math.nan
                       for a, b in zip(every[:-1], every[1:])}
-        title, unit_text = f"of 100 entering {every[0]} (the pipeline's defaults)", "of 100"
+        title = f"of 100 entering {every[0]} (the pipeline's defaults)"
     ax = _axes(ax, (7.0, 1.0 + 0.8 * len(shown)))
     y = -np.arange(len(shown), dtype=float)
     ax.barh(y, counts, left=-counts / 2, height=0.7, color=_FAN_COLOUR, alpha=0.8)
@@ -600,7 +600,7 @@ def funnel(source: Scenario | Forecast | Pipeline, unit: str | None = None, *, s
     ax.set_yticks(y, shown)
     ax.set_xticks([])
     ax.set_xlim(-widest / 2 - 0.05 * widest, widest / 2 + 0.45 * widest)
-    ax.set_title(f"{title} ({unit_text}; \u2192 conversion to the next stage)", fontsize="medium")
+    ax.set_title(f"{title}; \u2192 conversion to the next stage", fontsize="medium")
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
     return ax

@@ -418,6 +418,7 @@ def test_funnel_of_a_pipeline_is_a_cohort_of_100():
     texts = {t.get_gid(): t.get_text() for t in ax.texts if t.get_gid()}
     assert texts["memberflow-conversion-source"].endswith("80%")
     assert texts["memberflow-conversion-training"].endswith("50%")
+    assert ax.get_title() == "of 100 entering source (the pipeline's defaults); \u2192 conversion to the next stage"
 
 
 # -- the backtest ---------------------------------------------------------------------------------------
