@@ -206,6 +206,12 @@ def fan(forecast: Forecast, quantity: str = "admissions", unit: str | None = Non
     how = "stock at the start of the month" if stock else ("cumulative" if cumulative else "per month")
     ax.set_title(f"{quantity} at {unit} ({how}), {fc.method} forecast")
     ax.set_xlabel("month" if fc.start is None else "")
+    if fc.start is not None:  # matplotlib's default date labels ("2021-01") run into each other past a year
+        from matplotlib import dates as mdates
+
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]  # unannotated
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     ax.set_ylabel(quantity)
     ax.legend(loc="upper left", fontsize="small")
     ax.grid(alpha=0.3)

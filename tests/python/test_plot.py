@@ -222,6 +222,20 @@ def test_fan_draws_on_the_axes_given(tiny):
     assert right.collections and not left.collections
 
 
+@pytest.mark.parametrize("horizon", [12, 24, 60])
+def test_fan_date_labels_do_not_run_into_each_other(district, horizon):
+    """On half of a 12-inch figure (two fans side by side, as the notebook draws them)
+    matplotlib's default labels ("2021-01", ...) touched each other from 12 months on."""
+    scn, _ = district
+    figure, (left, _right) = plt.subplots(1, 2, figsize=(12, 4))
+    mf.plot.fan(mf.forecast(scn, horizon), "admissions", ax=left)
+    figure.canvas.draw()
+    boxes = [t.get_window_extent() for t in left.get_xticklabels() if t.get_text()]
+    assert len(boxes) >= 3
+    for a, b in zip(boxes, boxes[1:]):
+        assert a.x1 + 2 < b.x0, [t.get_text() for t in left.get_xticklabels()]
+
+
 # -- a count's distribution --------------------------------------------------------------------------
 
 def test_distribution_bars_are_the_pmf_with_the_target_and_its_probability(tiny, tmp_path):
