@@ -92,14 +92,15 @@ def _is_stock(fc: Forecast, quantity: str, what: str) -> bool:
 
 
 def _probability_text(p: float, resolution: float = 0.0) -> str:
-    """3 decimals; a small probability in scientific notation rather than as 0.000; below
-    ``resolution`` (an exact forecast's tail bound, a simulation's 1 / paths) the computed
-    value carries no digits, so the bound is written instead (as the command line does)."""
+    """What follows "P(...)": "= " and 3 decimals, a small probability in scientific
+    notation rather than as 0.000; below ``resolution`` (an exact forecast's tail bound, a
+    simulation's 1 / paths) the computed value carries no digits, so "< " and the bound
+    (as the command line does)."""
     if p < resolution:
         return f"< {resolution:g}"
     if p == 0 or p >= 1e-3:
-        return f"{p:.3f}"
-    return f"{p:.1e}"
+        return f"= {p:.3f}"
+    return f"= {p:.1e}"
 
 
 def _resolution(fc: ExactForecast | SimulationForecast) -> float:
@@ -361,6 +362,23 @@ def _count_points(table: CountTable, fc: Forecast, quantity: str, unit: str, sto
 
 # -- a count's distribution ------------------------------------------------------------------
 
+#: The mass left out of a distribution plot's x range in each tail: bars below a
+#: millionth are invisible beside the mode at any figure size, yet an exact pmf runs on to
+#: its 1e-12 tail (the example district's year: 65-225 drawn where 100-180 shows anything).
+_INVISIBLE_MASS = 1e-6
+
+
+def _visible_range(k: np.ndarray, p: np.ndarray, target: float | None) -> tuple[float, float]:
+    """x limits over the counts that carry all but ``_INVISIBLE_MASS`` in each tail, and
+    the target."""
+    cdf = np.cumsum(p)
+    lo = float(k[min(int(np.searchsorted(cdf, _INVISIBLE_MASS)), len(k) - 1)])
+    hi = float(k[min(int(np.searchsorted(cdf, cdf[-1] - _INVISIBLE_MASS)), len(k) - 1)])
+    if target is not None:
+        lo, hi = min(lo, target), max(hi, target)
+    return lo - 1, hi + 1
+
+
 def distribution(forecast: Forecast, quantity: str = "admissions", unit: str | None = None, *,
                  window: tuple[int, int] | None = None, month: int | None = None, target: float | None = None,
                  ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
@@ -386,11 +404,12 @@ def distribution(forecast: Forecast, quantity: str = "admissions", unit: str | N
     if target is not None:
         colours[k >= math.ceil(target)] = _FAN_COLOUR
     ax.bar(k, pmf.to_numpy(), width=0.9, color=list(colours), label="P(count = k)")
+    ax.set_xlim(*_visible_range(k, pmf.to_numpy(), target))
     if target is not None:
         p = float(d.prob_at_least(target).to_numpy()[fc.org.ids.get_loc(unit)])
         ax.axvline(target, color="#d73027", linestyle="--", linewidth=1.5, label=f"target {target:g}")
-        ax.text(0.98, 0.95, f"P({quantity} >= {math.ceil(target)}) = {_probability_text(p, _resolution(fc))}", transform=ax.transAxes,
-                ha="right", va="top", fontsize="medium",
+        ax.text(0.98, 0.95, f"P({quantity} >= {math.ceil(target)}) {_probability_text(p, _resolution(fc))}",
+                transform=ax.transAxes, ha="right", va="top", fontsize="medium",
                 bbox={"facecolor": "white", "edgecolor": "#d73027", "alpha": 0.9}, gid="memberflow-probability")
     ax.set_title(f"{quantity} at {unit}, {d.label}" + ("" if d.ds is None else f" (from {d.ds:%Y-%m})"))
     ax.set_xlabel(quantity)
