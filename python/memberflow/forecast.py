@@ -75,7 +75,7 @@ def forecast(scenario: Scenario, horizon: int = 12, method: Method = "expected",
     """Forecast a scenario ``horizon`` months ahead.
 
     ``method="exact"`` adds the full distribution of every count at every node
-    (:class:`memberflow.exact.ExactForecast`): probabilities of meeting targets,
+    (:class:`memberflow.ExactForecast`): probabilities of meeting targets,
     quantiles, intervals; ``tolerance`` bounds the mass each pmf may drop from its tails.
 
     ``method="simulate"`` runs the Monte Carlo engine (docs/simulation.md) with

@@ -33,7 +33,12 @@ int main(int argc, char** argv) {
       std::printf("  no target\n");
     } else {  // a count reaches a target of 159.5 only at 160
       const auto needed = static_cast<long long>(std::ceil(target));
-      std::printf("  target %g: P(admissions >= %lld) = %.6g\n", target, needed, total.prob_at_least(needed));
+      const double p = total.prob_at_least(needed);
+      // The engine drops at most 1e-12 of each pmf's tails: a smaller chance is not zero.
+      if (p < 1e-12)
+        std::printf("  target %g: P(admissions >= %lld) < 1e-12\n", target, needed);
+      else
+        std::printf("  target %g: P(admissions >= %lld) = %.6g\n", target, needed, p);
     }
   } catch (const memberflow::error& e) {  // names the file, line or unit that is wrong
     std::fprintf(stderr, "forecast_district: %s\n", e.what());
