@@ -69,7 +69,7 @@ class SimulationForecast(DistributionMethods):
 
     def __init__(self, scenario: Scenario, result: _core.SimulationResult, seed: int):
         super().__init__(scenario, result.means, "simulate")
-        self.paths = result.path_count
+        self.paths: int = result.path_count
         self.seed = seed
         self._result = result
         self._tracked: dict[Key, int] = {}
