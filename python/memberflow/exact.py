@@ -43,6 +43,9 @@ class ExactForecast(DistributionMethods):
         scenario's parameters (``Fit.draws_forecast`` gives its predictive mixture)."""
         super().__init__(scenario, expected, "exact")
         self.tolerance = tolerance
+        #: True for a fit's predictive forecast (:meth:`Fit.predict`): the pmfs mix the
+        #: forecasts under parameter sets drawn from the posterior, not one set's.
+        self.predictive: bool = isinstance(engine, _core.ExactMixture)
         self._exact = engine if engine is not None else _core.ExactForecast(scenario._core, expected.horizon, tolerance)
         self._cache: dict[Key, Distributions] = {}
 

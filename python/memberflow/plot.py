@@ -205,7 +205,8 @@ def fan(forecast: Forecast, quantity: str = "admissions", unit: str | None = Non
         ax.axhline(float(fc.scenario.targets[unit]), color="#d73027", linestyle=":", linewidth=1.2,
                    label=f"yearly target {fc.scenario.targets[unit]:g}")
     how = "stock at the start of the month" if stock else ("cumulative" if cumulative else "per month")
-    ax.set_title(f"{quantity} at {unit} ({how}), {fc.method} forecast")
+    kind = "exact predictive (the rates' uncertainty in it)" if getattr(fc, "predictive", False) else fc.method
+    ax.set_title(f"{quantity} at {unit} ({how}), {kind} forecast")
     ax.set_xlabel("month" if fc.start is None else "")
     if fc.start is not None:  # matplotlib's default date labels ("2021-01") run into each other past a year
         from matplotlib import dates as mdates

@@ -215,6 +215,18 @@ def test_fan_of_an_expected_forecast_draws_the_mean_only_and_says_so(district, t
     render(ax.figure, tmp_path, "fan-expected")
 
 
+def test_fan_title_says_which_forecast_it_draws(district):
+    scn, _ = district
+    plain = mf.forecast(scn, 12, method="exact")
+    assert not plain.predictive
+    assert mf.plot.fan(plain, unit="D").get_title() == "admissions at D (cumulative), exact forecast"
+    history = mf.datasets.example_history()
+    fit = mf.estimate(mf.EventLog.from_frame(history.events, history.start))
+    predictive = fit.predict(12, draws=5)
+    assert predictive.predictive
+    assert "predictive" in mf.plot.fan(predictive, unit="D").get_title()
+
+
 def test_fan_draws_on_the_axes_given(tiny):
     _, ex = tiny
     figure, (left, right) = plt.subplots(1, 2)
