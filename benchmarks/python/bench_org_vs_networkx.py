@@ -12,6 +12,10 @@ org.to_frame()), and the same work is timed in both (time.perf_counter, best of
         networkx:   series.to_dict(), then dfs_postorder_nodes adding each child's total
                     into its parent's, in a dict
       (a') the same with a Series on org.ids (the org's own order)
+      (a'') the shuffled Series written to CSV and read back with pandas.read_csv, as a
+      user's per-unit figures arrive: its ids are new str objects, laid out in memory in
+      the file's order ((a) reuses org.ids' own objects in shuffled order: every id read
+      is a cache miss, the worst case for both)
   (b) descendants of every depth-1 unit (the provinces nationally), one call each
         org.descendants(u)  vs  nx.descendants(G, u)
   (c) ancestors of 1,000 random leaves, one call each, nearest first
@@ -35,6 +39,7 @@ means memberflow is faster.
 from __future__ import annotations
 
 import argparse
+import io
 import time
 
 import networkx as nx
@@ -93,6 +98,14 @@ def measure(scale: str, repeat: int, pairs: int, rng: np.random.Generator) -> li
     t_mf_own, mf_own = best_of(lambda: org.rollup(own_order), repeat)
     assert mf_own.equals(mf_total), "rollup of the org-ordered Series differs"
     rows.append((scale, "(a') roll-up, a Series on org.ids", t_nx_own, t_mf_own))
+    text = io.StringIO()
+    shuffled.rename("value").to_csv(text, index_label="unit_id")
+    text.seek(0)
+    from_csv = pd.read_csv(text, index_col="unit_id", dtype={"unit_id": str})["value"]
+    t_nx_csv, nx_csv = best_of(lambda: nx_rollup(G, root, from_csv), repeat)
+    t_mf_csv, mf_csv = best_of(lambda: org.rollup(from_csv), repeat)
+    assert mf_csv.to_dict() == nx_csv == nx_total, "rollup of the Series read from CSV differs"
+    rows.append((scale, "(a'') roll-up, the shuffled Series read from a CSV file", t_nx_csv, t_mf_csv))
 
     # (b) descendants of every depth-1 unit
     depth1 = [u for u, d in zip(ids, core.depths) if d == 1]
