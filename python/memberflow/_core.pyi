@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AbsorbingChain', 'CancelledError', 'CountTable', 'CoursePolicy', 'EVENT_NAMES', 'Error', 'EventLog', 'ExactForecast', 'ExactMixture', 'ExactOptions', 'ExpectedOptions', 'FitResult', 'ForecastResult', 'InputError', 'NO_MAXIMUM', 'Org', 'PARAM_NAMES', 'ParameterDraw', 'ParameterDraws', 'ParameterError', 'Pipeline', 'Scenario', 'SimulationOptions', 'SimulationResult', 'Stage', 'StageKind', 'TargetRule', 'UnknownIdError', 'allocate', 'apportion', 'backtest', 'binomial_pmf', 'default_cutoffs', 'example_district', 'example_history', 'fit_event_log', 'fit_exposures', 'forecast_expected', 'forecast_expected_mixture', 'funnel', 'parameter_draws_from_state', 'parameter_draws_state', 'philox4x64', 'poisson_pmf', 'read_fit', 'simulate', 'simulate_finish', 'simulate_history', 'simulate_merge', 'simulate_tally', 'synthetic', 'write_fit', 'write_synthetic_history']
+__all__: list[str] = ['AbsorbingChain', 'CancelledError', 'CountTable', 'CoursePolicy', 'EVENT_NAMES', 'Error', 'EventLog', 'ExactForecast', 'ExactMixture', 'ExactOptions', 'ExpectedOptions', 'FitResult', 'ForecastResult', 'IdsByAddress', 'InputError', 'NO_MAXIMUM', 'Org', 'PARAM_NAMES', 'ParameterDraw', 'ParameterDraws', 'ParameterError', 'Pipeline', 'Scenario', 'SimulationOptions', 'SimulationResult', 'Stage', 'StageKind', 'TargetRule', 'UnknownIdError', 'allocate', 'apportion', 'backtest', 'binomial_pmf', 'default_cutoffs', 'example_district', 'example_history', 'fit_event_log', 'fit_exposures', 'forecast_expected', 'forecast_expected_mixture', 'funnel', 'parameter_draws_from_state', 'parameter_draws_state', 'philox4x64', 'poisson_pmf', 'read_fit', 'simulate', 'simulate_finish', 'simulate_history', 'simulate_merge', 'simulate_tally', 'synthetic', 'write_fit', 'write_synthetic_history']
 class Error(Exception):
     """Base class of every memberflow error."""
 class CancelledError(Error, RuntimeError):
@@ -64,10 +64,6 @@ class Org:
         ...
     def descendants(self, unit: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
         ...
-    def find_indices(self, unit_ids: numpy.ndarray) -> numpy.typing.NDArray[numpy.int32]:
-        """
-        Index of each id of an object array, -1 where it names no unit.
-        """
     def index(self, unit_id: str) -> int:
         """
         Index of a unit id; KeyError if unknown.
@@ -134,6 +130,18 @@ class Org:
     @property
     def root(self) -> int:
         ...
+class IdsByAddress:
+    """
+    The org's id objects by address (memberflow.Org places a Series by id through it).
+    """
+    def __init__(self, ids: numpy.ndarray) -> None:
+        """
+        The ids of an Org as an object array, in the org's order.
+        """
+    def find(self, org: Org, ids: numpy.ndarray) -> numpy.typing.NDArray[numpy.int32]:
+        """
+        Index of each id of an object array: by address if it is one of the org's own id objects, else by text; -1 where it names no unit.
+        """
 class StageKind:
     """
     Members:

@@ -74,6 +74,7 @@ class Org:
         # The ids in preorder: every subtree is a contiguous slice of it (Org.descendants).
         self._preorder_ids: list[str] = np.asarray(self._id_list, dtype=object)[core.preorder].tolist()
         self._ancestor_cache = _AncestorCache(core)  # id -> tuple of ancestor ids, kept as asked
+        self._by_address: _core.IdsByAddress | None = None  # see _by_position
 
     # -- loading and saving ---------------------------------------------------------
     @classmethod
@@ -266,7 +267,9 @@ class Org:
         index = series.index
         if index.equals(self._ids):  # already in the org's order: no lookup at all
             return series.to_numpy(dtype=float)
-        positions = self._core.find_indices(index.to_numpy(dtype=object))
+        if self._by_address is None:  # built on the first Series placed (a few ms nationally)
+            self._by_address = _core.IdsByAddress(self._ids.to_numpy(dtype=object))
+        positions = self._by_address.find(self._core, index.to_numpy(dtype=object))
         if (positions < 0).any():
             unknown = index[positions < 0].difference(self._ids)
             raise UnknownIdError(f"{what}: unknown unit(s) {list(unknown[:5])}")

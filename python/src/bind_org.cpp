@@ -1,5 +1,7 @@
 // memberflow._core.Org: the organisation graph. Indices cross the boundary as numpy
 // int32 arrays viewing the C++ vectors; the Python Org maps them to unit ids.
+#include <numeric>
+
 #include "bindings.hpp"
 #include "memberflow/org.hpp"
 #include "memberflow/org_io.hpp"
@@ -38,6 +40,95 @@ std::vector<unit_index> indices(const org& o, const py::array_t<std::int64_t, py
   }
   return out;
 }
+
+// The objects of an object array (the org's ids as Org.ids holds them) by address: a
+// Series built from memberflow's own results (sorted, filtered, shuffled) holds the very
+// str objects of Org.ids, so its ids are placed without reading their text - one
+// cache line a lookup where the text lookup reads each str's header and text first,
+// scattered over memory. Anything else falls back to the text lookup (org::find). The
+// array is kept, so the addresses stay those of live objects.
+class ids_by_address {
+ public:
+  explicit ids_by_address(py::array objects) : keep_(std::move(objects)) {
+    if (keep_.ndim() != 1 || keep_.dtype().kind() != 'O') throw input_error("IdsByAddress: give a 1-D object array");
+    std::size_t size = 16;
+    while (size < 2 * static_cast<std::size_t>(keep_.shape(0))) size *= 2;  // at most half full
+    slots_.assign(size, {0, -1});
+    mask_ = size - 1;
+    const auto* items = static_cast<PyObject* const*>(keep_.data());
+    const auto stride = keep_.strides(0) / static_cast<py::ssize_t>(sizeof(PyObject*));
+    for (py::ssize_t i = 0; i < keep_.shape(0); ++i) {
+      auto* slot = &slots_[home(items[i * stride])];
+      while (slot->key && slot->key != key(items[i * stride])) slot = &slots_[(slot - slots_.data() + 1) & mask_];
+      if (!slot->key) *slot = {key(items[i * stride]), static_cast<std::int32_t>(i)};
+    }
+  }
+
+  // The index of each object of `objects` in the array given at construction, else its
+  // text looked up in `o`; -1 where it names no unit.
+  py::array_t<std::int32_t> find(const org& o, const py::array& objects) const {
+    if (objects.ndim() != 1 || objects.dtype().kind() != 'O') throw input_error("find: give a 1-D object array");
+    const auto n = static_cast<std::size_t>(objects.shape(0));
+    const auto* items = static_cast<PyObject* const*>(objects.data());
+    const auto stride = objects.strides(0) / static_cast<py::ssize_t>(sizeof(PyObject*));
+    py::array_t<std::int32_t> out(static_cast<py::ssize_t>(n));
+    auto* at = out.mutable_data();
+    constexpr std::size_t ahead = 16;  // the slots of later ids asked for before they are read
+    std::vector<std::size_t> misses;
+    std::vector<std::string_view> text;
+    // Ids read from a file are new objects: when none of the first few is one of the
+    // org's own, all go by text, without a probe of the address table each.
+    constexpr std::size_t sample = 32;
+    bool any = false;
+    for (std::size_t i = 0; i < std::min(n, sample) && !any; ++i) any = index_of(items[static_cast<py::ssize_t>(i) * stride]) >= 0;
+    if (!any) {
+      misses.resize(n);
+      std::iota(misses.begin(), misses.end(), std::size_t{0});
+    }
+    for (std::size_t i = 0; any && i < n; ++i) {
+      if (i + ahead < n) detail::prefetch(&slots_[home(items[static_cast<py::ssize_t>(i + ahead) * stride])]);
+      at[i] = index_of(items[static_cast<py::ssize_t>(i) * stride]);
+      if (at[i] < 0) misses.push_back(i);
+    }
+    text.reserve(misses.size());
+    for (std::size_t j = 0; j < misses.size(); ++j) {  // not one of the org's own objects: by text
+      // each str's header and text (which may reach into the next cache line) asked for
+      // 48 strs before they are read: a Series's ids may lie anywhere in memory
+      if (j + 48 < misses.size()) {
+        const auto* later = reinterpret_cast<const char*>(items[static_cast<py::ssize_t>(misses[j + 48]) * stride]);
+        detail::prefetch(later);
+        detail::prefetch(later + sizeof(PyASCIIObject) + 8);
+      }
+      PyObject* id = items[static_cast<py::ssize_t>(misses[j]) * stride];
+      Py_ssize_t size = 0;
+      const char* utf8 = PyUnicode_Check(id) ? PyUnicode_AsUTF8AndSize(id, &size) : nullptr;
+      if (!utf8) PyErr_Clear();  // not a str, or not encodable (a lone surrogate): names no unit
+      text.emplace_back(utf8 ? std::string_view(utf8, static_cast<std::size_t>(size)) : std::string_view());
+    }
+    std::vector<unit_index> found(misses.size());
+    o.find(text, found);
+    for (std::size_t j = 0; j < misses.size(); ++j) at[misses[j]] = found[j];
+    return out;
+  }
+
+ private:
+  struct slot {
+    std::uintptr_t key;
+    std::int32_t value;
+  };
+  static std::uintptr_t key(PyObject* p) { return reinterpret_cast<std::uintptr_t>(p); }
+  std::size_t home(PyObject* p) const { return static_cast<std::size_t>((key(p) >> 4) * 0x9E3779B97F4A7C15ULL >> 20) & mask_; }
+  std::int32_t index_of(PyObject* p) const {
+    for (std::size_t h = home(p);; h = (h + 1) & mask_) {
+      if (slots_[h].key == key(p)) return slots_[h].value;
+      if (!slots_[h].key) return -1;
+    }
+  }
+
+  py::array keep_;
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
+};
 
 }  // namespace
 
@@ -91,35 +182,6 @@ void register_org(py::module_& m) {
              return out;
            },
            "unit_ids"_a)
-      .def("find_indices",
-           [](const org& o, const py::array& ids) {
-             // Placing a foreign Series by id: each id's UTF-8 straight from the Python
-             // str (no copy), looked up in one batch; -1 where it names no unit.
-             if (ids.ndim() != 1 || ids.dtype().kind() != 'O') throw input_error("find_indices: give a 1-D object array");
-             const auto n = static_cast<std::size_t>(ids.shape(0));
-             const auto stride = ids.strides(0) / static_cast<py::ssize_t>(sizeof(PyObject*));
-             const auto* items = static_cast<PyObject* const*>(ids.data());
-             std::vector<std::string_view> text(n);  // empty (no unit's id) for a non-str
-             // Each str's header and text (which may reach into the next cache line) are
-             // asked for 48 strs before they are read: a Series's ids lie anywhere in memory.
-             constexpr std::size_t ahead = 48;
-             auto item = [&](std::size_t i) { return items[static_cast<py::ssize_t>(i) * stride]; };
-             for (std::size_t i = 0; i < n; ++i) {
-               if (i + ahead < n) {
-                 detail::prefetch(item(i + ahead));
-                 detail::prefetch(reinterpret_cast<const char*>(item(i + ahead)) + sizeof(PyASCIIObject) + 8);
-               }
-               PyObject* id = item(i);
-               Py_ssize_t size = 0;
-               const char* utf8 = PyUnicode_Check(id) ? PyUnicode_AsUTF8AndSize(id, &size) : nullptr;
-               if (utf8) text[i] = std::string_view(utf8, static_cast<std::size_t>(size));
-               else PyErr_Clear();  // not a str, or not encodable (a lone surrogate)
-             }
-             py::array_t<std::int32_t> out(static_cast<py::ssize_t>(n));
-             o.find(text, std::span<unit_index>(out.mutable_data(), n));
-             return out;
-           },
-           "unit_ids"_a, "Index of each id of an object array, -1 where it names no unit.")
       .def("contains", &org::contains, "unit_id"_a)
       .def("parent", &org::parent, "unit"_a)
       .def("children", &org::children, "unit"_a)
@@ -199,6 +261,13 @@ void register_org(py::module_& m) {
              return out;
            })
       .def("overseers_of", &org::overseers_of, "unit"_a);
+  // after Org, so that its signature names memberflow._core.Org
+  py::class_<ids_by_address>(m, "IdsByAddress",
+                             "The org's id objects by address (memberflow.Org places a Series by id through it).")
+      .def(py::init<py::array>(), "ids"_a, "The ids of an Org as an object array, in the org's order.")
+      .def("find", &ids_by_address::find, "org"_a, "ids"_a,
+           "Index of each id of an object array: by address if it is one of the org's own id objects, else by "
+           "text; -1 where it names no unit.");
 }
 
 }  // namespace memberflow::python

@@ -333,6 +333,30 @@ def test_rollup_of_a_series_in_its_own_order(rng, n):
     assert [dict(zip(ids, both[:, j])) for j in range(2)] == [expected, {u: 2 * v for u, v in expected.items()}]
 
 
+@pytest.mark.parametrize("n", [5, 40, 300])
+def test_rollup_places_the_orgs_own_id_objects_and_equal_new_strs_alike(rng, n):
+    """A Series built from org.ids (its very str objects, as memberflow's results hold
+    them: placed by address) and the same ids as new strs (by text), shuffled, mixed in
+    either order, with an unknown id among them: the same totals as the brute force."""
+    frame = random_tree_frame(rng, n)
+    org = mf.Org.from_frame(frame)
+    g = nx_tree(frame)
+    order = rng.permutation(n)
+    own_objects = [org.ids[i] for i in order]  # the objects of org.ids
+    new_strs = ["".join(list(u)) for u in own_objects]  # equal text, other objects
+    assert all(a == b and a is not b for a, b in zip(own_objects, new_strs) if len(a) > 1)
+    values = rng.integers(-50, 50, size=n).astype(float)
+    expected = brute_rollup(g, dict(zip(own_objects, values)))
+    half = n // 2
+    for index in (own_objects, new_strs, own_objects[:half] + new_strs[half:], new_strs[:half] + own_objects[half:]):
+        series = pd.Series(values, index=pd.Index(index, dtype=object))
+        assert org.rollup(series).to_dict() == expected
+        with pytest.raises(mf.UnknownIdError, match=r"unknown unit\(s\) \['nowhere'\]"):
+            org.rollup(pd.Series(list(values) + [1.0], index=pd.Index(index + ["nowhere"], dtype=object)))
+        with pytest.raises(mf.InputError, match="given twice"):
+            org.rollup(pd.Series(list(values) + [1.0], index=pd.Index(index + [new_strs[0]], dtype=object)))
+
+
 def test_rollup_of_a_foreign_index_refuses_unknown_and_repeated_ids(small_org):
     shuffled = small_org.ids[::-1]
     with pytest.raises(mf.UnknownIdError, match=r"unknown unit\(s\) \['elsewhere', 'nowhere'\]"):
