@@ -140,14 +140,14 @@ def test_the_committed_stubs_of_the_compiled_module_are_up_to_date():
     assert (PACKAGE / "_core.pyi").read_text() == (ROOT / "python" / "memberflow" / "_core.pyi").read_text()
 
 
-def test_pyright_finds_every_exported_symbols_type():
+def test_pyright_finds_every_exported_symbols_type(tmp_path):
     """``pyright --verifytypes`` (here basedpyright's, which ships its own Node.js) scores the
     type completeness of what the package exports, as a user's checker sees it: every
     exported symbol's type is known (the issue measured 85% before the typed API)."""
     pyright = pytest.importorskip("basedpyright", reason="basedpyright is not installed (the 'typing' extra)")
     del pyright
     out = subprocess.run([sys.executable, "-m", "basedpyright", "--verifytypes", "memberflow", "--ignoreexternal",
-                          "--outputjson"], capture_output=True, text=True, cwd=PACKAGE.parent.parent)
+                          "--outputjson"], capture_output=True, text=True, cwd=tmp_path)  # an empty project: no other memberflow
     report = json.loads(out.stdout)["typeCompleteness"]
     assert Path(report["packageRootDirectory"]).resolve() == PACKAGE.resolve()  # the memberflow under test
     counts = report["exportedSymbolCounts"]
