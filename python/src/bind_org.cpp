@@ -1,7 +1,5 @@
 // memberflow._core.Org: the organisation graph. Indices cross the boundary as numpy
 // int32 arrays viewing the C++ vectors; the Python Org maps them to unit ids.
-#include <numeric>
-
 #include "bindings.hpp"
 #include "memberflow/org.hpp"
 #include "memberflow/org_io.hpp"
@@ -71,47 +69,54 @@ class ids_by_address {
     const auto n = static_cast<std::size_t>(objects.shape(0));
     const auto* items = static_cast<PyObject* const*>(objects.data());
     const auto stride = objects.strides(0) / static_cast<py::ssize_t>(sizeof(PyObject*));
+    auto item = [&](std::size_t i) { return items[static_cast<py::ssize_t>(i) * stride]; };
     py::array_t<std::int32_t> out(static_cast<py::ssize_t>(n));
     auto* at = out.mutable_data();
-    constexpr std::size_t ahead = 16;  // the slots of later ids asked for before they are read
-    std::vector<std::size_t> misses;
-    std::vector<std::string_view> text;
     // Ids read from a file are new objects: when none of the first few is one of the
     // org's own, all go by text, without a probe of the address table each.
     constexpr std::size_t sample = 32;
-    bool any = false;
-    for (std::size_t i = 0; i < std::min(n, sample) && !any; ++i) any = index_of(items[static_cast<py::ssize_t>(i) * stride]) >= 0;
-    if (!any) {
-      misses.resize(n);
-      std::iota(misses.begin(), misses.end(), std::size_t{0});
+    bool own = false;
+    for (std::size_t i = 0; i < std::min(n, sample) && !own; ++i) own = index_of(item(i)) >= 0;
+    if (!own) {
+      by_text(o, n, item, [](std::size_t i) { return i; }, std::span<unit_index>(at, n));
+      return out;
     }
-    for (std::size_t i = 0; any && i < n; ++i) {
-      if (i + ahead < n) detail::prefetch(&slots_[home(items[static_cast<py::ssize_t>(i + ahead) * stride])]);
-      at[i] = index_of(items[static_cast<py::ssize_t>(i) * stride]);
-      if (at[i] < 0) misses.push_back(i);
-    }
-    text.reserve(misses.size());
-    for (std::size_t j = 0; j < misses.size(); ++j) {  // not one of the org's own objects: by text
-      // each str's header and text (which may reach into the next cache line) asked for
-      // 48 strs before they are read: a Series's ids may lie anywhere in memory
-      if (j + 48 < misses.size()) {
-        const auto* later = reinterpret_cast<const char*>(items[static_cast<py::ssize_t>(misses[j + 48]) * stride]);
-        detail::prefetch(later);
-        detail::prefetch(later + sizeof(PyASCIIObject) + 8);
-      }
-      PyObject* id = items[static_cast<py::ssize_t>(misses[j]) * stride];
-      Py_ssize_t size = 0;
-      const char* utf8 = PyUnicode_Check(id) ? PyUnicode_AsUTF8AndSize(id, &size) : nullptr;
-      if (!utf8) PyErr_Clear();  // not a str, or not encodable (a lone surrogate): names no unit
-      text.emplace_back(utf8 ? std::string_view(utf8, static_cast<std::size_t>(size)) : std::string_view());
+    constexpr std::size_t ahead = 16;  // the slots of later ids asked for before they are read
+    std::vector<std::size_t> misses;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + ahead < n) detail::prefetch(&slots_[home(item(i + ahead))]);
+      if ((at[i] = index_of(item(i))) < 0) misses.push_back(i);
     }
     std::vector<unit_index> found(misses.size());
-    o.find(text, found);
+    by_text(o, misses.size(), item, [&](std::size_t j) { return misses[j]; }, found);
     for (std::size_t j = 0; j < misses.size(); ++j) at[misses[j]] = found[j];
     return out;
   }
 
  private:
+  // The ids item(row(j)), j < count, looked up by their UTF-8 text (read in place) in `o`:
+  // each str's header and text (which may reach into the next cache line) asked for 48
+  // strs before they are read, as a Series's ids may lie anywhere in memory. Not a str,
+  // or not encodable (a lone surrogate): names no unit.
+  template <class Item, class Row>
+  static void by_text(const org& o, std::size_t count, Item item, Row row, std::span<unit_index> out) {
+    constexpr std::size_t ahead = 48;
+    std::vector<std::string_view> text(count);
+    for (std::size_t j = 0; j < count; ++j) {
+      if (j + ahead < count) {
+        const auto* later = reinterpret_cast<const char*>(item(row(j + ahead)));
+        detail::prefetch(later);
+        detail::prefetch(later + sizeof(PyASCIIObject) + 8);
+      }
+      PyObject* id = item(row(j));
+      Py_ssize_t size = 0;
+      const char* utf8 = PyUnicode_Check(id) ? PyUnicode_AsUTF8AndSize(id, &size) : nullptr;
+      if (utf8) text[j] = std::string_view(utf8, static_cast<std::size_t>(size));
+      else PyErr_Clear();
+    }
+    o.find(text, out);
+  }
+
   struct slot {
     std::uintptr_t key;
     std::int32_t value;
