@@ -52,10 +52,8 @@ unit_chances make_chances(const setup& su, const parameter_set& ps) {
     const auto ui = static_cast<Eigen::Index>(u);
     c.inflow.push_back(ps.inflow(ui));
     c.exp_inflow.push_back(std::exp(-ps.inflow(ui)));
-    c.log_inflow.push_back(std::log(ps.inflow(ui)));
     c.transfer.push_back(ps.transfer_in(ui));
     c.exp_transfer.push_back(std::exp(-ps.transfer_in(ui)));
-    c.log_transfer.push_back(std::log(ps.transfer_in(ui)));
   }
   return c;
 }

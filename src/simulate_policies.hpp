@@ -35,9 +35,6 @@ inline double inflow_rate(const simulation_options& opt, const unit_chances& ch,
 inline double exp_minus_inflow(const simulation_options& opt, const unit_chances& ch, std::size_t u, int t) {
   return opt.inflow_profile.empty() ? ch.exp_inflow[u] : std::exp(-inflow_rate(opt, ch, u, t));
 }
-inline double log_inflow(const simulation_options& opt, const unit_chances& ch, std::size_t u, int t) {
-  return opt.inflow_profile.empty() ? ch.log_inflow[u] : std::log(inflow_rate(opt, ch, u, t));
-}
 
 // Course seats: training completes only in session months; the ready trainees of every
 // unit compete for the seats, which go to a uniformly random subset of them.

@@ -31,11 +31,7 @@ inline constexpr std::size_t n_events = event_names.size();
 // log_q = log1p(-p): the log-chance that one person takes the default.
 struct chances {
   double p1 = 0, p2 = 0, log_q1 = 0, log_q2 = 0;
-  double log_odds1 = 0, log_odds2 = 0;  // log(p) - log(1 - p): the count samplers' constants, once per chance
-  static chances of(double p1, double p2) {
-    const double lq1 = std::log1p(-p1), lq2 = std::log1p(-p2);
-    return {p1, p2, lq1, lq2, std::log(p1) - lq1, std::log(p2) - lq2};
-  }
+  static chances of(double p1, double p2) { return {p1, p2, std::log1p(-p1), std::log1p(-p2)}; }
   // a + e may exceed 1 by a rounding (0.9 + 0.1, or an advance capped at 1 - e), so the
   // ratio may exceed 1 by an ulp.
   static chances markov(double advance, double exit) {
@@ -49,8 +45,8 @@ struct unit_chances {
   std::vector<chances> low;                // units: the target rule's lowered-bar cohort
   std::vector<double> person_h;            // units x stages: -log(chance of a person's default), but
                                            // at the last age of a fixed stage (see hazard)
-  std::vector<double> inflow, exp_inflow, log_inflow;  // exp(-rate), log(rate): the Poisson draws reuse them
-  std::vector<double> transfer, exp_transfer, log_transfer;
+  std::vector<double> inflow, exp_inflow;  // exp(-rate): the Poisson draws reuse them
+  std::vector<double> transfer, exp_transfer;
 };
 
 // A run, checked (make_setup): what every worker reads.

@@ -392,7 +392,7 @@ void path_simulator::busy(std::size_t u, int t) {
     const auto off = st.offset;
     switch (st.kind) {
       case stage_kind::terminal: {
-        const auto leave = d.binomial(x[off], c.p1, c.log_q1, c.log_odds1);
+        const auto leave = d.binomial(x[off], c.p1, c.log_q1);
         x[off] -= leave;
         restock(s, u, t, -leave);
         count(u, t, event_at::leavers, leave);
@@ -406,8 +406,8 @@ void path_simulator::busy(std::size_t u, int t) {
         // advance ~ Bin(n, a), exit ~ Bin(n - advance, e / (1 - a)): the multinomial as
         // chained binomials.
         const auto n = x[off];
-        const auto advance = d.binomial(n, c.p1, c.log_q1, c.log_odds1);
-        const auto exit = d.binomial(n - advance, c.p2, c.log_q2, c.log_odds2);
+        const auto advance = d.binomial(n, c.p1, c.log_q1);
+        const auto exit = d.binomial(n - advance, c.p2, c.log_q2);
         x[off] -= exit;
         restock(s, u, t, -exit);
         count(u, t, event_at::exits, exit);
@@ -423,9 +423,9 @@ void path_simulator::busy(std::size_t u, int t) {
     }
   }
   const auto& c = ch();
-  const auto in = d.poisson(inflow_rate(su_.opt, c, u, t), exp_minus_inflow(su_.opt, c, u, t), log_inflow(su_.opt, c, u, t));
+  const auto in = d.poisson(inflow_rate(su_.opt, c, u, t), exp_minus_inflow(su_.opt, c, u, t));
   enter(u, 0, in, t);
-  const auto transfer = d.poisson(c.transfer[u], c.exp_transfer[u], c.log_transfer[u]);
+  const auto transfer = d.poisson(c.transfer[u], c.exp_transfer[u]);
   x[plan_[terminal_].offset] += transfer;
   restock(terminal_, u, t, transfer);
   count(u, t, event_at::arrivals, in + transfer);
@@ -446,7 +446,7 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
     // Age a is in slot (t - a) mod D: from slot t mod D downwards, wrapping.
     for (std::size_t a = 0, slot = plan_[s].mod[static_cast<std::size_t>(t)]; a < months; ++a) {
       if (auto& cohort = ring[slot]; cohort) {
-        const auto ex = d.binomial(cohort, c.p1, c.log_q1, c.log_odds1);
+        const auto ex = d.binomial(cohort, c.p1, c.log_q1);
         cohort -= ex;
         exits += ex;
       }
@@ -454,7 +454,7 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
     }
   }
   auto& last = ring[entry_slot(s, t)];
-  const auto fail = d.binomial(last, c.p2, c.log_q2, c.log_odds2);
+  const auto fail = d.binomial(last, c.p2, c.log_q2);
   const auto passed = last - fail;
   exits += fail;
   last = 0;

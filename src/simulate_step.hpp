@@ -30,9 +30,9 @@ class draws {
   // Whether a component of this mean is drawn as a count.
   static bool counted(double mean, double count_above) { return mean > count_above; }
 
-  long long binomial(long long n, double p, double log_q, double log_odds) {
+  long long binomial(long long n, double p, double log_q) {
     if (n == 0 || p == 0) return 0;
-    if (counted(static_cast<double>(n) * p, count_above_)) return random::binomial_count(s_, n, p, log_q, log_odds);
+    if (counted(static_cast<double>(n) * p, count_above_)) return random::binomial_count(s_, n, p, log_q);
     const double h = -static_cast<double>(n) * log_q;
     if (r_ >= h) {
       r_ -= h;
@@ -49,9 +49,9 @@ class draws {
     return true;
   }
 
-  long long poisson(double mu, double exp_minus_mu, double log_mu) {
+  long long poisson(double mu, double exp_minus_mu) {
     if (mu == 0) return 0;
-    if (counted(mu, count_above_)) return random::poisson_count(s_, mu, exp_minus_mu, log_mu);
+    if (counted(mu, count_above_)) return random::poisson_count(s_, mu, exp_minus_mu);
     if (r_ >= mu) {
       r_ -= mu;
       return 0;

@@ -185,18 +185,15 @@ long long poisson(Stream& s, double mu, double exp_minus_mu = -1) {
 // random variables", Insurance: Mathematics and Economics 12 (1993) 39-45 (PTRS): a round
 // takes two uniforms and is accepted with chance ~0.9; most rounds are settled by the
 // squeeze, the others by the pmf's logarithm (log-factorials from the table).
-// `log_odds` may pass a precomputed log(p) - log1p(-p) (the same number).
 template <class Stream>
-long long binomial_count(Stream& s, long long n, double p, double log1p_minus_p = std::numeric_limits<double>::quiet_NaN(),
-                         double log_odds = std::numeric_limits<double>::quiet_NaN()) {
+long long binomial_count(Stream& s, long long n, double p, double log1p_minus_p = std::numeric_limits<double>::quiet_NaN()) {
   if (n < 0 || !(p >= 0 && p <= 1)) throw parameter_error("binomial: need n >= 0 and p in [0, 1]");
   if (p > 0.5 && p < 1) return n - binomial_count(s, n, 1 - p);
   if (n == 0 || p == 0 || p == 1 || detail::binomial_is_small(n, p)) return binomial(s, n, p, log1p_minus_p);
   const double dn = static_cast<double>(n), log_q = std::isnan(log1p_minus_p) ? std::log1p(-p) : log1p_minus_p;
   const double spq = std::sqrt(dn * p * (1 - p));
   const double b = 1.15 + 2.53 * spq, a = -0.0873 + 0.0248 * b + 0.01 * p, c = dn * p + 0.5;
-  const double alpha = (2.83 + 5.1 / b) * spq, v_r = 0.92 - 4.2 / b;
-  const double log_r = std::isnan(log_odds) ? std::log(p) - log_q : log_odds;
+  const double alpha = (2.83 + 5.1 / b) * spq, v_r = 0.92 - 4.2 / b, log_r = std::log(p) - log_q;
   const auto m = static_cast<long long>(std::floor((dn + 1) * p));
   const double log_fm = -detail::log_factorial(m) - detail::log_factorial(n - m) + static_cast<double>(m) * log_r;
   for (;;) {
@@ -211,13 +208,11 @@ long long binomial_count(Stream& s, long long n, double p, double log1p_minus_p 
   }
 }
 
-// `log_mean` may pass a precomputed log(mu) (the same number).
 template <class Stream>
-long long poisson_count(Stream& s, double mu, double exp_minus_mu = -1,
-                        double log_mean = std::numeric_limits<double>::quiet_NaN()) {
+long long poisson_count(Stream& s, double mu, double exp_minus_mu = -1) {
   if (!(mu >= 0) || !std::isfinite(mu)) throw parameter_error("poisson: need a finite mean >= 0");
   if (mu < detail::small_mean) return poisson(s, mu, exp_minus_mu);
-  const double slam = std::sqrt(mu), log_mu = std::isnan(log_mean) ? std::log(mu) : log_mean;
+  const double slam = std::sqrt(mu), log_mu = std::log(mu);
   const double b = 0.931 + 2.53 * slam, a = -0.059 + 0.02483 * b;
   const double log_inv_alpha = std::log(1.1239 + 1.1328 / (b - 3.4)), v_r = 0.9277 - 3.6224 / (b - 2);
   for (;;) {
