@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import time
 
 import networkx as nx
 import numpy as np

@@ -570,7 +570,7 @@ def _forecast_table(fc: Forecast, table: pd.DataFrame, label: str, depth: int) -
         behind = rows.dropna(subset=["target"]).sort_values("shortfall", ascending=False)
         behind = behind[behind["shortfall"] > 0]
         if len(behind):
-            lines += ["", f"Furthest behind their targets (expected shortfall): " +
+            lines += ["", "Furthest behind their targets (expected shortfall): " +
                       ", ".join(f"{u} {v:.1f}" for u, v in behind["shortfall"].head(5).items())]
     return "\n".join(lines) + "\n"
 

@@ -9,13 +9,11 @@ up to a stated tail mass (default at most 1e-12 per node), instead of simulating
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from . import _core
-from .distribution import (DistributionMethods, Distributions, Key, distribution_key, interval_columns,  # noqa: F401
-                            interval_levels, key_first_day, key_label, level_name)
+from .distribution import (DistributionMethods, Distributions, Key, distribution_key, interval_levels, key_first_day,
+                           key_label)
 from .errors import InputError
-from .results import Forecast
 from .scenario import Scenario
 from .types import Quantity, Window
 

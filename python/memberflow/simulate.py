@@ -52,7 +52,6 @@ from .distribution import DistributionMethods, Distributions, Key, distribution_
 from .errors import InputError
 from .frames import label_column, unit_column
 from .options import SimulationOptions
-from .results import Forecast
 from .scenario import Scenario
 from .types import Quantity, Window
 

@@ -10,7 +10,6 @@ so that a regression fails the test instead of exhausting the machine.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess

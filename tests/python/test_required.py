@@ -5,7 +5,6 @@ by an exact forecast of the changed scenario."""
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd

@@ -85,8 +85,6 @@ def notebook_code(path: Path) -> str:
 
 
 def test_the_example_notebooks_code_passes_mypy_strict(mypy, tmp_path):
-    if not NOTEBOOK.exists():
-        pytest.skip(f"{NOTEBOOK.relative_to(ROOT)} does not exist yet")
     path = tmp_path / "district_notebook.py"
     path.write_text(notebook_code(NOTEBOOK))
     status, report = mypy(str(path))
@@ -144,8 +142,7 @@ def test_pyright_finds_every_exported_symbols_type(tmp_path):
     """``pyright --verifytypes`` (here basedpyright's, which ships its own Node.js) scores the
     type completeness of what the package exports, as a user's checker sees it: every
     exported symbol's type is known (the issue measured 85% before the typed API)."""
-    pyright = pytest.importorskip("basedpyright", reason="basedpyright is not installed (the 'typing' extra)")
-    del pyright
+    pytest.importorskip("basedpyright", reason="basedpyright is not installed (the 'typing' extra)")
     out = subprocess.run([sys.executable, "-m", "basedpyright", "--verifytypes", "memberflow", "--ignoreexternal",
                           "--outputjson"], capture_output=True, text=True, cwd=tmp_path)  # an empty project: no other memberflow
     report = json.loads(out.stdout)["typeCompleteness"]
