@@ -218,17 +218,36 @@ unit_index org::find(std::string_view id) const {
 void org::find(std::span<const std::string_view> ids, std::span<unit_index> out) const {
   if (out.size() != ids.size()) throw input_error("org::find: as many outputs as ids are needed");
   if (id_slots_.empty()) return std::fill(out.begin(), out.end(), no_unit);
-  // In blocks: hash every id and prefetch its slot, then probe them all, so that the
-  // block's cache misses overlap instead of following one another.
-  constexpr std::size_t block = 32;
-  std::size_t slot[block];
-  for (std::size_t first = 0; first < ids.size(); first += block) {
-    const std::size_t m = std::min(block, ids.size() - first);
-    for (std::size_t i = 0; i < m; ++i) {
-      slot[i] = id_hash(ids[first + i]) & slot_mask_;
-      detail::prefetch(&id_slots_[slot[i]]);
+  // Each id is hashed and its slot asked for `ahead` ids before it is probed, so that the
+  // cache misses of the slots overlap instead of following one another; an inline id is
+  // copied into a zero-padded slot of its own meanwhile, so that the probe compares
+  // fixed-size blocks (no call to memcmp of a variable length).
+  constexpr std::size_t ahead = 16, ring = 32;  // ring > ahead, a power of 2
+  std::size_t slot[ring];
+  id_slot key[ring];
+  for (std::size_t i = 0; i < ids.size() + ahead; ++i) {
+    if (i < ids.size()) {
+      const auto id = ids[i];
+      auto& k = key[i % ring];
+      slot[i % ring] = id_hash(id) & slot_mask_;
+      detail::prefetch(&id_slots_[slot[i % ring]]);
+      k = id_slot{};
+      k.size = id.size() > id_slot::inline_size ? id_slot::long_id : static_cast<std::uint8_t>(id.size());
+      if (id.size() <= id_slot::inline_size) std::copy(id.begin(), id.end(), k.text);
     }
-    for (std::size_t i = 0; i < m; ++i) out[first + i] = id_slots_[probe(ids[first + i], slot[i])].unit;
+    if (i >= ahead) {
+      const auto j = i - ahead;
+      const auto& k = key[j % ring];
+      out[j] = id_slots_[k.size == id_slot::long_id ? probe(ids[j], slot[j % ring]) : probe_inline(k, slot[j % ring])].unit;
+    }
+  }
+}
+
+std::size_t org::probe_inline(const id_slot& key, std::size_t slot) const {
+  for (;; slot = (slot + 1) & slot_mask_) {
+    const id_slot& s = id_slots_[slot];
+    if (s.unit == no_unit || (s.size == key.size && std::memcmp(s.text, key.text, id_slot::inline_size) == 0))
+      return slot;
   }
 }
 

@@ -160,6 +160,8 @@ class org {
   std::size_t slot_mask_ = 0;
   // The first slot from `slot` on that is empty or holds `id`.
   std::size_t probe(std::string_view id, std::size_t slot) const;
+  // The same for an inline id given as a slot of its own (zero-padded text).
+  std::size_t probe_inline(const id_slot& key, std::size_t slot) const;
   // Adds ids_[u]; returns the unit that already has that id, or no_unit.
   unit_index insert_id(unit_index u);
   std::vector<unit_index> parent_;

@@ -140,7 +140,7 @@ class IdsByAddress:
         """
     def find(self, org: Org, ids: numpy.ndarray) -> numpy.typing.NDArray[numpy.int32]:
         """
-        Index of each id of an object array: by address if it is one of the org's own id objects, else by text; -1 where it names no unit.
+        Index of each id of an object array: by address if it is one of the org's own id objects, else by text; -1 where it names no unit, -2 where it names a unit an earlier id named.
         """
 class StageKind:
     """

@@ -84,8 +84,11 @@ def frame_columns(frame: pd.DataFrame, what: str) -> tuple[list[str], list[list[
     columns = []
     for i, name in enumerate(names):
         values = frame.iloc[:, i].tolist()
+        convert = id_text if name in ID_COLUMNS else cell_text
         try:
-            columns.append([(id_text if name in ID_COLUMNS else cell_text)(v) for v in values])
+            # A str cell is its own text (convert would return it unchanged): skipping the
+            # call makes a national units frame's text columns ~20x faster to convert.
+            columns.append([v if v.__class__ is str else convert(v) for v in values])
         except _AmbiguousId as e:
             position = next(r for r, v in enumerate(values) if v is e.args[0] or v == e.args[0])
             raise InputError(

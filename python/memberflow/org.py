@@ -270,10 +270,9 @@ class Org:
         if self._by_address is None:  # built on the first Series placed (a few ms nationally)
             self._by_address = _core.IdsByAddress(self._ids.to_numpy(dtype=object))
         positions = self._by_address.find(self._core, index.to_numpy(dtype=object))
-        if (positions < 0).any():
-            unknown = index[positions < 0].difference(self._ids)
-            raise UnknownIdError(f"{what}: unknown unit(s) {list(unknown[:5])}")
-        if (np.bincount(positions, minlength=len(self)) > 1).any():
+        if (positions < 0).any():  # -1: names no unit; -2: a unit named before
+            if (positions == -1).any():
+                raise UnknownIdError(f"{what}: unknown unit(s) {list(index[positions == -1].difference(self._ids)[:5])}")
             raise InputError(f"{what}: unit(s) given twice: {list(index[index.duplicated()][:5])}")
         given = series.to_numpy(dtype=float)
         own = np.zeros((len(self),) + given.shape[1:])

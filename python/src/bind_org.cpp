@@ -63,7 +63,8 @@ class ids_by_address {
   }
 
   // The index of each object of `objects` in the array given at construction, else its
-  // text looked up in `o`; -1 where it names no unit.
+  // text looked up in `o`; -1 where it names no unit, -2 where it names a unit that an
+  // earlier one named.
   py::array_t<std::int32_t> find(const org& o, const py::array& objects) const {
     if (objects.ndim() != 1 || objects.dtype().kind() != 'O') throw input_error("find: give a 1-D object array");
     const auto n = static_cast<std::size_t>(objects.shape(0));
@@ -79,7 +80,7 @@ class ids_by_address {
     for (std::size_t i = 0; i < std::min(n, sample) && !own; ++i) own = index_of(item(i)) >= 0;
     if (!own) {
       by_text(o, n, item, [](std::size_t i) { return i; }, std::span<unit_index>(at, n));
-      return out;
+      return mark_repeats(o, std::move(out));
     }
     constexpr std::size_t ahead = 16;  // the slots of later ids asked for before they are read
     std::vector<std::size_t> misses;
@@ -90,31 +91,46 @@ class ids_by_address {
     std::vector<unit_index> found(misses.size());
     by_text(o, misses.size(), item, [&](std::size_t j) { return misses[j]; }, found);
     for (std::size_t j = 0; j < misses.size(); ++j) at[misses[j]] = found[j];
-    return out;
+    return mark_repeats(o, std::move(out));
   }
 
  private:
   // The ids item(row(j)), j < count, looked up by their UTF-8 text (read in place) in `o`:
   // each str's header and text (which may reach into the next cache line) asked for 48
-  // strs before they are read, as a Series's ids may lie anywhere in memory. Not a str,
-  // or not encodable (a lone surrogate): names no unit.
+  // strs before they are read, as a Series's ids may lie anywhere in memory; a chunk of
+  // texts is looked up while it is still in cache. Not a str, or not encodable (a lone
+  // surrogate): names no unit.
   template <class Item, class Row>
   static void by_text(const org& o, std::size_t count, Item item, Row row, std::span<unit_index> out) {
-    constexpr std::size_t ahead = 48;
-    std::vector<std::string_view> text(count);
-    for (std::size_t j = 0; j < count; ++j) {
-      if (j + ahead < count) {
-        const auto* later = reinterpret_cast<const char*>(item(row(j + ahead)));
-        detail::prefetch(later);
-        detail::prefetch(later + sizeof(PyASCIIObject) + 8);
+    constexpr std::size_t ahead = 48, chunk = 256;
+    std::string_view text[chunk];
+    for (std::size_t first = 0; first < count; first += chunk) {
+      const auto m = std::min(chunk, count - first);
+      for (std::size_t i = 0; i < m; ++i) {
+        const auto j = first + i;
+        if (j + ahead < count) {
+          const auto* later = reinterpret_cast<const char*>(item(row(j + ahead)));
+          detail::prefetch(later);
+          detail::prefetch(later + sizeof(PyASCIIObject) + 8);
+        }
+        PyObject* id = item(row(j));
+        Py_ssize_t size = 0;
+        const char* utf8 = PyUnicode_Check(id) ? PyUnicode_AsUTF8AndSize(id, &size) : nullptr;
+        text[i] = utf8 ? std::string_view(utf8, static_cast<std::size_t>(size)) : std::string_view();
+        if (!utf8) PyErr_Clear();
       }
-      PyObject* id = item(row(j));
-      Py_ssize_t size = 0;
-      const char* utf8 = PyUnicode_Check(id) ? PyUnicode_AsUTF8AndSize(id, &size) : nullptr;
-      if (utf8) text[j] = std::string_view(utf8, static_cast<std::size_t>(size));
-      else PyErr_Clear();
+      o.find(std::span<const std::string_view>(text, m), out.subspan(first, m));
     }
-    o.find(text, out);
+  }
+
+  // A unit found a second time becomes -2 (one pass over a byte per unit, which stays in
+  // cache where counting the positions afterwards in numpy reads them twice more).
+  static py::array_t<std::int32_t> mark_repeats(const org& o, py::array_t<std::int32_t> positions) {
+    std::vector<char> seen(o.size());
+    auto* at = positions.mutable_data();
+    for (py::ssize_t i = 0; i < positions.size(); ++i)
+      if (at[i] >= 0 && std::exchange(seen[static_cast<std::size_t>(at[i])], 1)) at[i] = -2;
+    return positions;
   }
 
   struct slot {
@@ -272,7 +288,7 @@ void register_org(py::module_& m) {
       .def(py::init<py::array>(), "ids"_a, "The ids of an Org as an object array, in the org's order.")
       .def("find", &ids_by_address::find, "org"_a, "ids"_a,
            "Index of each id of an object array: by address if it is one of the org's own id objects, else by "
-           "text; -1 where it names no unit.");
+           "text; -1 where it names no unit, -2 where it names a unit an earlier id named.");
 }
 
 }  // namespace memberflow::python

@@ -270,9 +270,16 @@ TEST_CASE("find, one id or a batch, gives each id's position in the input or no_
   std::map<std::string, unit_index> where;
   for (std::size_t i = 0; i < records.size(); ++i) where[records[i].id] = static_cast<unit_index>(i);
   auto expected = [&](const std::string& id) { return where.count(id) ? where.at(id) : no_unit; };
+  std::vector<std::string> variants;  // one at a time, then as one batch (compared in fixed-size blocks)
   for (const auto& r : records)
-    for (const std::string& id : {r.id, r.id + "y", r.id.substr(0, r.id.size() - 1), r.id.substr(1)})
+    for (const std::string& id : {r.id, r.id + "y", r.id.substr(0, r.id.size() - 1), r.id.substr(1), r.id + '\0'}) {
       CHECK(mixed.find(id) == expected(id));
+      variants.push_back(id);
+    }
+  const std::vector<std::string_view> batch(variants.begin(), variants.end());
+  std::vector<unit_index> at(batch.size());
+  mixed.find(batch, at);
+  for (std::size_t k = 0; k < variants.size(); ++k) CHECK(at[k] == expected(variants[k]));
   const org empty;
   std::vector<unit_index> none(1);
   const std::vector<std::string_view> one{"A"};
