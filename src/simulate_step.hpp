@@ -84,10 +84,15 @@ class path_simulator {
   // Paths first .. first + count - 1: their tracked counts are kept side by side, rolled
   // up the tree and tallied together.
   void run_batch(std::uint64_t first, std::size_t count);
+  // Without policies units run in blocks of this many through every path of a batch.
+  static constexpr std::size_t unit_block = 64;
+  // The most paths a batch should hold for its tracked counts to stay in cache.
+  static std::size_t paths_in_cache(std::size_t tracked);
 
  private:
   void rollup_batch();
-  std::int64_t& tracked(std::size_t u, std::size_t i) { return batch_[u * width_ + column_ + i]; }
+  std::int64_t& tracked(std::size_t u, std::size_t i) { return batch_[u * row_ + column_ + i]; }
+  static std::size_t padded_row(std::size_t width);
   void run_path(std::uint64_t path);
   void run_batch_by_unit_blocks(std::uint64_t first, std::size_t count);
   void start_unit(std::size_t u);
@@ -160,7 +165,7 @@ class path_simulator {
   std::vector<std::uint64_t> first_quad_;     // per unit: the path / 4 of first_block_
   std::vector<double> budget_;                // per unit: the race's budget
   std::vector<std::int64_t> batch_;           // units x (paths of the batch x tracked counts)
-  std::size_t width_ = 0, column_ = 0;        // of a row of batch_; the current path's first column
+  std::size_t width_ = 0, row_ = 0, column_ = 0;  // a unit's counts in batch_; their stride (padded_row); the current path's first
 };
 
 }  // namespace memberflow::sim
