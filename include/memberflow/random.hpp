@@ -190,18 +190,28 @@ long long binomial_count(Stream& s, long long n, double p, double log1p_minus_p 
   if (n < 0 || !(p >= 0 && p <= 1)) throw parameter_error("binomial: need n >= 0 and p in [0, 1]");
   if (p > 0.5 && p < 1) return n - binomial_count(s, n, 1 - p);
   if (n == 0 || p == 0 || p == 1 || detail::binomial_is_small(n, p)) return binomial(s, n, p, log1p_minus_p);
-  const double dn = static_cast<double>(n), log_q = std::isnan(log1p_minus_p) ? std::log1p(-p) : log1p_minus_p;
+  const double dn = static_cast<double>(n);
   const double spq = std::sqrt(dn * p * (1 - p));
-  const double b = 1.15 + 2.53 * spq, a = -0.0873 + 0.0248 * b + 0.01 * p, c = dn * p + 0.5;
-  const double alpha = (2.83 + 5.1 / b) * spq, v_r = 0.92 - 4.2 / b, log_r = std::log(p) - log_q;
-  const auto m = static_cast<long long>(std::floor((dn + 1) * p));
-  const double log_fm = -detail::log_factorial(m) - detail::log_factorial(n - m) + static_cast<double>(m) * log_r;
+  const double b = 1.15 + 2.53 * spq, a = -0.0873 + 0.0248 * b + 0.01 * p, c = dn * p + 0.5, v_r = 0.92 - 4.2 / b;
+  // The exact test's constants: needed only in the rounds the squeeze does not settle
+  // (~14%), so made on the first of them (a logarithm and two table lookups saved in most
+  // draws; the same numbers, so the same bits).
+  double alpha = 0, log_r = 0, log_fm = 0;
+  bool exact_test_ready = false;
   for (;;) {
     const double u = s.uniform() - 0.5, v = s.uniform(), us = 0.5 - std::abs(u);
     const double kd = std::floor((2 * a / us + b) * u + c);
     if (kd < 0 || kd > dn) continue;
     const auto k = static_cast<long long>(kd);
     if (us >= 0.07 && v <= v_r) return k;
+    if (!exact_test_ready) {
+      const double log_q = std::isnan(log1p_minus_p) ? std::log1p(-p) : log1p_minus_p;
+      const auto m = static_cast<long long>(std::floor((dn + 1) * p));
+      alpha = (2.83 + 5.1 / b) * spq;
+      log_r = std::log(p) - log_q;
+      log_fm = -detail::log_factorial(m) - detail::log_factorial(n - m) + static_cast<double>(m) * log_r;
+      exact_test_ready = true;
+    }
     // log f(k) / f(m), the hat's height at us against it
     const double log_fk = -detail::log_factorial(k) - detail::log_factorial(n - k) + kd * log_r;
     if (std::log(v * alpha / (a / (us * us) + b)) <= log_fk - log_fm) return k;
@@ -212,9 +222,11 @@ template <class Stream>
 long long poisson_count(Stream& s, double mu, double exp_minus_mu = -1) {
   if (!(mu >= 0) || !std::isfinite(mu)) throw parameter_error("poisson: need a finite mean >= 0");
   if (mu < detail::small_mean) return poisson(s, mu, exp_minus_mu);
-  const double slam = std::sqrt(mu), log_mu = std::log(mu);
-  const double b = 0.931 + 2.53 * slam, a = -0.059 + 0.02483 * b;
-  const double log_inv_alpha = std::log(1.1239 + 1.1328 / (b - 3.4)), v_r = 0.9277 - 3.6224 / (b - 2);
+  const double slam = std::sqrt(mu);
+  const double b = 0.931 + 2.53 * slam, a = -0.059 + 0.02483 * b, v_r = 0.9277 - 3.6224 / (b - 2);
+  // As in binomial_count: the exact test's constants on the first round that needs them.
+  double log_mu = 0, log_inv_alpha = 0;
+  bool exact_test_ready = false;
   for (;;) {
     const double u = s.uniform() - 0.5, v = s.uniform(), us = 0.5 - std::abs(u);
     const double kd = std::floor((2 * a / us + b) * u + mu + 0.43);
@@ -222,6 +234,11 @@ long long poisson_count(Stream& s, double mu, double exp_minus_mu = -1) {
     const auto k = static_cast<long long>(kd);
     if (us >= 0.07 && v <= v_r) return k;
     if (us < 0.013 && v > us) continue;
+    if (!exact_test_ready) {
+      log_mu = std::log(mu);
+      log_inv_alpha = std::log(1.1239 + 1.1328 / (b - 3.4));
+      exact_test_ready = true;
+    }
     if (std::log(v) + log_inv_alpha - std::log(a / (us * us) + b) <= -mu + kd * log_mu - detail::log_factorial(k))
       return k;
   }
