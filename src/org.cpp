@@ -185,69 +185,62 @@ namespace {
 std::size_t id_hash(std::string_view id) { return std::hash<std::string_view>{}(id); }
 }  // namespace
 
-std::size_t org::probe(std::string_view id, std::size_t slot) const {
-  const bool long_id = id.size() > id_slot::inline_size;
+org::id_slot org::key_of(std::string_view id) {
+  id_slot key;
+  if (id.size() > id_slot::inline_size) {
+    key.size = id_slot::long_id;
+  } else {
+    key.size = static_cast<std::uint8_t>(id.size());
+    std::copy(id.begin(), id.end(), key.text);
+  }
+  return key;
+}
+
+// An inline id's text is compared as one zero-padded fixed-size block (no call to memcmp
+// of a variable length); a long one with ids_.
+std::size_t org::probe(std::string_view id, const id_slot& key, std::size_t slot) const {
   for (;; slot = (slot + 1) & slot_mask_) {  // ends: some slot is always empty
     const id_slot& s = id_slots_[slot];
     if (s.unit == no_unit) return slot;
-    if (s.size == id_slot::long_id ? long_id && ids_[static_cast<std::size_t>(s.unit)] == id
-                                   : s.size == id.size() && std::memcmp(s.text, id.data(), s.size) == 0)
+    if (s.size == key.size && (key.size == id_slot::long_id ? ids_[static_cast<std::size_t>(s.unit)] == id
+                                                            : std::memcmp(s.text, key.text, id_slot::inline_size) == 0))
       return slot;
   }
 }
 
 unit_index org::insert_id(unit_index u) {
   const std::string& id = ids_[static_cast<std::size_t>(u)];
-  id_slot& s = id_slots_[probe(id, id_hash(id) & slot_mask_)];
+  const id_slot key = key_of(id);
+  id_slot& s = id_slots_[probe(id, key, id_hash(id) & slot_mask_)];
   if (s.unit != no_unit) return s.unit;
+  s = key;
   s.unit = u;
-  if (id.size() > id_slot::inline_size) {
-    s.size = id_slot::long_id;
-  } else {
-    s.size = static_cast<std::uint8_t>(id.size());
-    std::memcpy(s.text, id.data(), id.size());
-  }
   return no_unit;
 }
 
 unit_index org::find(std::string_view id) const {
   if (id_slots_.empty()) return no_unit;
-  return id_slots_[probe(id, id_hash(id) & slot_mask_)].unit;
+  return id_slots_[probe(id, key_of(id), id_hash(id) & slot_mask_)].unit;
 }
 
 void org::find(std::span<const std::string_view> ids, std::span<unit_index> out) const {
   if (out.size() != ids.size()) throw input_error("org::find: as many outputs as ids are needed");
   if (id_slots_.empty()) return std::fill(out.begin(), out.end(), no_unit);
-  // Each id is hashed and its slot asked for `ahead` ids before it is probed, so that the
-  // cache misses of the slots overlap instead of following one another; an inline id is
-  // copied into a zero-padded slot of its own meanwhile, so that the probe compares
-  // fixed-size blocks (no call to memcmp of a variable length).
+  // Each id is hashed, its key made and its slot asked for `ahead` ids before it is
+  // probed, so that the cache misses of the slots overlap instead of following one another.
   constexpr std::size_t ahead = 16, ring = 32;  // ring > ahead, a power of 2
   std::size_t slot[ring];
   id_slot key[ring];
   for (std::size_t i = 0; i < ids.size() + ahead; ++i) {
     if (i < ids.size()) {
-      const auto id = ids[i];
-      auto& k = key[i % ring];
-      slot[i % ring] = id_hash(id) & slot_mask_;
+      slot[i % ring] = id_hash(ids[i]) & slot_mask_;
       detail::prefetch(&id_slots_[slot[i % ring]]);
-      k = id_slot{};
-      k.size = id.size() > id_slot::inline_size ? id_slot::long_id : static_cast<std::uint8_t>(id.size());
-      if (id.size() <= id_slot::inline_size) std::copy(id.begin(), id.end(), k.text);
+      key[i % ring] = key_of(ids[i]);
     }
     if (i >= ahead) {
       const auto j = i - ahead;
-      const auto& k = key[j % ring];
-      out[j] = id_slots_[k.size == id_slot::long_id ? probe(ids[j], slot[j % ring]) : probe_inline(k, slot[j % ring])].unit;
+      out[j] = id_slots_[probe(ids[j], key[j % ring], slot[j % ring])].unit;
     }
-  }
-}
-
-std::size_t org::probe_inline(const id_slot& key, std::size_t slot) const {
-  for (;; slot = (slot + 1) & slot_mask_) {
-    const id_slot& s = id_slots_[slot];
-    if (s.unit == no_unit || (s.size == key.size && std::memcmp(s.text, key.text, id_slot::inline_size) == 0))
-      return slot;
   }
 }
 

@@ -158,10 +158,11 @@ class org {
   };
   std::vector<id_slot> id_slots_;
   std::size_t slot_mask_ = 0;
-  // The first slot from `slot` on that is empty or holds `id`.
-  std::size_t probe(std::string_view id, std::size_t slot) const;
-  // The same for an inline id given as a slot of its own (zero-padded text).
-  std::size_t probe_inline(const id_slot& key, std::size_t slot) const;
+  // The slot an id is compared with: its size and zero-padded text when inline, else
+  // size long_id (unit no_unit).
+  static id_slot key_of(std::string_view id);
+  // The first slot from `slot` on that is empty or holds `id` (whose key_of is `key`).
+  std::size_t probe(std::string_view id, const id_slot& key, std::size_t slot) const;
   // Adds ids_[u]; returns the unit that already has that id, or no_unit.
   unit_index insert_id(unit_index u);
   std::vector<unit_index> parent_;
