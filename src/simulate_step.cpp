@@ -225,8 +225,15 @@ void path_simulator::unit_months(std::size_t u) {
       budget = -std::log(first);
     }
   }
+  // Arrivals drawn as a count make every month counted (hazard would say so each time).
+  const bool always_counted = draws::counted(ch().inflow[u], count_above_) || draws::counted(ch().transfer[u], count_above_);
   while (t < su_.horizon) {
     snapshot(u, t);
+    if (always_counted) {
+      busy(u, t);
+      ++t;
+      continue;
+    }
     bool counted = false;
     const double h = same_start_ && t == 0 ? (counted = start_counted_[u], start_hazard_[u]) : hazard(u, t, counted);
     if (counted) {
