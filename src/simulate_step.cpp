@@ -340,7 +340,12 @@ double path_simulator::hazard(std::size_t u, int t, bool& counted) {
     if (const auto n = total_[u * stages_ + s]) {
       h += static_cast<double>(n) * person[s];
       const auto& sc = c.stage[u * stages_ + s];
-      maybe_counted |= draws::counted(static_cast<double>(n) * std::max(sc.p1, sc.p2), count_above_);
+      if (draws::counted(static_cast<double>(n) * std::max(sc.p1, sc.p2), count_above_)) {
+        // A markov or terminal stage's whole count is its components' n: counted for sure
+        // (H is then not used). A fixed stage's is spread over cohorts: maybe.
+        if (plan_[s].kind != stage_kind::fixed) return counted = true, h;
+        maybe_counted = true;
+      }
     }
   if (maybe_counted) return hazard_by_component(u, t, counted);
   for (auto s : fixed_stages_)
