@@ -9,11 +9,12 @@
 namespace memberflow::sim {
 
 // Given r < h, the outcome is 1 when v = exp(-r) <= f(0) + f(1) = exp(-h) (1 + f(1)/f(0)),
-// i.e. when r >= h - log1p(f(1)/f(0)): the usual single event is settled in log space,
-// and v itself is needed only for two or more.
+// i.e. when r >= h - log1p(f(1)/f(0)): the usual single event is settled in log space
+// (mostly without the logarithm: at_least_minus_log1p), and v itself is needed only for
+// two or more.
 long long draws::binomial_event(long long n, double p, double h) {
   long long k = 1;
-  if (n > 1 && !(random::detail::binomial_is_small(n, p) && r_ >= h - std::log1p(static_cast<double>(n) * p / (1 - p))))
+  if (n > 1 && !(random::detail::binomial_is_small(n, p) && at_least_minus_log1p(r_, h, static_cast<double>(n) * p / (1 - p))))
     k = random::binomial_positive(s_, std::exp(-r_), n, p, std::exp(-h));
   r_ = -std::log(s_.uniform());
   return k;
@@ -21,7 +22,7 @@ long long draws::binomial_event(long long n, double p, double h) {
 
 long long draws::poisson_event(double mu, double exp_minus_mu) {
   long long k = 1;
-  if (!(mu < random::detail::small_mean && r_ >= mu - std::log1p(mu)))
+  if (!(mu < random::detail::small_mean && at_least_minus_log1p(r_, mu, mu)))
     k = random::poisson_positive(s_, std::exp(-r_), mu, exp_minus_mu);
   r_ = -std::log(s_.uniform());
   return k;
