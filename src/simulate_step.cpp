@@ -14,7 +14,7 @@ namespace memberflow::sim {
 // two or more.
 long long draws::binomial_event(long long n, double p, double h) {
   long long k = 1;
-  if (n > 1 && !(random::detail::binomial_is_small(n, p) && at_least_minus_log1p(r_, h, static_cast<double>(n) * p / (1 - p))))
+  if (n > 1 && !(random::detail::binomial_is_small(n, p) && at_least_minus_log1p(r_, h, static_cast<double>(n) * p, 1 - p)))
     k = random::binomial_positive(s_, std::exp(-r_), n, p, std::exp(-h));
   r_ = -std::log(s_.uniform());
   return k;
