@@ -473,7 +473,8 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
   // as one group first.
   const auto people = std::accumulate(ring, ring + months, std::int64_t{0});
   bool any_counted = false;
-  if (d.count_above() < std::numeric_limits<double>::infinity())
+  // No cohort holds more than the stage: with its whole count not counted, none is.
+  if (draws::counted(static_cast<double>(people) * c.p1, d.count_above()))
     for (std::size_t a = 0; a < months; ++a) any_counted |= draws::counted(static_cast<double>(ring[a]) * c.p1, d.count_above());
   if (!(c.p1 == 0 || (!any_counted && d.all_default(-static_cast<double>(people) * c.log_q1)))) {
     // Age a is in slot (t - a) mod D: from slot t mod D downwards, wrapping.
