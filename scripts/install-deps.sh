@@ -11,6 +11,7 @@ debian_packages=(
   nlohmann-json3-dev   # JSON reading and writing of organisations
   libcsv-dev           # libcsv: RFC 4180 CSV parsing with quoted fields
   librandom123-dev     # Random123: counter-based Philox generator (synthetic data)
+  libxxhash-dev        # xxHash (XXH3, header-only use): the checksum of simulation tallies
   catch2               # Catch2 (v2 on Debian 12, v3 on Debian 13): C++ tests
   libbenchmark-dev     # Google Benchmark: C++ benchmarks
   clang                # libFuzzer (with its runtime, libclang-rt) for the loaders' fuzz target

@@ -200,6 +200,9 @@ struct simulation_tally {
   // buffer of another version, cut short, too long, or whose checksum does not match.
   std::string to_bytes() const;
   static simulation_tally from_bytes(std::string_view bytes);
+  // The checksum to_bytes appends over everything before it (8 bytes, little-endian); a
+  // fuzzer seals its mutated bodies with it so that from_bytes parses them.
+  static std::uint64_t checksum(std::string_view bytes);
 
   // Nodes x tracked histograms of subtree totals (node-major); for the engine.
   detail::window_histograms& histograms();

@@ -6,6 +6,8 @@
 // (each of 7 and 8 read with quarantine and without)
 //   9 a fit's five CSV files (fit_io.hpp), separated by form feeds: posterior, pooling,
 //     drift, drift_years, seasonal (then its means and two drawn parameter sets).
+//  10 a simulation tally's bytes (what a worker sends back), sealed here with their
+//     checksum so that the parser behind it is reached (then written and read back).
 // A loader may refuse its input with a memberflow::error (that is the point); anything
 // else (another exception, a crash, a sanitizer report, a hang) is a finding.
 // Built by tests/CMakeLists.txt with -DMEMBERFLOW_FUZZ=ON (clang, libFuzzer); the same
@@ -38,7 +40,7 @@ const org& fixture_org() {
 void load(std::uint8_t which, const std::string& text) {
   const auto& o = fixture_org();
   const auto p = pipeline::party();
-  switch (which % 10) {
+  switch (which % 11) {
     case 0: org::from_table(read_csv_text(text, "units.csv")); break;
     case 1: org_from_json(text, "org.json"); break;
     case 2: {
@@ -92,6 +94,16 @@ void load(std::uint8_t which, const std::string& text) {
       const auto f = fit_from_tables(t, o, p);
       f.means(o, p);
       draw_parameters(f, o, p, 2, 0);
+      break;
+    }
+    case 10: {
+      auto sealed = text;
+      const auto sum = simulation_tally::checksum(text);
+      sealed.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+      const auto t = simulation_tally::from_bytes(sealed);
+      t.path_count();
+      if (simulation_tally::from_bytes(t.to_bytes()).to_bytes() != t.to_bytes()) __builtin_trap();
+      simulation_tally::from_bytes(text);  // unsealed: refused (or, by chance, a tally)
       break;
     }
   }
