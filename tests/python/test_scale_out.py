@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import sys
 import textwrap
 import time
 
@@ -145,6 +146,18 @@ def test_a_client_that_is_not_a_client_is_refused(district, client, message):
         return
     with pytest.raises(mf.InputError, match=message):
         simulate(district, paths=10, client=client)
+
+
+@needs_dask
+def test_without_zstandard_a_client_is_refused_before_any_work(district, monkeypatch):
+    # The tallies come back compressed with Zstandard, part of the [dask] extra: without
+    # it the call stops before a cluster starts, naming what to install.
+    monkeypatch.setitem(sys.modules, "zstandard", None)  # `import zstandard` now fails
+    clusters = []
+    monkeypatch.setattr(distributed, "LocalCluster", lambda *a, **k: clusters.append(1))
+    with pytest.raises(ImportError, match=r"zstandard: pip install 'memberflow\[dask\]'"):
+        simulate(district, paths=10, client="local")
+    assert clusters == []  # refused before a cluster was started
 
 
 def test_batch_size_needs_a_client_and_must_be_a_whole_number(district):
