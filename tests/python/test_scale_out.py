@@ -102,6 +102,26 @@ def test_a_pickled_scenario_gives_the_same_forecasts_to_the_bit(district):
                      simulate(district, paths=200, seed=4, keep_paths=True, **POLICIES))
 
 
+def test_a_shipped_scenario_is_unpickled_once_per_worker_and_forecasts_alike(district):
+    # What the workers receive: the driver's pickle as bytes (one per call), unpickled at
+    # a worker's first batch and kept for the next ones.
+    from memberflow import scale_out
+    first, second = scale_out._Shipped(district), scale_out._Shipped(district)
+    assert first.token != second.token and first.data == pickle.dumps(district, protocol=pickle.HIGHEST_PROTOCOL)
+    # a wire copy, as a worker gets it
+    copy = scale_out._scenario_of(pickle.loads(pickle.dumps(first)))
+    assert scale_out._scenario_of(first) is copy and copy is not district
+    assert_same_bits(simulate(copy, paths=100, seed=4), simulate(district, paths=100, seed=4))
+    shipments = [scale_out._Shipped(district) for _ in range(scale_out._KEPT_SCENARIOS + 1)]
+    for s in shipments:
+        scale_out._scenario_of(s)
+    assert first.token not in scale_out._unpickled and shipments[-1].token in scale_out._unpickled
+    with pytest.raises(mf.InputError, match="unpickled to a str"):
+        bad = scale_out._Shipped(district)
+        bad.data = pickle.dumps("not a scenario")
+        scale_out._scenario_of(bad)
+
+
 def test_a_replaced_scenario_and_values_set_in_memory_pickle_to_the_same_bits(district):
     what_if = district.replace([{"scope": "kind:cell", "stage": "training", "what": "advance", "scale": 1.1},
                                 {"scope": "subtree:C01", "what": "inflow", "value": 0.37},
