@@ -186,17 +186,14 @@ long long simulation_tally::path_count() const {
 namespace {
 
 constexpr char magic[8] = {'m', 'f', 't', 'a', 'l', 'l', 'y', '\0'};
-// 2: the checksum is XXH3 (1 was a byte-by-byte FNV-1a, ~0.5 s a pass over a national tally).
+// 2: the checksum is XXH3 (1 was a byte-by-byte FNV-1a: merging two national tallies took
+// 4.8 s with it, 1.5 s with XXH3).
 constexpr std::uint32_t tally_version = 2;
 
 }  // namespace
 
 // XXH3, 64 bits: catches a corrupt or truncated buffer (not an adversary).
 std::uint64_t simulation_tally::checksum(std::string_view bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
-
-namespace {
-
-}  // namespace
 
 std::string simulation_tally::to_bytes() const {
   using detail::put;
@@ -271,8 +268,10 @@ simulation_tally simulation_tally::from_bytes(std::string_view in) {
   if (at != body.size()) bad_bytes("bytes left over");
   // The shapes must agree with one another (products that overflow agree with nothing).
   auto is_product = [](std::size_t want, std::size_t a, std::size_t b, std::size_t c = 1) {
-    std::size_t ab = 0, abc = 0;
-    return !__builtin_mul_overflow(a, b, &ab) && !__builtin_mul_overflow(ab, c, &abc) && abc == want;
+    constexpr auto most = std::numeric_limits<std::size_t>::max();
+    if (b != 0 && a > most / b) return false;
+    if (c != 0 && a * b > most / c) return false;
+    return a * b * c == want;
   };
   if (t.horizon < 1 || !is_product(t.sums.size(), t.units, t.quantities, static_cast<std::size_t>(t.horizon)) ||
       !is_product(t.histograms().size(), t.units, t.tracked.size()))

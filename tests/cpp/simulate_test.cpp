@@ -18,6 +18,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -618,6 +619,20 @@ TEST_CASE("Batches: a tally's bytes read back to the same tally; a corrupt buffe
   auto version = bytes;
   version[8] = 99;
   REQUIRE_THROWS_AS_WITH(simulation_tally::from_bytes(version), input_error, mf_test::contains("version 99"));
+  // A unit count 2^63 too large, resealed: with an even number of quantities x months,
+  // tracked counts and paths, every shape's product wraps round to the true one, which a
+  // check by plain multiplication accepted (a tally of 2^63 units for the finish to index).
+  std::uint64_t units = 0;
+  std::memcpy(&units, bytes.data() + 24, sizeof units);  // after the mark, version, horizon, seed
+  REQUIRE(units == sc.units().size());
+  REQUIRE((t.quantities * 12) % 2 == 0);
+  REQUIRE(t.tracked.size() % 2 == 0);
+  auto huge = bytes.substr(0, bytes.size() - 8);
+  units += std::uint64_t{1} << 63;
+  std::memcpy(huge.data() + 24, &units, sizeof units);
+  const auto seal = simulation_tally::checksum(huge);
+  huge.append(reinterpret_cast<const char*>(&seal), sizeof seal);
+  REQUIRE_THROWS_AS_WITH(simulation_tally::from_bytes(huge), input_error, mf_test::contains("of the wrong size"));
 }
 
 // -- regimes: the race, counts and the cost rule draw from the same law ---------------------------
