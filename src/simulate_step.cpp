@@ -226,15 +226,8 @@ void path_simulator::unit_months(std::size_t u) {
       budget = -std::log(first);
     }
   }
-  // Arrivals drawn as a count make every month counted (hazard would say so each time).
-  const bool always_counted = draws::counted(ch().inflow[u], count_above_) || draws::counted(ch().transfer[u], count_above_);
   while (t < su_.horizon) {
     snapshot(u, t);
-    if (always_counted) {
-      busy(u, t);
-      ++t;
-      continue;
-    }
     bool counted = false;
     const double h = same_start_ && t == 0 ? (counted = start_counted_[u], start_hazard_[u]) : hazard(u, t, counted);
     if (counted) {
@@ -333,9 +326,11 @@ double path_simulator::hazard(std::size_t u, int t, bool& counted) {
   if (policies_.adjusts_entry || su_.low_class) return hazard_by_component(u, t, counted);
   const std::int64_t* x = &x_[u * slots_];
   const auto& c = ch();
-  double h = inflow_rate(su_.opt, c, u, t) + c.transfer[u];
-  bool maybe_counted = draws::counted(inflow_rate(su_.opt, c, u, t), count_above_) ||
-                       draws::counted(c.transfer[u], count_above_);
+  const double inflow = inflow_rate(su_.opt, c, u, t);
+  // Arrivals drawn as a count: the month is counted (and H not used), whatever the stages.
+  if (draws::counted(inflow, count_above_) || draws::counted(c.transfer[u], count_above_)) return counted = true, 0.0;
+  double h = inflow + c.transfer[u];
+  bool maybe_counted = false;
   const double* person = &c.person_h[u * stages_];  // a person's h per stage, precomputed
   for (std::size_t s = 0; s < stages_; ++s)
     if (const auto n = total_[u * stages_ + s]) {
