@@ -23,7 +23,10 @@ org.to_frame()), and the same work is timed in both (time.perf_counter, best of
                     (mf.Org(core): a fresh Python Org; every repeat a new one)
         networkx:   the faster of nx.ancestors(G, u) (a set) and
                     nx.shortest_path(G, root, u)[-2::-1] (the ordered path to the root)
-      (c') the same leaves asked again of the same Org (its answers are kept)
+      (c') the same leaves asked again of the same Org (memberflow keeps no answers: every
+      call walks the parent links, so (c) and (c') differ only by noise)
+      (c'') (c) with a full garbage collection before each repeat, for both: it walks the
+      whole heap and so evicts the caches, the cost of calls that find nothing cached
   (d) lowest common ancestor of 1,000 random pairs: org.lca([a, b]) per pair against
       networkx's faster batched call (tree_all_pairs_lowest_common_ancestor,
       all_pairs_lowest_common_ancestor)
@@ -127,6 +130,12 @@ def measure(scale: str, repeat: int, pairs: int, rng: np.random.Generator) -> li
     assert mf_again == mf_anc
     rows.append((scale, f"(c) ancestors of {len(leaves):,} leaves, fresh Org", min(t_set, t_path), t_fresh))
     rows.append((scale, "(c') the same leaves again, same Org", min(t_set, t_path), t_again))
+    cold_set = timed(lambda: [nx.ancestors(G, u) for u in leaves], repeat, cold=True)[1]
+    cold_path = timed(lambda: [nx_ancestors_by_path(G, root, u) for u in leaves], repeat, cold=True)[1]
+    orgs = iter(fresh_orgs(core, repeat))
+    cold_mf, mf_cold = timed(lambda: (lambda o: [o.ancestors(u) for u in leaves])(next(orgs)), repeat, cold=True)[1:]
+    assert mf_cold == mf_anc
+    rows.append((scale, "(c'') (c) with the caches evicted, both", min(cold_set, cold_path), cold_mf))
 
     # (d) lca of random pairs
     some = [tuple(p) for p in rng.choice(ids.to_numpy(dtype=object), size=(pairs, 2))]
@@ -168,7 +177,8 @@ def main() -> None:
         print(f"{scale:<9} {name:<46} {tn:>11.6f} {tm:>13.6f} {tn / tm:>8.1f}x")
     print()
     print("(c) networkx: the faster of nx.ancestors and nx.shortest_path(G, root, u)[-2::-1]; memberflow: "
-          "each repeat on a new mf.Org(core), so every call is a first one (c': the answers kept)")
+          "each repeat on a new mf.Org(core), so every call is a first one (c': the same Org again; "
+          "c'': a full collection before each repeat of either)")
 
 
 if __name__ == "__main__":

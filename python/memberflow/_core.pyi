@@ -44,12 +44,12 @@ class Org:
         """
     def __len__(self) -> int:
         ...
-    def ancestor_ids(self, unit_id: str) -> tuple[typing.Any, ...]:
-        """
-        The ancestors' ids, nearest first: O(depth), no table.
-        """
     def ancestors(self, unit: typing.SupportsInt | typing.SupportsIndex) -> list[int]:
         ...
+    def ancestors_function(self, ids: tuple[str, ...]) -> collections.abc.Callable[[str], tuple[str, ...]]:
+        """
+        A function unit id -> its ancestors' ids (objects of `ids`, the org's ids in its order), nearest first.
+        """
     def attributes(self) -> list[typing.Any]:
         """
         [(name, type, values)] for every attribute column.

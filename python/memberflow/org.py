@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from typing import Union
 
 import numpy as np
@@ -28,25 +29,17 @@ def _checked_id(unit_id: object) -> str:
     return unit_id
 
 
-class _AncestorCache(dict[str, tuple[str, ...]]):
-    """Unit id -> tuple of its ancestors' ids, nearest first, kept one unit at a time: a
-    unit's first lookup walks its parent links in the compiled core (O(depth), no table
-    to fill first), later ones are a dict hit. An unknown id raises UnknownIdError."""
+# Each compiled tree's ids as str objects, made once: the Orgs over one tree (a
+# scenario's, a wrapper made again) share them rather than hold a copy each, and the
+# compiled ancestors function answers with them (a reference each, no new str).
+_ID_OBJECTS: weakref.WeakKeyDictionary[_core.Org, tuple[str, ...]] = weakref.WeakKeyDictionary()
 
-    #: Longer chains are returned but not kept: in a deep chain of units, keeping every
-    #: queried unit's chain would grow with the depth squared (20 GB for 200,000 levels).
-    MAX_KEPT_DEPTH = 64
 
-    def __init__(self, core: _core.Org) -> None:
-        super().__init__()
-        self._core = core
-
-    def __missing__(self, unit_id: object) -> tuple[str, ...]:
-        key = _checked_id(unit_id)
-        chain: tuple[str, ...] = self._core.ancestor_ids(key)
-        if len(chain) <= self.MAX_KEPT_DEPTH:
-            self[key] = chain
-        return chain
+def _id_objects(core: _core.Org) -> tuple[str, ...]:
+    ids = _ID_OBJECTS.get(core)
+    if ids is None:
+        ids = _ID_OBJECTS[core] = tuple(core.ids)
+    return ids
 
 
 class Org:
@@ -65,15 +58,23 @@ class Org:
     ['C1', 'C2']
     """
 
+    #: ``ancestors(unit_id)``: the ancestors' ids, nearest first, the root last; empty for
+    #: the root. A tuple of the org's own id objects. Each call walks the parent links in
+    #: the compiled core (O(depth)): no table is filled first and nothing is kept, so a
+    #: first call costs what a repeated one does. A compiled function set on each Org
+    #: (a Python method around it would double a call's cost); an unknown id raises
+    #: UnknownIdError.
+    ancestors: Callable[[str], tuple[str, ...]]
+
     def __init__(self, core: _core.Org):
         self._core = core
-        self._ids = pd.Index(core.ids, name="unit_id")
         # The same str objects as in self._ids, so that lookups with ids taken from org.ids
-        # compare by identity; list indexing is ~5x faster than pd.Index for single ids.
-        self._id_list = self._ids.tolist()
+        # compare by identity; tuple indexing is ~5x faster than pd.Index for single ids.
+        self._id_list = _id_objects(core)
+        self._ids = pd.Index(self._id_list, name="unit_id")
         # The ids in preorder: every subtree is a contiguous slice of it (Org.descendants).
         self._preorder_ids: list[str] = np.asarray(self._id_list, dtype=object)[core.preorder].tolist()
-        self._ancestor_cache = _AncestorCache(core)  # id -> tuple of ancestor ids, kept as asked
+        self.ancestors = core.ancestors_function(self._id_list)
         self._by_address: _core.IdsByAddress | None = None  # see _by_position
 
     # -- loading and saving ---------------------------------------------------------
@@ -200,20 +201,6 @@ class Org:
     def children(self, unit_id: str) -> list[str]:
         """Ids of the units directly below, in input order."""
         return self._core.children_ids(_checked_id(unit_id))
-
-    def ancestors(self, unit_id: str) -> tuple[str, ...]:
-        """Nearest first, the root last; empty for the root.
-
-        A tuple, shared and immutable: a unit's first call walks its parent links in the
-        compiled core (O(depth)) and keeps the answer, so a repeated call is one dict
-        lookup; for the few levels of a real hierarchy that beats walking parent links or
-        calling into the core, whose fixed per-call cost dominates. Chains deeper than 64
-        are walked on every call rather than kept (their total would grow with the depth
-        squared)."""
-        try:
-            return self._ancestor_cache[unit_id]
-        except TypeError:
-            raise UnknownIdError(f"unknown unit {unit_id!r}") from None
 
     def ancestors_of(self, unit_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
         """:meth:`ancestors` of many units: unit id -> its ancestors, nearest first."""

@@ -45,6 +45,8 @@ py::object message_as_written() {
 }
 }  // namespace
 
+void set_unknown_id_error(const std::string& message) { PyErr_SetString(unknown_id_class, message.c_str()); }
+
 void register_errors(py::module_& m) {
   error_class = add_class(m, "Error", "Base class of every memberflow error.", py::make_tuple(py::handle(PyExc_Exception)));
   py::handle base(error_class);

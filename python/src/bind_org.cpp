@@ -1,5 +1,7 @@
 // memberflow._core.Org: the organisation graph. Indices cross the boundary as numpy
 // int32 arrays viewing the C++ vectors; the Python Org maps them to unit ids.
+#include <pybind11/typing.h>
+
 #include "bindings.hpp"
 #include "memberflow/org.hpp"
 #include "memberflow/org_io.hpp"
@@ -151,6 +153,73 @@ class ids_by_address {
   std::size_t mask_ = 0;
 };
 
+
+// Org.ancestors as a plain CPython function (METH_O) bound to one tree and to the Python
+// Org's own id objects: its answer is a tuple of those objects, nearest first, so a call
+// makes no str and passes no pybind11 dispatcher (which alone costs several times the
+// walk up a real hierarchy's few levels). Every call walks the parent links, O(depth):
+// there is no table to fill and nothing kept, so the first call on a new Org costs what
+// a repeated one does.
+struct ancestors_state {
+  std::shared_ptr<const org> tree;
+  py::tuple ids;  // the id objects, in the org's order (a tuple: nothing can resize it)
+};
+
+PyObject* ancestors_of_id(PyObject* capsule, PyObject* id) {
+  const auto& state = *static_cast<const ancestors_state*>(PyCapsule_GetPointer(capsule, nullptr));
+  const org& o = *state.tree;
+  if (!PyUnicode_Check(id)) {
+    const auto shown = py::repr(id).cast<std::string>();
+    set_unknown_id_error("unknown unit " + shown + " (unit ids are str, got " + Py_TYPE(id)->tp_name + ")");
+    return nullptr;
+  }
+  Py_ssize_t size = 0;
+  const char* utf8 = PyUnicode_AsUTF8AndSize(id, &size);
+  if (utf8 == nullptr) PyErr_Clear();  // a lone surrogate: no unit has that id
+  const std::string_view text = utf8 ? std::string_view(utf8, static_cast<std::size_t>(size)) : std::string_view();
+  unit_index u = utf8 ? o.find(text) : no_unit;
+  if (u == no_unit) {
+    if (utf8 == nullptr) {
+      set_unknown_id_error("unknown unit " + py::repr(id).cast<std::string>());
+      return nullptr;
+    }
+    try {
+      o.index(text);  // throws, naming the id as every other lookup does
+    } catch (const unknown_id& e) {
+      set_unknown_id_error(e.what());
+    }
+    return nullptr;
+  }
+  const auto parents = o.parents();
+  Py_ssize_t depth = 0;
+  for (auto a = parents[static_cast<std::size_t>(u)]; a != no_unit; a = parents[static_cast<std::size_t>(a)]) ++depth;
+  PyObject* out = PyTuple_New(depth);
+  if (out == nullptr) return nullptr;
+  PyObject* const* objects = &PyTuple_GET_ITEM(state.ids.ptr(), 0);
+  Py_ssize_t i = 0;
+  for (auto a = parents[static_cast<std::size_t>(u)]; a != no_unit; a = parents[static_cast<std::size_t>(a)], ++i) {
+    PyObject* ancestor = objects[a];
+    Py_INCREF(ancestor);
+    PyTuple_SET_ITEM(out, i, ancestor);
+  }
+  return out;
+}
+
+PyMethodDef ancestors_method{"ancestors", ancestors_of_id, METH_O,
+                             "ancestors(unit_id) -> tuple of the ancestors' ids, nearest first, the root last."};
+
+// A callable unit id -> ancestors' ids as objects of `ids` (the org's ids in its order,
+// as the Python Org holds them).
+py::object ancestors_function(std::shared_ptr<const org> tree, py::tuple ids) {
+  if (static_cast<std::size_t>(py::len(ids)) != tree->size())
+    throw input_error("ancestors_function: give the org's " + std::to_string(tree->size()) + " ids, got " +
+                      std::to_string(py::len(ids)));
+  auto* state = new ancestors_state{std::move(tree), std::move(ids)};
+  py::capsule owner(state, [](void* p) { delete static_cast<ancestors_state*>(p); });
+  PyObject* fn = PyCFunction_New(&ancestors_method, owner.ptr());
+  if (fn == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(fn);
+}
 }  // namespace
 
 void register_org(py::module_& m) {
@@ -220,14 +289,13 @@ void register_org(py::module_& m) {
              return p == no_unit ? py::object(py::none()) : py::object(py::str(o.id(p)));
            },
            "unit_id"_a)
-      .def("ancestor_ids",
-           [](const org& o, std::string_view id) {
-             const auto chain = o.ancestors(o.index(id));
-             py::tuple out(chain.size());
-             for (std::size_t i = 0; i < chain.size(); ++i) out[i] = py::str(o.id(chain[i]));
-             return out;
+      .def("ancestors_function",
+           [](std::shared_ptr<org> self, py::typing::Tuple<py::str, py::ellipsis> ids)
+               -> py::typing::Callable<py::typing::Tuple<py::str, py::ellipsis>(py::str)> {
+             return ancestors_function(std::move(self), std::move(ids));
            },
-           "unit_id"_a, "The ancestors' ids, nearest first: O(depth), no table.")
+           "ids"_a,
+           "A function unit id -> its ancestors' ids (objects of `ids`, the org's ids in its order), nearest first.")
       .def("subtree_range",
            [](const org& o, std::string_view id) {
              // A subtree is a contiguous slice of the preorder: its [first, stop) positions.

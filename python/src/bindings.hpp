@@ -27,6 +27,9 @@ struct parameter_draws {
 };
 
 void register_errors(py::module_& m);
+// Sets memberflow.UnknownIdError with this message as the pending Python error (for a
+// function written against the C API, which cannot throw through the interpreter).
+void set_unknown_id_error(const std::string& message);
 void register_org(py::module_& m);
 void register_pipeline(py::module_& m);
 void register_scenario(py::module_& m);

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 
@@ -432,28 +433,48 @@ def test_ancestors_of_an_unknown_or_unhashable_id_name_it(small_org):
     assert small_org.ancestors(small_org.root) == ()
 
 
-def test_ancestors_on_a_fresh_org_walk_only_the_units_asked(rng):
-    """No table is filled first: each call answers its own unit (against networkx) and
-    only the units asked are kept."""
+def test_ancestors_on_a_fresh_org_answer_with_the_orgs_own_id_objects(rng):
+    """Each call walks its unit's parent links (against networkx), first and repeated
+    alike, and answers with the very str objects of org.ids (no new strings)."""
     frame = random_tree_frame(rng, 400)
     g = nx_tree(frame)
     root = nx_root(g)
     org = mf.Org.from_frame(frame)
+    own = {id(u) for u in org.ids}
     asked = list(rng.choice(frame["unit_id"], size=25, replace=False))
     for u in asked + asked:
-        assert org.ancestors(u) == tuple(nx.shortest_path(g, root, u)[-2::-1])
-    assert set(org._ancestor_cache) == set(asked)
+        chain = org.ancestors(u)
+        assert type(chain) is tuple and chain == tuple(nx.shortest_path(g, root, u)[-2::-1])
+        assert all(id(a) in own for a in chain)
 
 
-def test_ancestors_in_a_deep_chain_are_walked_not_kept():
-    depth = 3 * mf.org._AncestorCache.MAX_KEPT_DEPTH
+def test_orgs_over_one_tree_share_its_id_objects_and_outlive_nothing():
+    core = mf.datasets.example_district().org._core
+    first, second = mf.Org(core), mf.Org(core)
+    assert all(a is b for a, b in zip(first.ids, second.ids))
+    second.ids.name = "renamed"  # each Org has its own Index over the shared objects
+    assert first.ids.name == "unit_id"
+    ancestors = first.ancestors
+    del first, second, core
+    gc.collect()
+    assert ancestors("C01-02") == ("C01", "D")  # the function keeps the tree it walks alive
+
+
+def test_ancestors_in_a_deep_chain():
+    depth = 200
     ids = [f"u{i}" for i in range(depth + 1)]
     org = mf.Org.from_frame(pd.DataFrame({"unit_id": ids, "parent_id": [None] + ids[:-1]}))
     for _ in range(2):
         assert org.ancestors(ids[-1]) == tuple(reversed(ids[:-1]))
         assert org.ancestors(ids[10]) == tuple(reversed(ids[:10]))
-    assert set(org._ancestor_cache) == {ids[10]}
     assert org.descendants(ids[-3]) == ids[-2:] and org.subtree(ids[1]) == ids[1:]
+
+
+def test_ancestors_of_what_is_not_a_unit_id_raise_unknown_id_naming_it(small_org):
+    for bad, shown in [(5, r"5 \(unit ids are str, got int\)"), (None, "None"), (b"C1", r"b'C1' \(.*bytes"),
+                       ("\ud800", r"'\\ud800'"), ("", "''")]:
+        with pytest.raises(mf.UnknownIdError, match=r"unknown unit " + shown):
+            small_org.ancestors(bad)
 
 
 def test_units_in_scope_names_the_units_replace_would_change():
