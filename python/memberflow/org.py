@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import Union
+from typing import NamedTuple, Union
 
 import numpy as np
 import pandas as pd
@@ -29,17 +29,26 @@ def _checked_id(unit_id: object) -> str:
     return unit_id
 
 
-# Each compiled tree's ids as str objects, made once: the Orgs over one tree (a
-# scenario's, a wrapper made again) share them rather than hold a copy each, and the
-# compiled ancestors function answers with them (a reference each, no new str).
-_ID_OBJECTS: weakref.WeakKeyDictionary[_core.Org, tuple[str, ...]] = weakref.WeakKeyDictionary()
+class _TreeObjects(NamedTuple):
+    """What every Org over one compiled tree shares: its ids as str objects and the
+    compiled ancestors function that answers with them (a reference each, no new str)."""
+
+    ids: tuple[str, ...]
+    ancestors: Callable[[str], tuple[str, ...]]
 
 
-def _id_objects(core: _core.Org) -> tuple[str, ...]:
-    ids = _ID_OBJECTS.get(core)
-    if ids is None:
-        ids = _ID_OBJECTS[core] = tuple(core.ids)
-    return ids
+# Made once per compiled tree: the Orgs over one tree (a scenario's, a wrapper made again)
+# share them rather than hold a copy each. Neither refers to the core's Python object, so
+# an entry goes with the tree.
+_TREE_OBJECTS: weakref.WeakKeyDictionary[_core.Org, _TreeObjects] = weakref.WeakKeyDictionary()
+
+
+def _tree_objects(core: _core.Org) -> _TreeObjects:
+    shared = _TREE_OBJECTS.get(core)
+    if shared is None:
+        ids = tuple(core.ids)
+        shared = _TREE_OBJECTS[core] = _TreeObjects(ids, core.ancestors_function(ids))
+    return shared
 
 
 class Org:
@@ -59,22 +68,23 @@ class Org:
     """
 
     #: ``ancestors(unit_id)``: the ancestors' ids, nearest first, the root last; empty for
-    #: the root. A tuple of the org's own id objects. Each call walks the parent links in
-    #: the compiled core (O(depth)): no table is filled first and nothing is kept, so a
-    #: first call costs what a repeated one does. A compiled function set on each Org
-    #: (a Python method around it would double a call's cost); an unknown id raises
-    #: UnknownIdError.
+    #: the root; an unknown id raises UnknownIdError. A tuple of the org's own id objects,
+    #: shared by siblings: the compiled tree's function makes one for each unit with
+    #: children when it is first wrapped (a few ms for 302,000 units), so a first call costs
+    #: what a repeated one does. Set on each Org as that compiled function: a Python
+    #: method around it would double a call's cost.
     ancestors: Callable[[str], tuple[str, ...]]
 
     def __init__(self, core: _core.Org):
         self._core = core
         # The same str objects as in self._ids, so that lookups with ids taken from org.ids
         # compare by identity; tuple indexing is ~5x faster than pd.Index for single ids.
-        self._id_list = _id_objects(core)
+        shared = _tree_objects(core)
+        self._id_list = shared.ids
         self._ids = pd.Index(self._id_list, name="unit_id")
         # The ids in preorder: every subtree is a contiguous slice of it (Org.descendants).
         self._preorder_ids: list[str] = np.asarray(self._id_list, dtype=object)[core.preorder].tolist()
-        self.ancestors = core.ancestors_function(self._id_list)
+        self.ancestors = shared.ancestors
         self._by_address: _core.IdsByAddress | None = None  # see _by_position
 
     # -- loading and saving ---------------------------------------------------------

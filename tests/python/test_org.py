@@ -446,6 +446,9 @@ def test_ancestors_on_a_fresh_org_answer_with_the_orgs_own_id_objects(rng):
         chain = org.ancestors(u)
         assert type(chain) is tuple and chain == tuple(nx.shortest_path(g, root, u)[-2::-1])
         assert all(id(a) in own for a in chain)
+    siblings = frame.groupby("parent_id")["unit_id"].agg(list)
+    first, second = next(pair[:2] for pair in siblings if len(pair) > 1)
+    assert org.ancestors(first) is org.ancestors(second)  # one tuple, made for their parent
 
 
 def test_orgs_over_one_tree_share_its_id_objects_and_outlive_nothing():
