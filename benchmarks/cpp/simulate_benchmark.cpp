@@ -247,6 +247,46 @@ void BM_DensityFloor(benchmark::State& state) {
 }
 BENCHMARK(BM_DensityFloor)->DenseRange(0, 3)->Iterations(1);
 
+// The draws of one dense unit-month (density scale 100, ~3,740 people a unit), each law
+// drawn as the engine draws it (sim::draws under the automatic rule: counted above mean
+// 1, raced below), independently of the last: how long the engine's unit-month would
+// take if it did nothing but draw. benchmarks/python/bench_dense_draws.py sets numpy's
+// draws of the same laws beside these, and both engines' whole unit-month.
+// Args: the law's index in dense_laws.
+struct dense_law {
+  const char* name;
+  long long n;  // 0 for a Poisson
+  double p_or_mean;
+  int per_unit_month;
+};
+constexpr dense_law dense_laws[] = {
+    {"source advance Bin(800, 0.05)", 800, 0.05, 1},
+    {"source exit Bin(760, 0.02/0.95)", 760, 0.02 / 0.95, 1},
+    {"training advance Bin(200, 0.1)", 200, 0.1, 1},
+    {"training exit Bin(180, 0.02/0.9)", 180, 0.02 / 0.9, 1},
+    {"probation cohort exit Bin(20, 0.002)", 20, 0.002, 12},
+    {"probation fail Bin(20, 0.03)", 20, 0.03, 1},
+    {"full attrition Bin(2500, 0.0015)", 2500, 0.0015, 1},
+    {"inflow Poisson(30)", 0, 30, 1},
+    {"transfer Poisson(1.5)", 0, 1.5, 1},
+};
+void BM_DenseDraw(benchmark::State& state) {
+  const auto& law = dense_laws[state.range(0)];
+  random::stream s(1, 2, 3, 4);
+  double budget = -std::log(s.uniform());
+  const double log_q = law.n ? std::log1p(-law.p_or_mean) : 0, exp_minus = law.n ? 0 : std::exp(-law.p_or_mean);
+  long long x = 0, i = 0;
+  for (auto _ : state) {
+    sim::draws d(s, budget, sim::count_threshold(simulation_regime::automatic));
+    // n drifts as a unit's stock does from month to month
+    x += law.n ? d.binomial(law.n + (i++ & 7), law.p_or_mean, log_q) : d.poisson(law.p_or_mean, exp_minus);
+  }
+  benchmark::DoNotOptimize(x);
+  state.counters["per unit-month"] = law.per_unit_month;
+  state.SetLabel(law.name);
+}
+BENCHMARK(BM_DenseDraw)->DenseRange(0, std::size(dense_laws) - 1);
+
 // The cost rule's calibration: one binomial component of mean m (n = 1000) drawn by the
 // race (a subtraction when quiet, about a uniform per event) and as a count
 // (random::binomial_count, as the engine's counts are drawn). The race's
