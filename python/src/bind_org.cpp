@@ -153,7 +153,6 @@ class ids_by_address {
   std::size_t mask_ = 0;
 };
 
-
 // Org.ancestors as a plain CPython function (METH_O) bound to one tree and to the Python
 // Org's own id objects: its answer is a tuple of those objects, nearest first, so a call
 // makes no str and passes no pybind11 dispatcher (which alone costs more than the rest of
@@ -192,28 +191,33 @@ struct ancestors_state {
   }
 };
 
+// Sets UnknownIdError naming `id` (not a str, or a str that names no unit of `o`).
+void set_unknown(const org& o, PyObject* id, const char* utf8, Py_ssize_t size) {
+  if (!PyUnicode_Check(id))
+    return set_unknown_id_error("unknown unit " + py::repr(id).cast<std::string>() + " (unit ids are str, got " +
+                                Py_TYPE(id)->tp_name + ")");
+  if (utf8 == nullptr) return set_unknown_id_error("unknown unit " + py::repr(id).cast<std::string>());
+  try {
+    o.index(std::string_view(utf8, static_cast<std::size_t>(size)));  // throws, naming the id as every lookup does
+  } catch (const unknown_id& e) {
+    set_unknown_id_error(e.what());
+  }
+}
+
 PyObject* ancestors_of_id(PyObject* capsule, PyObject* id) {
   const auto& state = *static_cast<const ancestors_state*>(PyCapsule_GetPointer(capsule, nullptr));
   const org& o = *state.tree;
-  if (!PyUnicode_Check(id)) {
-    const auto shown = py::repr(id).cast<std::string>();
-    set_unknown_id_error("unknown unit " + shown + " (unit ids are str, got " + Py_TYPE(id)->tp_name + ")");
-    return nullptr;
-  }
   Py_ssize_t size = 0;
-  const char* utf8 = PyUnicode_AsUTF8AndSize(id, &size);
+  const char* utf8 = PyUnicode_Check(id) ? PyUnicode_AsUTF8AndSize(id, &size) : nullptr;
   if (utf8 == nullptr) PyErr_Clear();  // a lone surrogate: no unit has that id
-  const std::string_view text = utf8 ? std::string_view(utf8, static_cast<std::size_t>(size)) : std::string_view();
-  const unit_index u = utf8 ? o.find(text) : no_unit;
+  const unit_index u = utf8 ? o.find(std::string_view(utf8, static_cast<std::size_t>(size))) : no_unit;
   if (u == no_unit) {
-    if (utf8 == nullptr) {
-      set_unknown_id_error("unknown unit " + py::repr(id).cast<std::string>());
-      return nullptr;
-    }
-    try {
-      o.index(text);  // throws, naming the id as every other lookup does
-    } catch (const unknown_id& e) {
-      set_unknown_id_error(e.what());
+    try {  // nothing may be thrown through the interpreter (a __repr__ that raises, no memory)
+      set_unknown(o, id, utf8, size);
+    } catch (py::error_already_set& e) {
+      e.restore();
+    } catch (const std::exception& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
     }
     return nullptr;
   }

@@ -434,8 +434,8 @@ def test_ancestors_of_an_unknown_or_unhashable_id_name_it(small_org):
 
 
 def test_ancestors_on_a_fresh_org_answer_with_the_orgs_own_id_objects(rng):
-    """Each call walks its unit's parent links (against networkx), first and repeated
-    alike, and answers with the very str objects of org.ids (no new strings)."""
+    """Each call answers its own unit (against networkx), first and repeated alike, with
+    the very str objects of org.ids (no new strings); siblings share one tuple."""
     frame = random_tree_frame(rng, 400)
     g = nx_tree(frame)
     root = nx_root(g)
@@ -451,7 +451,7 @@ def test_ancestors_on_a_fresh_org_answer_with_the_orgs_own_id_objects(rng):
     assert org.ancestors(first) is org.ancestors(second)  # one tuple, made for their parent
 
 
-def test_orgs_over_one_tree_share_its_id_objects_and_outlive_nothing():
+def test_orgs_over_one_tree_share_its_id_objects():
     core = mf.datasets.example_district().org._core
     first, second = mf.Org(core), mf.Org(core)
     assert all(a is b for a, b in zip(first.ids, second.ids))
@@ -464,7 +464,7 @@ def test_orgs_over_one_tree_share_its_id_objects_and_outlive_nothing():
 
 
 def test_ancestors_in_a_deep_chain():
-    depth = 200
+    depth = 200  # below depth 64 a unit's answer is its parent's tuple; deeper ones walk
     ids = [f"u{i}" for i in range(depth + 1)]
     org = mf.Org.from_frame(pd.DataFrame({"unit_id": ids, "parent_id": [None] + ids[:-1]}))
     for _ in range(2):
@@ -478,6 +478,13 @@ def test_ancestors_of_what_is_not_a_unit_id_raise_unknown_id_naming_it(small_org
                        ("\ud800", r"'\\ud800'"), ("", "''")]:
         with pytest.raises(mf.UnknownIdError, match=r"unknown unit " + shown):
             small_org.ancestors(bad)
+
+    class Unprintable:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    with pytest.raises(RuntimeError, match="no repr"):  # its own error, not a crash
+        small_org.ancestors(Unprintable())
 
 
 def test_units_in_scope_names_the_units_replace_would_change():
