@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import time
 
 import networkx as nx
 import numpy as np
@@ -166,7 +167,8 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
 
     print(f"machine: {machine()}")
-    print(f"networkx {nx.__version__}, pandas {pd.__version__}; repeat {args.repeat} (best of)")
+    print(f"networkx {nx.__version__}, pandas {pd.__version__}; repeat {args.repeat} (best of); "
+          f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC")
     rows = [row for scale in args.scales.split(",") for row in measure(scale, args.repeat, args.pairs, rng)]
     print("check: every answer equal between networkx and memberflow.Org: OK")
     print()
