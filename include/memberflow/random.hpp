@@ -17,6 +17,7 @@
 // A binomial with p > 1/2 is drawn as n minus a binomial with 1 - p.
 #include <Random123/philox.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -90,20 +91,35 @@ long long mode_outward(double u, long long lo, long long hi, long long m, double
   }
 }
 
-// Bottom-up inversion: the smallest k with u <= f(0) + ... + f(k), walking the pmf from
-// f(0) = f0 with the ratio f(k+1)/f(k) = ratio(k); hi caps k.
+// Bottom-up inversion: the smallest k with u <= f(0) + ... + f(k) = f0 S(k), where
+// S(k) = 1 + R(1) + ... + R(k) and R(k) = f(k) / f(0) = ratio(0) ... ratio(k - 1); hi caps
+// k. The first `unrolled` sums are made apart from f0 (their products and sums run while
+// the caller's exponential is still being computed) and u / f0 is compared with all of
+// them at once, so no branch depends on u there: a walk from 0 mispredicts its last step
+// in most draws. Beyond them the walk goes on term by term.
 template <class Ratio>
 long long bottom_up(double u, long long hi, double f0, Ratio ratio) {
-  double f = f0, rest = u;
-  for (long long k = 0;; ++k) {
-    const double before = rest;
-    rest -= f;
-    if (rest <= 0 || k == hi) return k;
-    const double next = f * ratio(k);
-    // Past the mode the terms only shrink: once one leaves the remainder unchanged, no
-    // later one changes it (U beyond the rounded total mass), so stop here.
-    if (rest == before && next <= f) return k;
-    f = next;
+  constexpr int unrolled = 8;
+  double sums[unrolled];
+  double term = 1, sum = 1;
+  sums[0] = 1;
+  for (int k = 1; k < unrolled; ++k) {
+    term *= ratio(k - 1);
+    sum += term;
+    sums[k] = sum;
+  }
+  const double t = u / f0;
+  int below = 0;  // the sums below t: S never decreases, so these are S(0) .. S(below - 1)
+  for (int k = 0; k < unrolled; ++k) below += sums[k] < t;
+  if (below < unrolled || hi < unrolled) return std::min<long long>(below, hi);
+  for (long long k = unrolled;; ++k) {
+    const double next = term * ratio(k - 1), before = sum;
+    sum += next;
+    if (t <= sum || k == hi) return k;
+    // Past the mode the terms only shrink: once one leaves the sum unchanged, no later one
+    // changes it (u beyond the rounded total mass), so stop here.
+    if (sum == before && next <= term) return k;
+    term = next;
   }
 }
 

@@ -400,6 +400,55 @@ TEST_CASE("at_least_minus_log1p decides as r >= h - log1p(a / b) does, at and ar
   CHECK(near > 200000 * 18);  // the ulp neighbours of the boundary were among them
 }
 
+TEST_CASE("Bottom-up inversion compares with its first sums at once and picks the walk's k", "[random]") {
+  // The walk from 0, term by term, written out: the smallest k with u - f(0) - ... - f(k) <= 0.
+  auto walk = [](double u, long long hi, double f0, auto ratio) {
+    double f = f0, rest = u;
+    for (long long k = 0;; ++k) {
+      const double before = rest;
+      rest -= f;
+      if (rest <= 0 || k == hi) return k;
+      const double next = f * ratio(k);
+      if (rest == before && next <= f) return k;
+      f = next;
+    }
+  };
+  stream s(7, 7, 7, 7);
+  long long compared = 0, tail = 0;
+  auto check = [&](long long hi, double f0, auto ratio, const char* law) {
+    for (int i = 0; i < 20000; ++i) {
+      const double u = s.uniform();
+      const auto k = random::detail::bottom_up(u, hi, f0, ratio);
+      INFO(law << " at u = " << u);
+      REQUIRE(k == walk(u, hi, f0, ratio));
+      ++compared;
+      tail += k >= 8;
+    }
+    // at and beside each cumulative sum, where the two orders of rounding may part by one
+    // (not where the sum has reached 1 within 1e-9: there u lies beyond the rounded total
+    // mass, a chance of ~1e-16, and each stops near the bulk by its own rule)
+    double cdf = 0, f = f0;
+    for (long long k = 0; k <= std::min(hi, 40LL); ++k) {
+      cdf += f;
+      for (double u : {std::nextafter(cdf, 0.0), cdf, std::nextafter(cdf, 1.0)})
+        if (u > 0 && u < 1 - 1e-9) {
+          INFO(law << " at the sum up to " << k << ", u = " << u);
+          CHECK(std::abs(random::detail::bottom_up(u, hi, f0, ratio) - walk(u, hi, f0, ratio)) <= 1);
+        }
+      f *= ratio(k);
+    }
+  };
+  for (const auto& [n, p] : std::vector<std::pair<long long, double>>{
+           {1, 0.5}, {3, 0.4}, {7, 0.5}, {20, 0.3}, {180, 0.0222}, {2500, 0.0015}, {100, 0.0999}}) {
+    const double dn = static_cast<double>(n), odds = p / (1 - p);
+    check(n, std::exp(dn * std::log1p(-p)),
+          [&](long long k) { return (dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds; }, "binomial");
+  }
+  for (double mu : {0.3, 1.5, 3.5, 7.0, 9.9})
+    check(10000, std::exp(-mu), [&](long long k) { return mu / static_cast<double>(k + 1); }, "Poisson");
+  REQUIRE(tail > 1000);  // the walk beyond the first eight sums was exercised
+}
+
 TEST_CASE("Binomial and Poisson: edge parameters and refusals", "[random]") {
   stream s(1, 2, 3, 4);
   for (int i = 0; i < 100; ++i) {
