@@ -216,9 +216,12 @@ long long binomial_count(Stream& s, long long n, double p, double log1p_minus_p 
   bool exact_test_ready = false;
   for (;;) {
     const double u = s.uniform() - 0.5, v = s.uniform(), us = 0.5 - std::abs(u);
-    const double kd = std::floor((2 * a / us + b) * u + c);
-    if (kd < 0 || kd > dn) continue;
-    const auto k = static_cast<long long>(kd);
+    // k = floor(x), kept when 0 <= k <= n, i.e. 0 <= x < n + 1, where truncation is the
+    // floor: the same k as std::floor, without its 17 instructions on baseline x86-64.
+    const double x = (2 * a / us + b) * u + c;
+    if (!(x >= 0 && x < dn + 1)) continue;
+    const auto k = static_cast<long long>(x);
+    const double kd = static_cast<double>(k);
     if (us >= 0.07 && v <= v_r) return k;
     if (!exact_test_ready) {
       const double log_q = std::isnan(log1p_minus_p) ? std::log1p(-p) : log1p_minus_p;
@@ -245,9 +248,10 @@ long long poisson_count(Stream& s, double mu, double exp_minus_mu = -1) {
   bool exact_test_ready = false;
   for (;;) {
     const double u = s.uniform() - 0.5, v = s.uniform(), us = 0.5 - std::abs(u);
-    const double kd = std::floor((2 * a / us + b) * u + mu + 0.43);
-    if (kd < 0) continue;
-    const auto k = static_cast<long long>(kd);
+    const double x = (2 * a / us + b) * u + mu + 0.43;  // k = floor(x), by truncation as in binomial_count
+    if (!(x >= 0)) continue;
+    const auto k = static_cast<long long>(x);
+    const double kd = static_cast<double>(k);
     if (us >= 0.07 && v <= v_r) return k;
     if (us < 0.013 && v > us) continue;
     if (!exact_test_ready) {
