@@ -16,7 +16,7 @@ long long draws::binomial_event(long long n, double p, double h) {
   long long k = 1;
   if (n > 1 && !(random::detail::binomial_is_small(n, p) && at_least_minus_log1p(r_, h, static_cast<double>(n) * p, 1 - p)))
     k = random::binomial_positive(s_, std::exp(-r_), n, p, std::exp(-h));
-  r_ = -std::log(s_.uniform());
+  r_ = random::exponential(s_);
   return k;
 }
 
@@ -24,7 +24,7 @@ long long draws::poisson_event(double mu, double exp_minus_mu) {
   long long k = 1;
   if (!(mu < random::detail::small_mean && at_least_minus_log1p(r_, mu, mu)))
     k = random::poisson_positive(s_, std::exp(-r_), mu, exp_minus_mu);
-  r_ = -std::log(s_.uniform());
+  r_ = random::exponential(s_);
   return k;
 }
 

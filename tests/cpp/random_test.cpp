@@ -6,6 +6,7 @@
 //
 // Thresholds are derived, never tuned: a chi-square statistic is held to the 0.999
 // quantile of its distribution (Wilson-Hilferty), a mean to 5 standard errors.
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -504,6 +505,43 @@ TEST_CASE("The samplers return a sane value for the extreme uniforms, and return
       CHECK(std::abs(static_cast<double>(k.value_or(-1)) - mean) <= 40 * sd + 40);
     }
   }
+}
+
+TEST_CASE("The ziggurat exponential matches Exp(1), its tail beyond r included", "[random]") {
+  // The strips close at the top: the last one reaches height f(0) = 1.
+  const auto& z = random::detail::exponential_strips;
+  REQUIRE(z.f[255] + z.v / z.x[255] == Catch::Approx(1.0).epsilon(1e-12));
+  // 2,000,000 draws in 64 bins of equal chance (edges -log(1 - j/64)), the last bin
+  // split at r so that the tail's own draws (r + Exp(1)) are counted apart, and bins
+  // straddling the strips' edges; chi-square at the 0.999 quantile.
+  std::vector<double> edges;
+  for (int j = 1; j < 64; ++j) edges.push_back(-std::log(1 - j / 64.0));
+  edges.push_back(z.r);
+  std::vector<double> chance(edges.size() + 1);
+  double below = 0;
+  for (std::size_t j = 0; j < edges.size(); ++j) {
+    const double to = 1 - std::exp(-edges[j]);
+    chance[j] = to - below;
+    below = to;
+  }
+  chance.back() = 1 - below;
+  stream s(11, 12, 13, 14);
+  const int n = 2000000;
+  std::vector<long long> seen(chance.size());
+  for (int i = 0; i < n; ++i) {
+    const double x = random::exponential(s);
+    REQUIRE(x > 0);
+    ++seen[static_cast<std::size_t>(std::upper_bound(edges.begin(), edges.end(), x) - edges.begin())];
+  }
+  double statistic = 0;
+  for (std::size_t j = 0; j < chance.size(); ++j) {
+    const double expected = n * chance[j];
+    statistic += (seen[j] - expected) * (seen[j] - expected) / expected;
+  }
+  const int dof = static_cast<int>(chance.size()) - 1;
+  INFO("chi-square " << statistic << " on " << dof << " dof; beyond r: " << seen.back() << " of " << n);
+  REQUIRE(statistic < chi_square_quantile(dof));
+  REQUIRE(seen.back() > 0);  // the tail was drawn
 }
 
 TEST_CASE("Gamma, beta and normal draws have their means and variances", "[random]") {
