@@ -21,7 +21,8 @@ namespace memberflow::sim {
 // walks its components in a fixed order: one with r >= h takes its default and r -= h
 // (by memorylessness the rest is again Exp(1)); one with r < h does not, and v = exp(-r),
 // uniform on (d, 1], draws its outcome given that (random::*_positive); then a fresh
-// r = -log(U) is drawn. So a default costs a subtraction and each event one uniform.
+// r ~ Exp(1) is drawn (random::exponential). So a default costs a subtraction and each
+// event about one random number.
 // Both ways draw each component from its own law, independently of the others.
 class draws {
  public:

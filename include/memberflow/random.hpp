@@ -14,7 +14,9 @@
 //   mean >= 10  mode-outward inversion: one uniform, walk the pmf in the fixed order
 //               m, m+1, m-1, m+2, m-2, ... from the mode m. Inversion is valid for any
 //               fixed order of the outcomes; this one needs O(standard deviation) steps.
-// A binomial with p > 1/2 is drawn as n minus a binomial with 1 - p.
+// A binomial with p > 1/2 is drawn as n minus a binomial with 1 - p. The count regime's
+// binomial_count / poisson_count add transformed rejection from mean 10, and Exp(1) is
+// drawn by the ziggurat (exponential).
 #include <Random123/philox.h>
 
 #include <algorithm>
