@@ -169,13 +169,10 @@ struct ancestors_state {
 
   ancestors_state(std::shared_ptr<const org> t, py::tuple i) : tree(std::move(t)), ids(std::move(i)) {
     const auto parents = tree->parents();
-    std::vector<char> has_children(tree->size());
-    for (auto p : parents)
-      if (p != no_unit) has_children[static_cast<std::size_t>(p)] = 1;
     chains.resize(tree->size());
     for (auto v : tree->preorder()) {  // a parent before its children
       const auto at = static_cast<std::size_t>(v);
-      if (!has_children[at] || tree->depth(v) >= kept_depth) continue;
+      if (tree->subtree(v).size() == 1 || tree->depth(v) >= kept_depth) continue;  // a leaf, or deep
       const auto p = parents[at];
       PyObject* above = p == no_unit ? nullptr : chains[static_cast<std::size_t>(p)].ptr();
       const Py_ssize_t above_size = above ? PyTuple_GET_SIZE(above) : 0;
