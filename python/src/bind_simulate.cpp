@@ -274,11 +274,8 @@ void register_simulate(py::module_& m) {
       views.emplace_back(data, static_cast<std::size_t>(size));
     }
     py::gil_scoped_release release;
-    simulation_tally total;
-    for (std::size_t i = 0; i < views.size(); ++i) {
-      if (i == 0) total = simulation_tally::from_bytes(views[i]);
-      else merge(total, simulation_tally::from_bytes(views[i]));
-    }
+    simulation_tally total = views.empty() ? simulation_tally{} : simulation_tally::from_bytes(views[0]);
+    for (std::size_t i = 1; i < views.size(); ++i) merge(total, simulation_tally::from_bytes(views[i]));
     return total;
   };
   m.def(
