@@ -22,6 +22,7 @@ unit-month cost nothing but its draws, with 2 threads 1.9x one.
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import subprocess
 import sys
@@ -65,14 +66,21 @@ def numpy_draw_ns(repeat: int, size: int = 1_000_000) -> list[float]:
 
 
 def memberflow_draw_ns(benchmark: str, repeat: int) -> list[float]:
-    """BM_DenseDraw/<law>'s nanoseconds a draw (the minimum over `repeat` repetitions)."""
+    """BM_DenseDraw/<law>'s nanoseconds a draw (the minimum over `repeat` repetitions),
+    each checked to be the law of LAWS at its index (the two lists are written twice, in
+    C++ and here: a law changed in one only is refused)."""
     out = subprocess.run([benchmark, "--benchmark_filter=BM_DenseDraw/", f"--benchmark_repetitions={repeat}",
                           "--benchmark_format=csv"], capture_output=True, text=True, check=True).stdout
     best: dict[int, float] = {}
-    for row in out.splitlines():
-        if row.startswith('"BM_DenseDraw/') and "_" not in row.split(",")[0].split("/")[1]:
-            law = int(row.split(",")[0].strip('"').split("/")[1])
-            best[law] = min(best.get(law, float("inf")), float(row.split(",")[3]))
+    for row in csv.DictReader(out[out.index("name,"):].splitlines()):
+        name = row["name"]
+        index = name.removeprefix("BM_DenseDraw/")
+        if index == name or not index.isdigit():  # another benchmark, or an aggregate (0_mean ...)
+            continue
+        law = int(index)
+        if law >= len(LAWS) or row["label"] != LAWS[law][0] or int(float(row["per unit-month"])) != LAWS[law][3]:
+            raise SystemExit(f"{benchmark}: BM_DenseDraw/{law} is {row['label']!r}, not the law listed here")
+        best[law] = min(best.get(law, float("inf")), float(row["cpu_time"]))
     if sorted(best) != list(range(len(LAWS))):
         raise SystemExit(f"{benchmark} gave no BM_DenseDraw for every law: {sorted(best)}")
     return [best[i] for i in range(len(LAWS))]
