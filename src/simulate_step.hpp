@@ -33,7 +33,7 @@ class draws {
 
   long long binomial(long long n, double p, double log_q) {
     if (n == 0 || p == 0) return 0;
-    if (counted(static_cast<double>(n) * p, count_above_)) return random::binomial_count(s_, n, p, log_q);
+    if (counted(static_cast<double>(n) * p, count_above_)) return binomial_count(n, p, log_q);
     const double h = -static_cast<double>(n) * log_q;
     if (r_ >= h) {
       r_ -= h;
@@ -52,7 +52,7 @@ class draws {
 
   long long poisson(double mu, double exp_minus_mu) {
     if (mu == 0) return 0;
-    if (counted(mu, count_above_)) return random::poisson_count(s_, mu, exp_minus_mu);
+    if (counted(mu, count_above_)) return poisson_count(mu, exp_minus_mu);
     if (r_ >= mu) {
       r_ -= mu;
       return 0;
@@ -63,6 +63,18 @@ class draws {
   double count_above() const { return count_above_; }
 
  private:
+  // random::binomial_count and poisson_count without their checks (the setup made them):
+  // the same draws.
+  [[gnu::noinline]] long long binomial_count(long long n, double p, double log_q) {
+    if (p > 0.5) return random::binomial_count(s_, n, p, log_q);
+    if (static_cast<double>(n) * p < random::detail::small_mean)
+      return random::detail::binomial_bottom_up(s_.uniform(), n, p, std::exp(static_cast<double>(n) * log_q));
+    return random::detail::binomial_btrs(s_, n, p, log_q);
+  }
+  [[gnu::noinline]] long long poisson_count(double mu, double exp_minus_mu) {
+    if (mu < random::detail::small_mean) return random::detail::poisson_bottom_up(s_.uniform(), mu, exp_minus_mu);
+    return random::detail::poisson_ptrs(s_, mu);
+  }
   [[gnu::noinline]] long long binomial_event(long long n, double p, double h);
   [[gnu::noinline]] long long poisson_event(double mu, double exp_minus_mu);
 

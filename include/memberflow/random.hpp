@@ -204,11 +204,12 @@ long long poisson(Stream& s, double mu, double exp_minus_mu = -1) {
 // random variables", Insurance: Mathematics and Economics 12 (1993) 39-45 (PTRS): a round
 // takes two uniforms and is accepted with chance ~0.9; most rounds are settled by the
 // squeeze, the others by the pmf's logarithm (log-factorials from the table).
+namespace detail {
+
+// BTRS, for p <= 1/2 and n p >= small_mean, unchecked (binomial_count checks; the
+// simulation's draws call it directly). log_q: log1p(-p), or NaN to compute it.
 template <class Stream>
-long long binomial_count(Stream& s, long long n, double p, double log1p_minus_p = std::numeric_limits<double>::quiet_NaN()) {
-  if (n < 0 || !(p >= 0 && p <= 1)) throw parameter_error("binomial: need n >= 0 and p in [0, 1]");
-  if (p > 0.5 && p < 1) return n - binomial_count(s, n, 1 - p);
-  if (n == 0 || p == 0 || p == 1 || detail::binomial_is_small(n, p)) return binomial(s, n, p, log1p_minus_p);
+long long binomial_btrs(Stream& s, long long n, double p, double log_q) {
   const double dn = static_cast<double>(n);
   const double spq = std::sqrt(dn * p * (1 - p));
   const double b = 1.15 + 2.53 * spq, a = -0.0873 + 0.0248 * b + 0.01 * p, c = dn * p + 0.5, v_r = 0.92 - 4.2 / b;
@@ -216,6 +217,8 @@ long long binomial_count(Stream& s, long long n, double p, double log1p_minus_p 
   // (~14%), so made on the first of them (a logarithm and two table lookups saved in most
   // draws; the same numbers, so the same bits).
   double alpha = 0, log_r = 0, log_fm = 0;
+  const double* table = nullptr;  // log_factorial's, when n is within it (then so are k, m, n - k, n - m)
+  auto log_fact = [&](long long j) { return table ? table[j] : log_factorial(j); };
   bool exact_test_ready = false;
   for (;;) {
     const double u = s.uniform() - 0.5, v = s.uniform(), us = 0.5 - std::abs(u);
@@ -227,31 +230,31 @@ long long binomial_count(Stream& s, long long n, double p, double log1p_minus_p 
     const double kd = static_cast<double>(k);
     if (us >= 0.07 && v <= v_r) return k;
     if (!exact_test_ready) {
-      const double log_q = std::isnan(log1p_minus_p) ? std::log1p(-p) : log1p_minus_p;
+      if (std::isnan(log_q)) log_q = std::log1p(-p);
+      if (n < log_factorial_size) table = log_factorial_table().data();
       const auto m = static_cast<long long>(std::floor((dn + 1) * p));
       alpha = (2.83 + 5.1 / b) * spq;
       log_r = std::log(p) - log_q;
-      log_fm = -detail::log_factorial(m) - detail::log_factorial(n - m) + static_cast<double>(m) * log_r;
+      log_fm = -log_fact(m) - log_fact(n - m) + static_cast<double>(m) * log_r;
       exact_test_ready = true;
     }
     // log f(k) / f(m), the hat's height at us against it
-    const double log_fk = -detail::log_factorial(k) - detail::log_factorial(n - k) + kd * log_r;
+    const double log_fk = -log_fact(k) - log_fact(n - k) + kd * log_r;
     if (std::log(v * alpha / (a / (us * us) + b)) <= log_fk - log_fm) return k;
   }
 }
 
+// PTRS, for mu >= small_mean, unchecked (poisson_count checks).
 template <class Stream>
-long long poisson_count(Stream& s, double mu, double exp_minus_mu = -1) {
-  if (!(mu >= 0) || !std::isfinite(mu)) throw parameter_error("poisson: need a finite mean >= 0");
-  if (mu < detail::small_mean) return poisson(s, mu, exp_minus_mu);
+long long poisson_ptrs(Stream& s, double mu) {
   const double slam = std::sqrt(mu);
   const double b = 0.931 + 2.53 * slam, a = -0.059 + 0.02483 * b, v_r = 0.9277 - 3.6224 / (b - 2);
-  // As in binomial_count: the exact test's constants on the first round that needs them.
+  // As in binomial_btrs: the exact test's constants on the first round that needs them.
   double log_mu = 0, log_inv_alpha = 0;
   bool exact_test_ready = false;
   for (;;) {
     const double u = s.uniform() - 0.5, v = s.uniform(), us = 0.5 - std::abs(u);
-    const double x = (2 * a / us + b) * u + mu + 0.43;  // k = floor(x), by truncation as in binomial_count
+    const double x = (2 * a / us + b) * u + mu + 0.43;  // k = floor(x), by truncation as in binomial_btrs
     if (!(x >= 0)) continue;
     const auto k = static_cast<long long>(x);
     const double kd = static_cast<double>(k);
@@ -262,9 +265,25 @@ long long poisson_count(Stream& s, double mu, double exp_minus_mu = -1) {
       log_inv_alpha = std::log(1.1239 + 1.1328 / (b - 3.4));
       exact_test_ready = true;
     }
-    if (std::log(v) + log_inv_alpha - std::log(a / (us * us) + b) <= -mu + kd * log_mu - detail::log_factorial(k))
-      return k;
+    if (std::log(v) + log_inv_alpha - std::log(a / (us * us) + b) <= -mu + kd * log_mu - log_factorial(k)) return k;
   }
+}
+
+}  // namespace detail
+
+template <class Stream>
+long long binomial_count(Stream& s, long long n, double p, double log1p_minus_p = std::numeric_limits<double>::quiet_NaN()) {
+  if (n < 0 || !(p >= 0 && p <= 1)) throw parameter_error("binomial: need n >= 0 and p in [0, 1]");
+  if (p > 0.5 && p < 1) return n - binomial_count(s, n, 1 - p);
+  if (n == 0 || p == 0 || p == 1 || detail::binomial_is_small(n, p)) return binomial(s, n, p, log1p_minus_p);
+  return detail::binomial_btrs(s, n, p, log1p_minus_p);
+}
+
+template <class Stream>
+long long poisson_count(Stream& s, double mu, double exp_minus_mu = -1) {
+  if (!(mu >= 0) || !std::isfinite(mu)) throw parameter_error("poisson: need a finite mean >= 0");
+  if (mu < detail::small_mean) return poisson(s, mu, exp_minus_mu);
+  return detail::poisson_ptrs(s, mu);
 }
 
 // Draws given that the outcome is not 0, for a caller that has already spent a uniform
