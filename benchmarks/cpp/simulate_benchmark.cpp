@@ -39,7 +39,7 @@ BENCHMARK(BM_Uniform);
 // Binomial and Poisson draws of the sizes the engine meets: a cell's full members (n = 20,
 // tiny p), a small stage (n = 3), and large means on both sides of the algorithm switch;
 // the last argument 0 for random::binomial / poisson (inversion), 1 for the count
-// regime's binomial_count / poisson_count (BTRS and PTRS from mean 10).
+// regime's binomial_count / poisson_count (BTRS and PTRS from mean 18).
 void BM_Binomial(benchmark::State& state) {
   const long long n = state.range(0);
   const double p = static_cast<double>(state.range(1)) / 10000.0;
@@ -63,6 +63,36 @@ void BM_Poisson(benchmark::State& state) {
   state.counters["draws/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Poisson)->ArgsProduct({{3, 990, 1000, 100000}, {0, 1}});
+
+// Where bottom-up inversion gives way (detail::small_mean) and how many of its sums it
+// makes at once (detail::bottom_up's widths): Bin(200 + (i & 7), mean / 200), one draw
+// alone, by bottom-up inversion with the width the mean picks (0) or a fixed one (8, 16,
+// 24), or by BTRS (1), whatever the mean (BTRS is meant for means >= 10).
+// Args: the mean, the method.
+void BM_SmallMeanSwitch(benchmark::State& state) {
+  const double mean = static_cast<double>(state.range(0)), p = mean / 200;
+  const auto method = state.range(1);
+  const double log_q = std::log1p(-p), odds = p / (1 - p);
+  random::stream s(1, 2, 3, 4);
+  long long x = 0, i = 0;
+  for (auto _ : state) {
+    const long long n = 200 + (i++ & 7);
+    const double dn = static_cast<double>(n);
+    auto ratio = [&](long long k) { return (dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds; };
+    const double u = method == 1 ? 0 : s.uniform(), f0 = method == 1 ? 0 : std::exp(dn * log_q);
+    switch (method) {
+      case 0: x += random::detail::binomial_bottom_up(u, n, p, f0); break;
+      case 1: x += random::detail::binomial_btrs(s, n, p, log_q); break;
+      case 8: x += random::detail::bottom_up<8>(u, n, f0, ratio); break;
+      case 16: x += random::detail::bottom_up<16>(u, n, f0, ratio); break;
+      case 24: x += random::detail::bottom_up<24>(u, n, f0, ratio); break;
+    }
+  }
+  benchmark::DoNotOptimize(x);
+  static const char* names[] = {"bottom-up, width by mean", "BTRS"};
+  state.SetLabel(method < 2 ? names[method] : "bottom-up, width " + std::to_string(method));
+}
+BENCHMARK(BM_SmallMeanSwitch)->ArgsProduct({{2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24}, {0, 8, 16, 24, 1}});
 
 // The engine: paths of the province, 12 months, with 1 and 2 threads.
 void BM_SimulateProvince(benchmark::State& state) {

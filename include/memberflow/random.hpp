@@ -9,13 +9,14 @@
 //
 // Samplers: our own, not the standard library's (whose algorithms differ between
 // implementations and whose binomial is slow). Both are inversion methods, exact up to
-// floating-point rounding (detail::small_mean = 10):
-//   mean < 10   bottom-up inversion: one uniform, walk the pmf from 0;
-//   mean >= 10  mode-outward inversion: one uniform, walk the pmf in the fixed order
+// floating-point rounding (detail::small_mean = 18):
+//   mean < 18   bottom-up inversion: one uniform, compared with the pmf's first 8 to 24
+//               partial sums at once (by the mean), then walked on from there;
+//   mean >= 18  mode-outward inversion: one uniform, walk the pmf in the fixed order
 //               m, m+1, m-1, m+2, m-2, ... from the mode m. Inversion is valid for any
 //               fixed order of the outcomes; this one needs O(standard deviation) steps.
 // A binomial with p > 1/2 is drawn as n minus a binomial with 1 - p. The count regime's
-// binomial_count / poisson_count add transformed rejection from mean 10, and Exp(1) is
+// binomial_count / poisson_count add transformed rejection from mean 18, and Exp(1) is
 // drawn by the ziggurat (exponential).
 #include <Random123/philox.h>
 
@@ -100,12 +101,12 @@ long long mode_outward(double u, long long lo, long long hi, long long m, double
 // the caller's exponential is still being computed) and u / f0 is compared with all of
 // them at once, so no branch depends on u there: a walk from 0 mispredicts its last step
 // in most draws. Beyond them the walk goes on term by term.
-template <class Ratio>
+template <int unrolled, class Ratio>
 long long bottom_up(double u, long long hi, double f0, Ratio ratio) {
-  constexpr int unrolled = 8;
   double sums[unrolled];
   double term = 1, sum = 1;
   sums[0] = 1;
+#pragma GCC unroll 24
   for (int k = 1; k < unrolled; ++k) {
     term *= ratio(k - 1);
     sum += term;
@@ -113,6 +114,7 @@ long long bottom_up(double u, long long hi, double f0, Ratio ratio) {
   }
   const double t = u / f0;
   int below = 0;  // the sums below t: S never decreases, so these are S(0) .. S(below - 1)
+#pragma GCC unroll 24
   for (int k = 0; k < unrolled; ++k) below += sums[k] < t;
   if (below < unrolled || hi < unrolled) return std::min<long long>(below, hi);
   for (long long k = unrolled;; ++k) {
@@ -126,17 +128,34 @@ long long bottom_up(double u, long long hi, double f0, Ratio ratio) {
   }
 }
 
+// bottom_up with as many sums at once as the mean needs for most draws to end among them:
+// 8 below mean 4, 12 below 7, else 16 (one draw alone, from the sums made to the walk's
+// end, 1 to 10: with 8 sums 9-10 ns up to mean 3 but 20 at mean 6 and 32-34 at 8-10,
+// where half the draws walked on past them; with 16, 14-17 ns throughout). Every width
+// picks the same k: the sums are the same numbers.
+template <class Ratio>
+long long bottom_up(double u, long long hi, double f0, double mean, Ratio ratio) {
+  if (mean < 4) return bottom_up<8>(u, hi, f0, ratio);
+  if (mean < 7) return bottom_up<12>(u, hi, f0, ratio);
+  if (mean < 10) return bottom_up<16>(u, hi, f0, ratio);
+  if (mean < 14) return bottom_up<20>(u, hi, f0, ratio);
+  return bottom_up<24>(u, hi, f0, ratio);
+}
+
 inline long long binomial_bottom_up(double u, long long n, double p, double f0) {
   const double dn = static_cast<double>(n), odds = p / (1 - p);
-  return bottom_up(u, n, f0, [&](long long k) { return (dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds; });
+  return bottom_up(u, n, f0, dn * p, [&](long long k) { return (dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds; });
 }
 
 inline long long poisson_bottom_up(double u, double mu, double f0) {
-  return bottom_up(u, 10000, f0, [&](long long k) { return mu / static_cast<double>(k + 1); });
+  return bottom_up(u, 10000, f0, mu, [&](long long k) { return mu / static_cast<double>(k + 1); });
 }
 
-// Bottom-up inversion is used where the mean is below this; mode-outward above.
-inline constexpr double small_mean = 10;
+// Bottom-up inversion is used where the mean is below this; mode-outward (and in the
+// count regime transformed rejection) above. With up to 24 sums at once it beats
+// transformed rejection up to about here: one draw alone, 17-20 ns at means 10-12 and
+// 26 at 16 against BTRS's 36-40 (benchmarks/RESULTS.md); 10 until 2026-11-29.
+inline constexpr double small_mean = 18;
 
 inline bool binomial_is_small(long long n, double p) { return p <= 0.5 && static_cast<double>(n) * p < small_mean; }
 
@@ -196,14 +215,14 @@ long long poisson(Stream& s, double mu, double exp_minus_mu = -1) {
 }
 
 // Binomial(n, p) and Poisson(mu) for counts drawn whole (the simulation's count regime):
-// the laws of binomial() and poisson(), with other bits above mean 10, where the cost does
-// not grow with the standard deviation. Below mean 10 they are binomial() and poisson()
-// themselves (the same bits). From mean 10 on: transformed rejection with squeeze,
+// the laws of binomial() and poisson(), with other bits from mean 18, where the cost does
+// not grow with the standard deviation. Below mean 18 they are binomial() and poisson()
+// themselves (the same bits). From mean 18 on: transformed rejection with squeeze,
 // W. Hormann, "The generation of binomial random variates", J. Statist. Comput. Simul. 46
 // (1993) 101-110 (BTRS), and "The transformed rejection method for generating Poisson
 // random variables", Insurance: Mathematics and Economics 12 (1993) 39-45 (PTRS): a round
-// takes two uniforms and is accepted with chance ~0.9; most rounds are settled by the
-// squeeze, the others by the pmf's logarithm (log-factorials from the table).
+// takes two uniforms and is accepted with chance ~0.8-0.9; the squeeze settles most rounds
+// at large means, the pmf's logarithm (log-factorials from the table) the others.
 namespace detail {
 
 // BTRS, for p <= 1/2 and n p >= small_mean, unchecked (binomial_count checks; the
@@ -214,8 +233,8 @@ long long binomial_btrs(Stream& s, long long n, double p, double log_q) {
   const double spq = std::sqrt(dn * p * (1 - p));
   const double b = 1.15 + 2.53 * spq, a = -0.0873 + 0.0248 * b + 0.01 * p, c = dn * p + 0.5, v_r = 0.92 - 4.2 / b;
   // The exact test's constants: needed only in the rounds the squeeze does not settle
-  // (~14%), so made on the first of them (a logarithm and two table lookups saved in most
-  // draws; the same numbers, so the same bits).
+  // (0.38 of a draw at Bin(3000, 0.05), 0.52 at Bin(800, 0.05): the squeeze's v_r is low
+  // at small means), so made on the first of them (the same numbers, so the same bits).
   double alpha = 0, log_r = 0, log_fm = 0;
   const double* table = nullptr;  // log_factorial's, when n is within it (then so are k, m, n - k, n - m)
   auto log_fact = [&](long long j) { return table ? table[j] : log_factorial(j); };

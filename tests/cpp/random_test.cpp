@@ -1,7 +1,8 @@
 // The random numbers of the simulation engine (random.hpp): Philox-4x64-10 against the
 // published known-answer vectors, the stream layout, the uniform's open interval, pinned
 // draws of every sampler, chi-square tests of the binomial and Poisson samplers against
-// their pmfs on both sides of each algorithm switch (mean 10; p = 1/2 for the binomial),
+// their pmfs on both sides of each algorithm switch (mean detail::small_mean = 18, the
+// bottom-up inversion's widths at 4, 7, 10 and 14; p = 1/2 for the binomial),
 // moments of gamma, beta and normal, and termination at the extreme uniforms.
 //
 // Thresholds are derived, never tuned: a chi-square statistic is held to the 0.999
@@ -235,6 +236,11 @@ TEST_CASE("The samplers' first draws are pinned", "[random]") {
   REQUIRE(take(8, [&] { return random::poisson(p, 55.5); }) == std::vector<long long>{64, 49, 53, 57, 59, 54, 52, 61});
   REQUIRE(take(8, [&] { return random::poisson(p, 1000); }) ==
           std::vector<long long>{991, 1048, 997, 991, 1012, 1040, 993, 1022});
+  // Means between 10 and 18, bottom-up inversion with 20 and 24 sums at once (pinned when
+  // the switch to mode-outward inversion moved from mean 10 to 18).
+  stream w(20210201, 1, 2, 3, 4);
+  REQUIRE(take(8, [&] { return random::binomial(w, 40, 0.3); }) == std::vector<long long>{8, 13, 15, 15, 8, 12, 14, 8});
+  REQUIRE(take(8, [&] { return random::poisson(w, 15.5); }) == std::vector<long long>{17, 11, 22, 11, 10, 18, 8, 17});
   // Gamma, beta and normal go through log, cos and pow, whose last bit may differ
   // between C libraries: pinned to 1e-12 relative.
   stream g(20210201, 1, 2, 3, 3);
@@ -249,9 +255,10 @@ TEST_CASE("The samplers' first draws are pinned", "[random]") {
 }
 
 TEST_CASE("The binomial sampler matches the binomial pmf on both sides of each switch", "[random]") {
-  // Below n p = 10: bottom-up inversion; from 10 on: mode-outward inversion; p > 1/2 is
-  // drawn as n minus a binomial with 1 - p. Cases on either side of each switch, and n
-  // from 1 to 10^5.
+  // Below n p = 18 (detail::small_mean): bottom-up inversion, 8 to 24 sums at once by the
+  // mean (switching at 4, 7, 10, 14); from 18 on: mode-outward inversion; p > 1/2 is drawn
+  // as n minus a binomial with 1 - p. Cases on either side of each switch, and n from 1
+  // to 10^5.
   struct binomial_case {
     long long n;
     double p;
@@ -259,7 +266,9 @@ TEST_CASE("The binomial sampler matches the binomial pmf on both sides of each s
   const std::vector<binomial_case> cases{
       {1, 0.5},          {3, 0.9},        {20, 0.3},       {20, 0.7},        {100, 0.0999},       {100, 0.1},
       {100, 0.9001},     {40, 0.3},       {40, 0.7},       {1000, 0.5},      {100000, 9.99e-5},   {100000, 0.3},
-      {100000, 0.99991}, {100000, 0.9999}, {100000, 0.5},  {7, 0.999999}};
+      {100000, 0.99991}, {100000, 0.9999}, {100000, 0.5},  {7, 0.999999},  {100, 0.0399},       {100, 0.04},
+      {100, 0.0699},     {100, 0.07},     {100, 0.1399},   {100, 0.14},      {100, 0.1799},       {100, 0.18},
+      {36, 0.5},         {100, 0.8201}};
   std::uint64_t id = 0;
   for (const auto& c : cases) {
     const auto r = binomial_chi_square(c.n, c.p, id++, c.p);
@@ -268,20 +277,21 @@ TEST_CASE("The binomial sampler matches the binomial pmf on both sides of each s
   }
 }
 
-TEST_CASE("binomial_count and poisson_count (BTRS, PTRS from mean 10) match their pmfs", "[random]") {
-  // Below mean 10 they are binomial() and poisson(), bit for bit; from 10 on transformed
-  // rejection, on both sides of the switch, p > 1/2 as n minus a count with 1 - p, means
-  // up to 10^5.
+TEST_CASE("binomial_count and poisson_count (BTRS, PTRS from mean 18) match their pmfs", "[random]") {
+  // Below mean 18 (detail::small_mean) they are binomial() and poisson(), bit for bit;
+  // from 18 on transformed rejection, on both sides of the switch, p > 1/2 as n minus a
+  // count with 1 - p, means up to 10^5.
   const std::vector<std::pair<long long, double>> binomials{
       {100, 0.0999}, {100, 0.1},  {100, 0.9001},   {40, 0.3},      {40, 0.7},     {1000, 0.5},
-      {3500, 0.05},  {800, 0.02}, {100000, 0.3},   {100000, 0.99}, {2000000, 0.01}, {25, 0.45}};
+      {3500, 0.05},  {800, 0.02}, {100000, 0.3},   {100000, 0.99}, {2000000, 0.01}, {25, 0.45},
+      {100, 0.1799}, {100, 0.18}, {100, 0.8201},   {36, 0.5}};
   std::uint64_t id = 200;
   for (const auto& [n, p] : binomials) {
     const auto r = binomial_chi_square(n, p, id++, p, true);
     INFO("binomial_count(" << n << ", " << p << "): " << r.describe());
     REQUIRE(r.statistic < r.threshold);
   }
-  for (double mu : {3.5, 9.999999, 10.0, 10.5, 16.0, 30.0, 55.5, 1000.0, 1e5}) {
+  for (double mu : {3.5, 9.999999, 10.0, 10.5, 16.0, 17.999999, 18.0, 18.5, 30.0, 55.5, 1000.0, 1e5}) {
     const auto r = poisson_chi_square(mu, id++, mu, true);
     INFO("poisson_count(" << mu << "): " << r.describe());
     REQUIRE(r.statistic < r.threshold);
@@ -297,11 +307,13 @@ TEST_CASE("binomial_count and poisson_count (BTRS, PTRS from mean 10) match thei
     INFO("poisson_count(" << mu << ") against a perturbed pmf: " << r.describe());
     REQUIRE(r.statistic > r.threshold);
   }
-  // Below mean 10: the inversions' bits.
+  // Below mean 18: the inversions' bits.
   stream a(5, 6, 7, 8), b(5, 6, 7, 8);
   for (int i = 0; i < 1000; ++i) {
     REQUIRE(random::binomial_count(a, 30, 0.2) == random::binomial(b, 30, 0.2));
+    REQUIRE(random::binomial_count(a, 100, 0.15) == random::binomial(b, 100, 0.15));
     REQUIRE(random::poisson_count(a, 4.5) == random::poisson(b, 4.5));
+    REQUIRE(random::poisson_count(a, 16.5) == random::poisson(b, 16.5));
   }
   // Moments at a large mean (a check of the tails beyond the chi-square's bins).
   stream c(9, 9, 9, 9);
@@ -320,9 +332,12 @@ TEST_CASE("The binomial chi-square test rejects a slightly wrong p (it has power
   }
 }
 
-TEST_CASE("The Poisson sampler matches the Poisson pmf on both sides of the switch at mean 10", "[random]") {
+TEST_CASE("The Poisson sampler matches the Poisson pmf on both sides of each switch", "[random]") {
+  // The bottom-up inversion's widths switch at means 4, 7, 10 and 14, mode-outward
+  // inversion takes over at 18.
   std::uint64_t id = 0;
-  for (double mu : {0.3, 3.5, 9.9, 9.999999, 10.0, 10.5, 55.5, 1000.0}) {
+  for (double mu : {0.3, 3.5, 3.999999, 4.0, 6.999999, 7.0, 9.9, 9.999999, 10.0, 10.5, 13.999999, 14.0, 17.999999, 18.0,
+                    18.5, 55.5, 1000.0}) {
     const auto r = poisson_chi_square(mu, id++, mu);
     INFO("Poisson(" << mu << "): " << r.describe());
     REQUIRE(r.statistic < r.threshold);
@@ -356,7 +371,7 @@ TEST_CASE("Draws given not 0 match the conditional pmf in every regime", "[rando
   // and binomials with p > 1/2 reject fresh draws of 0.
   std::uint64_t id = 0;
   for (const auto& [n, p] : std::vector<std::pair<long long, double>>{
-           {1, 0.3}, {16, 0.0015}, {20, 0.3}, {40, 0.3}, {20, 0.7}, {3, 0.9}, {1000, 0.02}}) {
+           {1, 0.3}, {16, 0.0015}, {20, 0.3}, {40, 0.3}, {20, 0.7}, {3, 0.9}, {1000, 0.02}, {100, 0.175}, {100, 0.185}}) {
     const double f0 = std::exp(static_cast<double>(n) * std::log1p(-p));
     const auto r = positive_chi_square(
         id++, f0, [&, n = n, p = p](stream& s, double u) { return random::binomial_positive(s, u, n, p, f0); },
@@ -364,7 +379,7 @@ TEST_CASE("Draws given not 0 match the conditional pmf in every regime", "[rando
     INFO("Binomial(" << n << ", " << p << ") given >= 1: " << r.describe());
     REQUIRE(r.statistic < r.threshold);
   }
-  for (double mu : {0.0125, 0.5, 3.5, 9.9, 10.5, 55.5}) {
+  for (double mu : {0.0125, 0.5, 3.5, 9.9, 10.5, 17.5, 18.5, 55.5}) {
     const double f0 = std::exp(-mu);
     const auto r = positive_chi_square(
         id++, f0, [&](stream& s, double u) { return random::poisson_positive(s, u, mu, f0); },
@@ -401,7 +416,7 @@ TEST_CASE("at_least_minus_log1p decides as r >= h - log1p(a / b) does, at and ar
   CHECK(near > 200000 * 18);  // the ulp neighbours of the boundary were among them
 }
 
-TEST_CASE("Bottom-up inversion compares with its first sums at once and picks the walk's k", "[random]") {
+TEST_CASE("Bottom-up inversion compares with its first 8 to 24 sums at once and picks the walk's k", "[random]") {
   // The walk from 0, term by term, written out: the smallest k with u - f(0) - ... - f(k) <= 0.
   auto walk = [](double u, long long hi, double f0, auto ratio) {
     double f = f0, rest = u;
@@ -415,15 +430,21 @@ TEST_CASE("Bottom-up inversion compares with its first sums at once and picks th
     }
   };
   stream s(7, 7, 7, 7);
-  long long compared = 0, tail = 0;
+  long long compared = 0, tail = 0, tail16 = 0, tail24 = 0;
   auto check = [&](long long hi, double f0, auto ratio, const char* law) {
     for (int i = 0; i < 20000; ++i) {
       const double u = s.uniform();
-      const auto k = random::detail::bottom_up(u, hi, f0, ratio);
+      const auto k = random::detail::bottom_up<8>(u, hi, f0, ratio);
       INFO(law << " at u = " << u);
       REQUIRE(k == walk(u, hi, f0, ratio));
+      REQUIRE(random::detail::bottom_up<12>(u, hi, f0, ratio) == k);
+      REQUIRE(random::detail::bottom_up<16>(u, hi, f0, ratio) == k);
+      REQUIRE(random::detail::bottom_up<20>(u, hi, f0, ratio) == k);
+      REQUIRE(random::detail::bottom_up<24>(u, hi, f0, ratio) == k);
       ++compared;
       tail += k >= 8;
+      tail16 += k >= 16;
+      tail24 += k >= 24;
     }
     // at and beside each cumulative sum, where the two orders of rounding may part by one
     // (not where the sum has reached 1 within 1e-9: there u lies beyond the rounded total
@@ -434,20 +455,27 @@ TEST_CASE("Bottom-up inversion compares with its first sums at once and picks th
       for (double u : {std::nextafter(cdf, 0.0), cdf, std::nextafter(cdf, 1.0)})
         if (u > 0 && u < 1 - 1e-9) {
           INFO(law << " at the sum up to " << k << ", u = " << u);
-          CHECK(std::abs(random::detail::bottom_up(u, hi, f0, ratio) - walk(u, hi, f0, ratio)) <= 1);
+          const auto k = random::detail::bottom_up<8>(u, hi, f0, ratio);
+          CHECK(std::abs(k - walk(u, hi, f0, ratio)) <= 1);
+          CHECK(random::detail::bottom_up<12>(u, hi, f0, ratio) == k);
+          CHECK(random::detail::bottom_up<16>(u, hi, f0, ratio) == k);
+          CHECK(random::detail::bottom_up<20>(u, hi, f0, ratio) == k);
+          CHECK(random::detail::bottom_up<24>(u, hi, f0, ratio) == k);
         }
       f *= ratio(k);
     }
   };
   for (const auto& [n, p] : std::vector<std::pair<long long, double>>{
-           {1, 0.5}, {3, 0.4}, {7, 0.5}, {20, 0.3}, {180, 0.0222}, {2500, 0.0015}, {100, 0.0999}}) {
+           {1, 0.5}, {3, 0.4}, {7, 0.5}, {20, 0.3}, {180, 0.0222}, {2500, 0.0015}, {100, 0.0999}, {36, 0.49}, {100, 0.1799}}) {
     const double dn = static_cast<double>(n), odds = p / (1 - p);
     check(n, std::exp(dn * std::log1p(-p)),
           [&](long long k) { return (dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds; }, "binomial");
   }
-  for (double mu : {0.3, 1.5, 3.5, 7.0, 9.9})
+  for (double mu : {0.3, 1.5, 3.5, 7.0, 9.9, 13.0, 17.9})
     check(10000, std::exp(-mu), [&](long long k) { return mu / static_cast<double>(k + 1); }, "Poisson");
   REQUIRE(tail > 1000);  // the walk beyond the first eight sums was exercised
+  REQUIRE(tail16 > 100);  // and beyond sixteen
+  REQUIRE(tail24 > 100);  // and beyond twenty-four
 }
 
 TEST_CASE("Binomial and Poisson: edge parameters and refusals", "[random]") {
