@@ -63,17 +63,12 @@ class draws {
   double count_above() const { return count_above_; }
 
  private:
-  // random::binomial_count and poisson_count without their checks (the setup made them):
-  // the same draws.
+  // random::binomial_count and poisson_count without their checks (the setup made them).
   [[gnu::noinline]] long long binomial_count(long long n, double p, double log_q) {
-    if (p > 0.5) return random::binomial_count(s_, n, p, log_q);
-    if (static_cast<double>(n) * p < random::detail::small_mean)
-      return random::detail::binomial_bottom_up(s_.uniform(), n, p, std::exp(static_cast<double>(n) * log_q));
-    return random::detail::binomial_btrs(s_, n, p, log_q);
+    return random::detail::binomial_count_unchecked(s_, n, p, log_q);
   }
   [[gnu::noinline]] long long poisson_count(double mu, double exp_minus_mu) {
-    if (mu < random::detail::small_mean) return random::detail::poisson_bottom_up(s_.uniform(), mu, exp_minus_mu);
-    return random::detail::poisson_ptrs(s_, mu);
+    return random::detail::poisson_count_unchecked(s_, mu, exp_minus_mu);
   }
   [[gnu::noinline]] long long binomial_event(long long n, double p, double h);
   [[gnu::noinline]] long long poisson_event(double mu, double exp_minus_mu);

@@ -290,19 +290,41 @@ long long poisson_ptrs(Stream& s, double mu) {
 
 }  // namespace detail
 
+namespace detail {
+
+// binomial_count and poisson_count without their checks, for callers that made them (the
+// simulation's draws, checked at setup): inversion below small_mean, as binomial() and
+// poisson() draw it, else BTRS or PTRS.
+template <class Stream>
+long long binomial_count_unchecked(Stream& s, long long n, double p, double log1p_minus_p) {
+  if (p > 0.5 && p < 1) return n - binomial_count_unchecked(s, n, 1 - p, std::numeric_limits<double>::quiet_NaN());
+  if (n == 0 || p == 0) return 0;
+  if (p == 1) return n;
+  const double dn = static_cast<double>(n);
+  if (binomial_is_small(n, p))
+    return binomial_bottom_up(s.uniform(), n, p, std::exp(dn * (std::isnan(log1p_minus_p) ? std::log1p(-p) : log1p_minus_p)));
+  return binomial_btrs(s, n, p, log1p_minus_p);
+}
+
+template <class Stream>
+long long poisson_count_unchecked(Stream& s, double mu, double exp_minus_mu) {
+  if (mu == 0) return 0;
+  if (mu < small_mean) return poisson_bottom_up(s.uniform(), mu, exp_minus_mu >= 0 ? exp_minus_mu : std::exp(-mu));
+  return poisson_ptrs(s, mu);
+}
+
+}  // namespace detail
+
 template <class Stream>
 long long binomial_count(Stream& s, long long n, double p, double log1p_minus_p = std::numeric_limits<double>::quiet_NaN()) {
   if (n < 0 || !(p >= 0 && p <= 1)) throw parameter_error("binomial: need n >= 0 and p in [0, 1]");
-  if (p > 0.5 && p < 1) return n - binomial_count(s, n, 1 - p);
-  if (n == 0 || p == 0 || p == 1 || detail::binomial_is_small(n, p)) return binomial(s, n, p, log1p_minus_p);
-  return detail::binomial_btrs(s, n, p, log1p_minus_p);
+  return detail::binomial_count_unchecked(s, n, p, log1p_minus_p);
 }
 
 template <class Stream>
 long long poisson_count(Stream& s, double mu, double exp_minus_mu = -1) {
   if (!(mu >= 0) || !std::isfinite(mu)) throw parameter_error("poisson: need a finite mean >= 0");
-  if (mu < detail::small_mean) return poisson(s, mu, exp_minus_mu);
-  return detail::poisson_ptrs(s, mu);
+  return detail::poisson_count_unchecked(s, mu, exp_minus_mu);
 }
 
 // Draws given that the outcome is not 0, for a caller that has already spent a uniform
