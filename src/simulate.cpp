@@ -322,16 +322,16 @@ simulation_tally simulate_tally(const scenario& sc, int horizon, const simulatio
   if (opt.keep_paths) kept.assign(su.tracked.size(), std::vector<std::int64_t>(static_cast<std::size_t>(opt.paths) * n));
 
   // Paths go to the workers in batches (see path_simulator::run_batch) of at most about
-  // a million unit-months, so that a stop request is seen within tens of milliseconds, and
-  // no more than a block of units' tracked counts keep in the L1 cache
-  // (path_simulator::paths_in_cache), and shrinking towards the end (a share of what is
-  // left), so that the workers finish together. The batches do not change the results:
-  // every path's draws are its own, and the tallies are integer sums.
+  // a million unit-months, so that a stop request is seen within a fraction of a second
+  // (tens of milliseconds where units are small, ~0.25 s at 2,000 units of ~3,740 people),
+  // and of no more paths than path_simulator::batch_paths says, and shrinking towards the
+  // end (a share of what is left), so that the workers finish together. The batches do not
+  // change the results: every path's draws are its own, and the tallies are integer sums.
   std::atomic<long long> next_path{0}, done{0};
   std::atomic<bool> stop{false};
   const long long unit_months = static_cast<long long>(n) * horizon;
   const long long largest = std::clamp(std::min((1LL << 20) / std::max(1LL, unit_months),
-                                                static_cast<long long>(sim::path_simulator::paths_in_cache(su.tracked.size()))),
+                                                static_cast<long long>(sim::path_simulator::batch_paths(su))),
                                        1LL, 32LL);
   auto take_batch = [&](long long& first) {
     long long next = next_path.load();

@@ -117,13 +117,22 @@ std::size_t path_simulator::padded_row(std::size_t width) {
   return (lines % 2 ? lines : lines + 1) * per_line;
 }
 
-// The paths of a batch whose tracked counts, for a block of units, fill about a 32 KiB
-// L1 data cache. Larger batches spill them while the block's paths are written: a
-// 2,000-unit run at ~4 people a unit (14 tracked counts) made 80 M unit-path-months/s
-// with batches of 4 or 8 paths against 68-72 M with 32 (1 thread, padded rows both).
-std::size_t path_simulator::paths_in_cache(std::size_t tracked) {
+// The most paths of a batch. Where units hold few people, those whose tracked counts, for
+// a block of units, fill about a 32 KiB L1 data cache: larger batches spill them while
+// the block's paths are written (a 2,000-unit run at ~4 people a unit, 14 tracked counts,
+// made 80 M unit-path-months/s with batches of 4 or 8 paths against 68-72 M with 32,
+// 1 thread, padded rows both). Where they hold many (64 or more a unit on average), 32:
+// each tracked count then spreads over a wide histogram of its own, a cache miss when a
+// batch adds its paths' values, which larger batches share out (with 32 paths instead of
+// 4, a unit-month at ~3,740 people a unit 312.5/313.8 against 331.9/333.2 ns, at ~1,182
+// 215.0/219.6 against 226.8/223.9; at ~37, 74.5/74.9 against 72.0/69.5).
+std::size_t path_simulator::batch_paths(const setup& su) {
+  const auto tracked = std::max<std::size_t>(1, su.tracked.size());
+  const auto units = std::max<std::size_t>(1, su.sc.units().size());
+  const double people = static_cast<double>(std::accumulate(su.total0.begin(), su.total0.end(), std::int64_t{0}));
+  if (people / static_cast<double>(units) >= 64) return 32;
   constexpr std::size_t budget = 32 * 1024;
-  return std::max<std::size_t>(1, budget / (unit_block * sizeof(std::int64_t) * std::max<std::size_t>(1, tracked)));
+  return std::max<std::size_t>(1, budget / (unit_block * sizeof(std::int64_t) * tracked));
 }
 
 // Every node's row of the batch becomes its subtree's total (children before parents).

@@ -94,8 +94,8 @@ class path_simulator {
   void run_batch(std::uint64_t first, std::size_t count);
   // Without policies units run in blocks of this many through every path of a batch.
   static constexpr std::size_t unit_block = 64;
-  // The most paths a batch should hold for its tracked counts to stay in cache.
-  static std::size_t paths_in_cache(std::size_t tracked);
+  // The most paths a batch should hold (see simulate_step.cpp).
+  static std::size_t batch_paths(const setup& su);
 
  private:
   void rollup_batch();
