@@ -33,6 +33,7 @@
 #include "memberflow/exact.hpp"
 #include "memberflow/expected.hpp"
 #include "memberflow/simulate.hpp"
+#include "../../src/simulate_tally.hpp"  // window_histograms, for the merge test
 
 using namespace memberflow;
 
@@ -1613,4 +1614,35 @@ TEST_CASE("Parameter sets: path i runs with set i mod their number", "[simulate]
   opt.parameter_sets = {low};
   opt.uncertainty = {{"U", "training", "advance", "beta", 2, 6}};
   CHECK_THROWS_AS(simulate(sc, 1, opt), input_error);
+}
+
+TEST_CASE("Batches: merging histograms adds whole ranges as adding each value alone would", "[simulate][batches]") {
+  // Two tallies' histograms of the same counts, values spread so that merging meets every
+  // case: a count the merged-into side has not seen, values inside, below, above and on
+  // both sides of its window, wide histograms to widen at either end, values far apart.
+  std::mt19937_64 rng(20261129);
+  constexpr std::size_t counts = 40;
+  for (int trial = 0; trial < 200; ++trial) {
+    detail::window_histograms a(counts), b(counts), alone(counts);
+    std::vector<std::vector<long long>> seen_a(counts), seen_b(counts);
+    for (std::size_t u = 0; u < counts; ++u) {
+      const long long centre = std::uniform_int_distribution<long long>(0, 500)(rng);
+      const long long spread = std::uniform_int_distribution<long long>(0, 3)(rng) == 0 ? 2 : 60;
+      std::normal_distribution<double> value(static_cast<double>(centre), static_cast<double>(spread));
+      const int in_a = u % 7 == 0 ? 0 : 30, in_b = u % 5 == 0 ? 0 : 30;
+      for (int i = 0; i < in_a; ++i) seen_a[u].push_back(std::max(0LL, std::llround(value(rng))));
+      for (int i = 0; i < in_b; ++i) seen_b[u].push_back(std::max(0LL, std::llround(value(rng) + (u % 3 == 0 ? 90 : 0))));
+      for (auto k : seen_a[u]) a.add(u, k), alone.add(u, k);
+      for (auto k : seen_b[u]) b.add(u, k), alone.add(u, k);
+    }
+    a.merge(b);
+    pmf_table merged, each;
+    for (std::size_t u = 0; u < counts; ++u) {
+      a.append_pmf(u, 60, merged);
+      alone.append_pmf(u, 60, each);
+    }
+    REQUIRE(merged.offsets == each.offsets);
+    REQUIRE(merged.starts == each.starts);
+    REQUIRE(merged.probs == each.probs);
+  }
 }
