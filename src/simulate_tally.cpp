@@ -65,25 +65,42 @@ histogram& window_histograms::make_wide(std::size_t u) {
   return wide_.back().second;
 }
 
-void window_histograms::append_pmf(std::size_t u, double paths, pmf_table& table) const {
+void window_histograms::append_pmf(std::size_t u, std::int64_t paths, pmf_table& table) const {
   const cell* window = &window_[u * width];
   const histogram* wide = wide_of(u);
+  // A run's tally holds one value of each count per path; one read from bytes is checked
+  // for it (no count empty, negative or over-full), so that the pmf sums to 1.
+  std::int64_t seen = 0;
+  auto count = [&](std::int64_t c) {
+    if (c < 0 || c > paths - seen)
+      throw input_error("finish: the tally is not of this run (tracked count " + std::to_string(u) + " holds " +
+                        (c < 0 ? "a negative number of values" : "more values than its " + std::to_string(paths) + " paths"));
+    seen += c;
+  };
   long long first = std::numeric_limits<long long>::max(), last = std::numeric_limits<long long>::min();
   for (long long i = 0; i < width; ++i)
-    if (window[i]) first = std::min(first, lo_[u] + i), last = std::max(last, lo_[u] + i);
-  if (wide && !wide->counts.empty())
-    first = std::min(first, wide->offset),
-    last = std::max(last, wide->offset + static_cast<long long>(wide->counts.size()) - 1);
+    if (window[i]) count(window[i]), first = std::min(first, lo_[u] + i), last = std::max(last, lo_[u] + i);
+  if (wide)
+    for (std::size_t i = 0; i < wide->counts.size(); ++i)
+      if (const auto c = wide->counts[i]) {
+        count(c);
+        first = std::min(first, wide->offset + static_cast<long long>(i));
+        last = std::max(last, wide->offset + static_cast<long long>(i));
+      }
+  if (seen != paths)
+    throw input_error("finish: the tally is not of this run (tracked count " + std::to_string(u) + " holds " +
+                      std::to_string(seen) + " values for " + std::to_string(paths) + " paths)");
   const auto at = table.probs.size();
   table.offsets.push_back(first);
   table.tails.push_back(0);
   table.probs.resize(at + static_cast<std::size_t>(last - first + 1), 0.0);
   double* p = &table.probs[at];
+  const auto whole = static_cast<double>(paths);
   for (long long i = 0; i < width; ++i)
-    if (window[i]) p[lo_[u] + i - first] = static_cast<double>(window[i]) / paths;
+    if (window[i]) p[lo_[u] + i - first] += static_cast<double>(window[i]) / whole;
   if (wide)
     for (std::size_t i = 0; i < wide->counts.size(); ++i)
-      if (wide->counts[i]) p[wide->offset + static_cast<long long>(i) - first] = static_cast<double>(wide->counts[i]) / paths;
+      if (wide->counts[i]) p[wide->offset + static_cast<long long>(i) - first] += static_cast<double>(wide->counts[i]) / whole;
   table.starts.push_back(table.probs.size());
 }
 
@@ -393,7 +410,7 @@ simulation_result finish(const scenario& sc, int horizon, const simulation_optio
     d.starts.reserve(n + 1);
   }
   for (std::size_t u = 0; u < n; ++u)  // in the order of the store
-    for (std::size_t t = 0; t < T; ++t) tally.histograms().append_pmf(u * T + t, paths, result.distributions[t]);
+    for (std::size_t t = 0; t < T; ++t) tally.histograms().append_pmf(u * T + t, whole_run.paths, result.distributions[t]);
   return result;
 }
 

@@ -63,8 +63,9 @@ class window_histograms {
 
   void merge(const window_histograms& other);
 
-  // Appends count u's histogram divided by `paths` to `table`.
-  void append_pmf(std::size_t u, double paths, pmf_table& table) const;
+  // Appends count u's histogram divided by `paths` to `table`; input_error unless it holds
+  // exactly `paths` values.
+  void append_pmf(std::size_t u, std::int64_t paths, pmf_table& table) const;
 
   void write(std::string& out) const;
   // Reads what write() wrote at `at`, advancing it; throws input_error on a bad buffer.

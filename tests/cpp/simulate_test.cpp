@@ -634,6 +634,16 @@ TEST_CASE("Batches: a tally's bytes read back to the same tally; a corrupt buffe
   const auto seal = simulation_tally::checksum(huge);
   huge.append(reinterpret_cast<const char*>(&seal), sizeof seal);
   REQUIRE_THROWS_AS_WITH(simulation_tally::from_bytes(huge), input_error, mf_test::contains("of the wrong size"));
+  // Well-formed bytes whose histograms are not a run's: finish refuses a tracked count
+  // that holds fewer values than the paths (here none), or more.
+  auto emptied = simulation_tally::from_bytes(bytes);
+  emptied.histograms() = detail::window_histograms(sc.units().size() * t.tracked.size());
+  REQUIRE_THROWS_AS_WITH(finish(sc, 12, o, simulation_tally::from_bytes(emptied.to_bytes())), input_error,
+                         mf_test::contains("tracked count 0 holds 0 values for 20 paths"));
+  auto doubled = simulation_tally::from_bytes(bytes);
+  doubled.histograms().merge(t.histograms());
+  REQUIRE_THROWS_AS_WITH(finish(sc, 12, o, simulation_tally::from_bytes(doubled.to_bytes())), input_error,
+                         mf_test::contains("more values than its 20 paths"));
 }
 
 // -- regimes: the race, counts and the cost rule draw from the same law ---------------------------
@@ -1629,7 +1639,7 @@ TEST_CASE("Batches: merging histograms adds whole ranges as adding each value al
       const long long centre = std::uniform_int_distribution<long long>(0, 500)(rng);
       const long long spread = std::uniform_int_distribution<long long>(0, 3)(rng) == 0 ? 2 : 60;
       std::normal_distribution<double> value(static_cast<double>(centre), static_cast<double>(spread));
-      const int in_a = u % 7 == 0 ? 0 : 30, in_b = u % 5 == 0 ? 0 : 30;
+      const int in_a = u % 7 == 0 ? 0 : u % 5 == 0 ? 60 : 30, in_b = 60 - in_a;  // one side may see nothing
       for (int i = 0; i < in_a; ++i) seen_a[u].push_back(std::max(0LL, std::llround(value(rng))));
       for (int i = 0; i < in_b; ++i) seen_b[u].push_back(std::max(0LL, std::llround(value(rng) + (u % 3 == 0 ? 90 : 0))));
       for (auto k : seen_a[u]) a.add(u, k), alone.add(u, k);
