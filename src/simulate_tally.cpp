@@ -65,6 +65,18 @@ histogram& window_histograms::make_wide(std::size_t u) {
   return wide_.back().second;
 }
 
+std::pair<long long, long long> window_histograms::range(std::size_t u) const {
+  const cell* window = &window_[u * width];
+  const histogram* wide = wide_of(u);
+  long long first = std::numeric_limits<long long>::max(), last = std::numeric_limits<long long>::min();
+  for (long long i = 0; i < width; ++i)
+    if (window[i]) first = std::min(first, lo_[u] + i), last = std::max(last, lo_[u] + i);
+  if (wide && !wide->counts.empty())  // its ends hold values (add widens it only to hold one)
+    first = std::min(first, wide->offset),
+    last = std::max(last, wide->offset + static_cast<long long>(wide->counts.size()) - 1);
+  return {first, last};
+}
+
 void window_histograms::append_pmf(std::size_t u, std::int64_t paths, pmf_table& table) const {
   const cell* window = &window_[u * width];
   const histogram* wide = wide_of(u);
@@ -77,19 +89,15 @@ void window_histograms::append_pmf(std::size_t u, std::int64_t paths, pmf_table&
                         (c < 0 ? "a negative number of values" : "more values than its " + std::to_string(paths) + " paths"));
     seen += c;
   };
-  long long first = std::numeric_limits<long long>::max(), last = std::numeric_limits<long long>::min();
   for (long long i = 0; i < width; ++i)
-    if (window[i]) count(window[i]), first = std::min(first, lo_[u] + i), last = std::max(last, lo_[u] + i);
+    if (window[i]) count(window[i]);
   if (wide)
-    for (std::size_t i = 0; i < wide->counts.size(); ++i)
-      if (const auto c = wide->counts[i]) {
-        count(c);
-        first = std::min(first, wide->offset + static_cast<long long>(i));
-        last = std::max(last, wide->offset + static_cast<long long>(i));
-      }
+    for (const auto c : wide->counts)
+      if (c) count(c);
   if (seen != paths)
     throw input_error("finish: the tally is not of this run (tracked count " + std::to_string(u) + " holds " +
                       std::to_string(seen) + " values for " + std::to_string(paths) + " paths)");
+  const auto [first, last] = range(u);
   const auto at = table.probs.size();
   table.offsets.push_back(first);
   table.tails.push_back(0);
@@ -161,6 +169,11 @@ window_histograms window_histograms::read(std::string_view in, std::size_t& at) 
   h.lo_ = get_vector<long long>(in, at);
   h.window_ = get_vector<cell>(in, at);
   if (h.window_.size() != h.lo_.size() * width) bad_bytes("histogram windows of the wrong size");
+  // Counts are numbers of people or events: >= 0, and far below 2^62 (so that no window's
+  // or histogram's end overflows).
+  constexpr long long most = 1LL << 62;
+  for (auto lo : h.lo_)
+    if (lo != unset && !(lo >= 0 && lo < most)) bad_bytes("a histogram window out of range");
   const auto wide = get<std::uint64_t>(in, at);
   for (std::uint64_t i = 0; i < wide; ++i) {
     const auto u = get<std::uint64_t>(in, at);
@@ -169,6 +182,7 @@ window_histograms window_histograms::read(std::string_view in, std::size_t& at) 
     auto& w = h.make_wide(static_cast<std::size_t>(u));
     w.offset = get<std::int64_t>(in, at);
     w.counts = get_vector<std::int64_t>(in, at);
+    if (!(w.offset >= 0 && w.offset < most)) bad_bytes("a histogram out of range");
   }
   return h;
 }
@@ -198,6 +212,13 @@ long long simulation_tally::path_count() const {
   long long n = 0;
   for (const auto& r : ranges) n += r.second;
   return n;
+}
+
+double simulation_tally::pmf_cells() const {
+  double cells = 0;
+  for (std::size_t u = 0; u < hist_->size(); ++u)
+    if (const auto [first, last] = hist_->range(u); first <= last) cells += static_cast<double>(last - first) + 1;
+  return cells;
 }
 
 namespace {
@@ -295,8 +316,9 @@ simulation_tally simulation_tally::from_bytes(std::string_view in) {
     bad_bytes("sums or histograms of the wrong size");
   for (std::size_t r = 0; r < t.ranges.size(); ++r) {
     const auto [first, count] = t.ranges[r];
-    if (first < 0 || count < 1 || (r > 0 && t.ranges[r - 1].first + t.ranges[r - 1].second > first))
-      bad_bytes("path ranges that are empty, negative or out of order");
+    if (first < 0 || count < 1 || first >= (1LL << 62) || count > (1LL << 62) - first ||
+        (r > 0 && t.ranges[r - 1].first + t.ranges[r - 1].second > first))
+      bad_bytes("path ranges that are empty, negative, out of range or out of order");
     for (const auto& v : t.kept.empty() ? std::vector<std::vector<std::int64_t>>{} : t.kept[r])
       if (!is_product(v.size(), static_cast<std::size_t>(count), t.units)) bad_bytes("kept paths of the wrong shape");
   }
@@ -369,6 +391,8 @@ simulation_result finish(const scenario& sc, int horizon, const simulation_optio
              std::to_string(whole_run.first_path + whole_run.paths));
   }
   if (whole_run.keep_paths && tally.kept.size() != tally.ranges.size()) refuse("its paths were not kept");
+  detail::check_fits_memory(tally.pmf_cells() * sizeof(double),
+                            "finish (the pmfs of " + std::to_string(n) + " nodes' tracked counts)");
 
   std::vector<std::vector<std::int64_t>> kept;
   if (whole_run.keep_paths) {
@@ -391,9 +415,15 @@ simulation_result finish(const scenario& sc, int horizon, const simulation_optio
       auto& m = *means[q];
       const std::int64_t* sums = &tally.sums[(u * quantities.size() + q) * static_cast<std::size_t>(horizon)];
       if (q < stages) {  // stocks: month 0's, then cumulated changes (in integers: exact)
-        auto stock = whole_run.paths * su.total0[u * stages + q];
-        m(ui, 0) = static_cast<double>(su.total0[u * stages + q]);
+        const auto start = su.total0[u * stages + q];
+        if (start > std::numeric_limits<std::int64_t>::max() / whole_run.paths) refuse("its stocks overflow");
+        auto stock = whole_run.paths * start;
+        m(ui, 0) = static_cast<double>(start);
         for (int t = 0; t < horizon; ++t) {
+          // a tally read from bytes may hold any sums: they must not leave 64 bits
+          if (sums[t] > 0 ? stock > std::numeric_limits<std::int64_t>::max() - sums[t]
+                          : stock < std::numeric_limits<std::int64_t>::min() - sums[t])
+            refuse("its sums overflow");
           stock += sums[t];
           m(ui, t + 1) = static_cast<double>(stock) / paths;
         }

@@ -66,6 +66,9 @@ class window_histograms {
   // Appends count u's histogram divided by `paths` to `table`; input_error unless it holds
   // exactly `paths` values.
   void append_pmf(std::size_t u, std::int64_t paths, pmf_table& table) const;
+  // The least and the greatest value count u holds (first > last: none), as its window and
+  // its wide histogram's ends say.
+  std::pair<long long, long long> range(std::size_t u) const;
 
   void write(std::string& out) const;
   // Reads what write() wrote at `at`, advancing it; throws input_error on a bad buffer.

@@ -196,6 +196,10 @@ struct simulation_tally {
   simulation_tally& operator=(simulation_tally&&) noexcept;
 
   long long path_count() const;
+  // The values finish's pmfs span (per node and tracked quantity, from the least value its
+  // histogram holds to the greatest; 8 bytes each): the memory finish will take, which it
+  // checks against the memory the process may use before it takes it.
+  double pmf_cells() const;
   // Versioned and checked bytes (little-endian hosts): from_bytes throws input_error on a
   // buffer of another version, cut short, too long, or whose checksum does not match.
   std::string to_bytes() const;

@@ -7,7 +7,9 @@
 //   9 a fit's five CSV files (fit_io.hpp), separated by form feeds: posterior, pooling,
 //     drift, drift_years, seasonal (then its means and two drawn parameter sets).
 //  10 a simulation tally's bytes (what a worker sends back), sealed here with their
-//     checksum so that the parser behind it is reached (then written and read back).
+//     checksum so that the parser behind it is reached (then written and read back, and
+//     finished when it is of a 3-unit party organisation, the seed's shape, and its pmfs
+//     fit in 128 MB).
 // A loader may refuse its input with a memberflow::error (that is the point); anything
 // else (another exception, a crash, a sanitizer report, a hang) is a finding.
 // Built by tests/CMakeLists.txt with -DMEMBERFLOW_FUZZ=ON (clang, libFuzzer); the same
@@ -35,6 +37,15 @@ const org& fixture_org() {
     {"unit_id": "C2", "parent_id": "D", "kind": "commune"},
     {"unit_id": "X1", "parent_id": "C1", "kind": "cell"}]})");
   return o;
+}
+
+// A root and two units under it, the party pipeline, nobody in it: the shape of the
+// tally seed (tests/fuzz/corpus/tally).
+const scenario& three_units() {
+  static const scenario sc(std::make_shared<const org>(std::vector<unit_record>{{"R", "", "R", "k"}, {"A", "R", "A", "k"},
+                                                                               {"B", "R", "B", "k"}}),
+                           std::make_shared<const pipeline>(pipeline::party()));
+  return sc;
 }
 
 void load(std::uint8_t which, const std::string& text) {
@@ -103,6 +114,16 @@ void load(std::uint8_t which, const std::string& text) {
       const auto t = simulation_tally::from_bytes(sealed);
       t.path_count();
       if (simulation_tally::from_bytes(t.to_bytes()).to_bytes() != t.to_bytes()) __builtin_trap();
+      // finish reads its sums and histograms (here only where its pmfs take <= 128 MB: it
+      // takes what the machine has, which is more than libFuzzer's limit)
+      if (t.units == three_units().units().size() && t.pmf_cells() <= 1 << 24) {
+        simulation_options run;
+        run.seed = t.seed;
+        run.regime = t.regime;
+        run.paths = t.path_count();
+        run.first_path = t.ranges.empty() ? 0 : t.ranges.front().first;
+        finish(three_units(), t.horizon, run, t);
+      }
       simulation_tally::from_bytes(text);  // unsealed: refused (or, by chance, a tally)
       break;
     }
