@@ -129,10 +129,10 @@ long long bottom_up(double u, long long hi, double f0, Ratio ratio) {
 }
 
 // bottom_up with as many sums at once as the mean needs for most draws to end among them:
-// 8 below mean 4, 12 below 7, else 16 (one draw alone, from the sums made to the walk's
-// end, 1 to 10: with 8 sums 9-10 ns up to mean 3 but 20 at mean 6 and 32-34 at 8-10,
-// where half the draws walked on past them; with 16, 14-17 ns throughout). Every width
-// picks the same k: the sums are the same numbers.
+// 8 below mean 4, 12 below 7, 16 below 10, 20 below 14, else 24 (`BM_SmallMeanSwitch`, one
+// draw alone: with 8 sums 9-11 ns up to mean 4 but 20 at mean 6 and 33-42 at 8-18, where
+// most draws walked on past them; by the mean 13-27 ns from 6 to 18). Every width picks the
+// same k: the sums are the same numbers.
 template <class Ratio>
 long long bottom_up(double u, long long hi, double f0, double mean, Ratio ratio) {
   if (mean < 4) return bottom_up<8>(u, hi, f0, ratio);
@@ -287,10 +287,6 @@ long long poisson_ptrs(Stream& s, double mu) {
     if (std::log(v) + log_inv_alpha - std::log(a / (us * us) + b) <= -mu + kd * log_mu - log_factorial(k)) return k;
   }
 }
-
-}  // namespace detail
-
-namespace detail {
 
 // binomial_count and poisson_count without their checks, for callers that made them (the
 // simulation's draws, checked at setup): inversion below small_mean, as binomial() and
