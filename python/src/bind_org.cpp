@@ -225,15 +225,18 @@ PyObject* ancestors_of_id(PyObject* capsule, PyObject* id) {
     Py_INCREF(chain);
     return chain;
   }
-  Py_ssize_t depth = 0;  // deeper than kept_depth: walk
-  for (auto a = parent; a != no_unit; a = parents[static_cast<std::size_t>(a)]) ++depth;
-  PyObject* out = PyTuple_New(depth);
+  std::vector<unit_index> chain;  // deeper than kept_depth: the core walks the parent links
+  try {
+    chain = o.ancestors(u);
+  } catch (const std::bad_alloc&) {
+    return PyErr_NoMemory();
+  }
+  PyObject* out = PyTuple_New(static_cast<Py_ssize_t>(chain.size()));
   if (out == nullptr) return nullptr;
-  Py_ssize_t i = 0;
-  for (auto a = parent; a != no_unit; a = parents[static_cast<std::size_t>(a)], ++i) {
-    PyObject* ancestor = PyTuple_GET_ITEM(state.ids.ptr(), a);
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    PyObject* ancestor = PyTuple_GET_ITEM(state.ids.ptr(), chain[i]);
     Py_INCREF(ancestor);
-    PyTuple_SET_ITEM(out, i, ancestor);
+    PyTuple_SET_ITEM(out, static_cast<Py_ssize_t>(i), ancestor);
   }
   return out;
 }
