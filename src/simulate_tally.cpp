@@ -10,6 +10,10 @@
 
 namespace memberflow::detail {
 
+// Counts of people, events and paths are >= 0 and far below 2^62, so that no window's,
+// histogram's or path range's end read from bytes overflows.
+constexpr long long beyond_counts = 1LL << 62;
+
 void cell_budget::spend(long long cells) {
   if ((used += cells) > limit)
     throw input_error("simulate: the distributions of the tracked counts need more than " +
@@ -169,11 +173,8 @@ window_histograms window_histograms::read(std::string_view in, std::size_t& at) 
   h.lo_ = get_vector<long long>(in, at);
   h.window_ = get_vector<cell>(in, at);
   if (h.window_.size() != h.lo_.size() * width) bad_bytes("histogram windows of the wrong size");
-  // Counts are numbers of people or events: >= 0, and far below 2^62 (so that no window's
-  // or histogram's end overflows).
-  constexpr long long most = 1LL << 62;
   for (auto lo : h.lo_)
-    if (lo != unset && !(lo >= 0 && lo < most)) bad_bytes("a histogram window out of range");
+    if (lo != unset && !(lo >= 0 && lo < beyond_counts)) bad_bytes("a histogram window out of range");
   const auto wide = get<std::uint64_t>(in, at);
   for (std::uint64_t i = 0; i < wide; ++i) {
     const auto u = get<std::uint64_t>(in, at);
@@ -182,7 +183,7 @@ window_histograms window_histograms::read(std::string_view in, std::size_t& at) 
     auto& w = h.make_wide(static_cast<std::size_t>(u));
     w.offset = get<std::int64_t>(in, at);
     w.counts = get_vector<std::int64_t>(in, at);
-    if (!(w.offset >= 0 && w.offset < most)) bad_bytes("a histogram out of range");
+    if (!(w.offset >= 0 && w.offset < beyond_counts)) bad_bytes("a histogram out of range");
   }
   return h;
 }
@@ -316,7 +317,7 @@ simulation_tally simulation_tally::from_bytes(std::string_view in) {
     bad_bytes("sums or histograms of the wrong size");
   for (std::size_t r = 0; r < t.ranges.size(); ++r) {
     const auto [first, count] = t.ranges[r];
-    if (first < 0 || count < 1 || first >= (1LL << 62) || count > (1LL << 62) - first ||
+    if (first < 0 || count < 1 || first >= detail::beyond_counts || count > detail::beyond_counts - first ||
         (r > 0 && t.ranges[r - 1].first + t.ranges[r - 1].second > first))
       bad_bytes("path ranges that are empty, negative, out of range or out of order");
     for (const auto& v : t.kept.empty() ? std::vector<std::vector<std::int64_t>>{} : t.kept[r])
