@@ -58,6 +58,19 @@ unit_chances make_chances(const setup& su, const parameter_set& ps) {
   return c;
 }
 
+void add_arrival_tables(unit_chances& c, const setup& su) {
+  const double counted_above = count_threshold(su.opt.regime);
+  auto tables = [&](const std::vector<double>& means) {
+    std::vector<random::poisson_table> t(means.size());
+    for (std::size_t u = 0; u < means.size(); ++u)
+      if (draws::counted(means[u], counted_above) && means[u] <= random::poisson_table::max_mean)
+        t[u] = random::poisson_table(means[u]);
+    return t;
+  };
+  if (su.opt.inflow_profile.empty()) c.inflow_table = tables(c.inflow);
+  c.transfer_table = tables(c.transfer);
+}
+
 namespace {
 
 // The stocks in path_simulator's layout (a fixed stage's age a at month 0 in slot -a mod D),
@@ -208,7 +221,10 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt)
       ps.validate(o, p);
     }
   }
-  if (!su.per_path_parameters()) su.chances = make_chances(su, sc.params);
+  if (!su.per_path_parameters()) {
+    su.chances = make_chances(su, sc.params);
+    add_arrival_tables(su.chances, su);
+  }
   set_initial_state(su);
   check_people(su);
   su.tracked_at.assign(n_events, std::vector<std::vector<std::size_t>>(static_cast<std::size_t>(horizon)));

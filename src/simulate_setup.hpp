@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "memberflow/random.hpp"
 #include "memberflow/simulate.hpp"
 
 namespace memberflow::sim {
@@ -47,6 +48,12 @@ struct unit_chances {
                                            // at the last age of a fixed stage (see hazard)
   std::vector<double> inflow, exp_inflow;  // exp(-rate): the Poisson draws reuse them
   std::vector<double> transfer, exp_transfer;
+  // Per unit, where its arrivals are counted with one mean in every month and path (the
+  // scenario's chances, no inflow profile): their sampler, made once (add_arrival_tables).
+  std::vector<random::poisson_table> inflow_table, transfer_table;
+  static const random::poisson_table* table(const std::vector<random::poisson_table>& t, std::size_t u) {
+    return t.empty() || !t[u] ? nullptr : &t[u];
+  }
 };
 
 // A run, checked (make_setup): what every worker reads.
@@ -80,5 +87,8 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt)
 
 // The chances of every unit and stage under one set of parameters.
 unit_chances make_chances(const setup& su, const parameter_set& ps);
+// The scenario's chances' arrival tables: for each stream drawn as a count (the regime's
+// rule) whose mean is the same every month, up to random::poisson_table::max_mean.
+void add_arrival_tables(unit_chances& c, const setup& su);
 
 }  // namespace memberflow::sim

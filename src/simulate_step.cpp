@@ -460,9 +460,9 @@ void path_simulator::busy(std::size_t u, int t) {
     }
   }
   const auto& c = ch();
-  const auto in = d.poisson(inflow_rate(su_.opt, c, u, t), exp_minus_inflow(su_.opt, c, u, t));
+  const auto in = d.poisson(inflow_rate(su_.opt, c, u, t), exp_minus_inflow(su_.opt, c, u, t), c.table(c.inflow_table, u));
   enter(u, 0, in, t);
-  const auto transfer = d.poisson(c.transfer[u], c.exp_transfer[u]);
+  const auto transfer = d.poisson(c.transfer[u], c.exp_transfer[u], c.table(c.transfer_table, u));
   x[plan_[terminal_].offset] += transfer;
   restock(terminal_, u, t, transfer);
   count(u, t, event_at::arrivals, in + transfer);

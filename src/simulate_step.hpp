@@ -50,9 +50,10 @@ class draws {
     return true;
   }
 
-  long long poisson(double mu, double exp_minus_mu) {
+  // `table`: the stream's sampler, if it has one (unit_chances::table), for its count.
+  long long poisson(double mu, double exp_minus_mu, const random::poisson_table* table = nullptr) {
     if (mu == 0) return 0;
-    if (counted(mu, count_above_)) return poisson_count(mu, exp_minus_mu);
+    if (counted(mu, count_above_)) return table ? (*table)(s_) : poisson_count(mu, exp_minus_mu);
     if (r_ >= mu) {
       r_ -= mu;
       return 0;

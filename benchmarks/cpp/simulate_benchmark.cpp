@@ -64,6 +64,25 @@ void BM_Poisson(benchmark::State& state) {
 }
 BENCHMARK(BM_Poisson)->ArgsProduct({{3, 990, 1000, 100000}, {0, 1}});
 
+// One arrival stream's count with a mean that does not change (the simulation's inflow
+// and transfers without an inflow profile): random::poisson_count given exp(-mean) (0),
+// as the engine drew it before, against random::poisson_table (1), as it draws it now.
+// Args: the mean x 10, the method.
+void BM_PoissonTable(benchmark::State& state) {
+  const double mu = static_cast<double>(state.range(0)) / 10.0, f0 = std::exp(-mu);
+  const bool table = state.range(1) != 0;
+  const random::poisson_table sampler(mu);
+  random::stream s(1, 2, 3, 4);
+  long long x = 0;
+  if (table)
+    for (auto _ : state) x += sampler(s);
+  else
+    for (auto _ : state) x += random::detail::poisson_count_unchecked(s, mu, f0);
+  benchmark::DoNotOptimize(x);
+  state.SetLabel(table ? "poisson_table" : "poisson_count");
+}
+BENCHMARK(BM_PoissonTable)->ArgsProduct({{15, 30, 95, 170, 300, 1000, 2560}, {0, 1}});
+
 // Where bottom-up inversion gives way (detail::small_mean) and how many of its sums it
 // makes at once (detail::bottom_up's widths): Bin(200 + (i & 7), mean / 200), one draw
 // alone, by bottom-up inversion with the width the mean picks (0) or a fixed one (8, 16,
@@ -305,11 +324,16 @@ void BM_DenseDraw(benchmark::State& state) {
   random::stream s(1, 2, 3, 4);
   double budget = -std::log(s.uniform());
   const double log_q = law.n ? std::log1p(-law.p_or_mean) : 0, exp_minus = law.n ? 0 : std::exp(-law.p_or_mean);
+  // Arrivals of a constant mean are counted from their table (sim::add_arrival_tables).
+  const double count_above = sim::count_threshold(simulation_regime::automatic);
+  const auto table = law.n || !sim::draws::counted(law.p_or_mean, count_above) ? random::poisson_table()
+                                                                                 : random::poisson_table(law.p_or_mean);
   long long x = 0, i = 0;
   for (auto _ : state) {
-    sim::draws d(s, budget, sim::count_threshold(simulation_regime::automatic));
+    sim::draws d(s, budget, count_above);
     // n drifts as a unit's stock does from month to month
-    x += law.n ? d.binomial(law.n + (i++ & 7), law.p_or_mean, log_q) : d.poisson(law.p_or_mean, exp_minus);
+    x += law.n ? d.binomial(law.n + (i++ & 7), law.p_or_mean, log_q)
+               : d.poisson(law.p_or_mean, exp_minus, table ? &table : nullptr);
   }
   benchmark::DoNotOptimize(x);
   state.counters["per unit-month"] = law.per_unit_month;

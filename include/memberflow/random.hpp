@@ -133,13 +133,18 @@ long long bottom_up(double u, long long hi, double f0, Ratio ratio) {
 // draw alone: with 8 sums 9-11 ns up to mean 4 but 20 at mean 6 and 33-42 at 8-18, where
 // most draws walked on past them; by the mean 13-27 ns from 6 to 18). Every width picks the
 // same k: the sums are the same numbers.
+inline constexpr int bottom_up_width(double mean) {
+  return mean < 4 ? 8 : mean < 7 ? 12 : mean < 10 ? 16 : mean < 14 ? 20 : 24;
+}
 template <class Ratio>
 long long bottom_up(double u, long long hi, double f0, double mean, Ratio ratio) {
-  if (mean < 4) return bottom_up<8>(u, hi, f0, ratio);
-  if (mean < 7) return bottom_up<12>(u, hi, f0, ratio);
-  if (mean < 10) return bottom_up<16>(u, hi, f0, ratio);
-  if (mean < 14) return bottom_up<20>(u, hi, f0, ratio);
-  return bottom_up<24>(u, hi, f0, ratio);
+  switch (bottom_up_width(mean)) {
+    case 8: return bottom_up<8>(u, hi, f0, ratio);
+    case 12: return bottom_up<12>(u, hi, f0, ratio);
+    case 16: return bottom_up<16>(u, hi, f0, ratio);
+    case 20: return bottom_up<20>(u, hi, f0, ratio);
+    default: return bottom_up<24>(u, hi, f0, ratio);
+  }
 }
 
 inline long long binomial_bottom_up(double u, long long n, double p, double f0) {
@@ -147,8 +152,9 @@ inline long long binomial_bottom_up(double u, long long n, double p, double f0) 
   return bottom_up(u, n, f0, dn * p, [&](long long k) { return (dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds; });
 }
 
+inline constexpr long long poisson_bottom_up_hi = 10000;  // the walk's last k (a bound, never reached below mean 18)
 inline long long poisson_bottom_up(double u, double mu, double f0) {
-  return bottom_up(u, 10000, f0, mu, [&](long long k) { return mu / static_cast<double>(k + 1); });
+  return bottom_up(u, poisson_bottom_up_hi, f0, mu, [&](long long k) { return mu / static_cast<double>(k + 1); });
 }
 
 // Bottom-up inversion is used where the mean is below this; mode-outward (and in the
@@ -341,6 +347,82 @@ long long poisson_positive(Stream& s, double u, double mu, double f0) {
   for (;;)
     if (const auto k = poisson(s, mu); k > 0) return k;
 }
+
+// Poisson(mu), drawn many times with one mean (the simulation's arrivals where the rate
+// changes neither by month nor by path): poisson_bottom_up's inversion from a table of its
+// partial sums S(k), made once, instead of making them at every draw. The table is entered
+// through a guide table (H. C. Chen and Y. Asau, "On generating random variates from an
+// empirical distribution", AIIE Transactions 6 (1974) 163-166): for u in [j/G, (j+1)/G)
+// the k sought, the smallest with u / f(0) <= S(k), is at least guide[j], and is found
+// among the next four sums in almost every draw (compared at once, as bottom_up does: no
+// branch on u). The sums are made as poisson_bottom_up makes them and end where its walk
+// stops, so every u gives its k: below mean 18 the bits of poisson() and poisson_count();
+// above, the same law by inversion (poisson_count draws PTRS there).
+class poisson_table {
+ public:
+  // The sums run to about mean + 9 standard deviations (~420 at this mean: 3.4 KB).
+  static constexpr double max_mean = 256;
+
+  poisson_table() = default;  // no table: operator bool is false
+  explicit poisson_table(double mu) : mean_(mu), f0_(std::exp(-mu)) {
+    if (!(mu > 0 && mu <= max_mean)) throw parameter_error("poisson_table: need a mean in (0, 256]");
+    make_sums();
+    make_guide();
+  }
+  explicit operator bool() const { return !sums_.empty(); }
+  double mean() const { return mean_; }
+
+  // The k of u in (0, 1).
+  long long draw(double u) const {
+    const double t = u / f0_;
+    const std::size_t g = guide_[static_cast<std::size_t>(u * static_cast<double>(guide_cells))];
+    const double* s = &sums_[g];
+    std::size_t k = g + (s[0] < t) + (s[1] < t) + (s[2] < t) + (s[3] < t);
+    if (s[3] < t)
+      while (sums_[k] < t) ++k;
+    return static_cast<long long>(k);
+  }
+  template <class Stream>
+  long long operator()(Stream& s) const {
+    return draw(s.uniform());
+  }
+
+ private:
+  static constexpr std::size_t guide_cells = 128;
+  static constexpr double beyond = std::numeric_limits<double>::infinity();
+
+  // S(0) = 1, S(k) = S(k - 1) + R(k), R(k) = R(k - 1) mu / k, to the K at which
+  // detail::bottom_up stops (past its first `width` sums, where a term leaves the sum
+  // unchanged on the way down from the mode, or at its bound) and returns K whatever u:
+  // S(K) is stored as infinity, and so are the three slots after it, read by draw.
+  void make_sums() {
+    const int width = detail::bottom_up_width(mean_);
+    double term = 1, sum = 1;
+    sums_.push_back(sum);
+    for (long long k = 1;; ++k) {
+      const double next = term * (mean_ / static_cast<double>(k)), before = sum;
+      sum += next;
+      if (k >= width && ((sum == before && next <= term) || k == detail::poisson_bottom_up_hi)) break;
+      sums_.push_back(sum);
+      term = next;
+    }
+    sums_.insert(sums_.end(), 4, beyond);
+  }
+  // guide[j]: the smallest k with S(k) >= (j / G) / f(0), which no u >= j / G is below
+  // (the division rounds monotonically).
+  void make_guide() {
+    std::size_t k = 0;
+    for (std::size_t j = 0; j < guide_cells; ++j) {
+      const double t = static_cast<double>(j) / static_cast<double>(guide_cells) / f0_;
+      while (sums_[k] < t) ++k;
+      guide_[j] = static_cast<std::uint16_t>(k);
+    }
+  }
+
+  double mean_ = 0, f0_ = 0;
+  std::vector<double> sums_;
+  std::array<std::uint16_t, guide_cells> guide_{};
+};
 
 namespace detail {
 

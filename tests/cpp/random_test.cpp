@@ -478,6 +478,63 @@ TEST_CASE("Bottom-up inversion compares with its first 8 to 24 sums at once and 
   REQUIRE(tail24 > 100);  // and beyond twenty-four
 }
 
+TEST_CASE("poisson_table picks poisson_bottom_up's k for every u and draws the Poisson law", "[random]") {
+  // Its sums are the bottom-up inversion's own numbers: the same k for random uniforms, the
+  // extreme ones, and at and beside every cumulative sum (where a table built otherwise
+  // would part by one), at every width of bottom_up, either side of mean 18 and up to
+  // max_mean.
+  stream s(11, 11, 11, 11);
+  const double lowest = stream::to_uniform(0), highest = stream::to_uniform(~std::uint64_t{0});
+  long long compared = 0;
+  for (double mu : {0.3, 1.5, 3.999999, 4.0, 6.5, 9.5, 13.9, 14.0, 17.9, 18.0, 30.0, 55.5, 100.0, 256.0}) {
+    const random::poisson_table table(mu);
+    const double f0 = std::exp(-mu);
+    REQUIRE(table.mean() == mu);
+    std::vector<double> us{lowest, highest};
+    for (int i = 0; i < 20000; ++i) us.push_back(s.uniform());
+    double cdf = 0, f = f0;
+    for (long long k = 0; k <= static_cast<long long>(mu + 12 * std::sqrt(mu) + 10); ++k, f *= mu / static_cast<double>(k)) {
+      cdf += f;
+      for (double u : {std::nextafter(cdf, 0.0), cdf, std::nextafter(cdf, 1.0)})
+        if (u > 0 && u < 1) us.push_back(u);
+    }
+    for (double u : us) {
+      INFO("mean " << mu << ", u = " << u);
+      REQUIRE(table.draw(u) == random::detail::poisson_bottom_up(u, mu, f0));
+      ++compared;
+    }
+  }
+  REQUIRE(compared > 280000);
+  // So below mean 18 a table's draws are poisson_count's, bit for bit, on one stream.
+  for (double mu : {1.5, 9.5, 17.9}) {
+    const random::poisson_table table(mu);
+    stream a(5, 6, 7, 8), b(5, 6, 7, 8);
+    for (int i = 0; i < 2000; ++i) REQUIRE(table(a) == random::poisson_count(b, mu));
+  }
+  // The law, where it is not poisson_count's bits (and below, once more): the pmf, and
+  // no fit to a mean 1% off.
+  std::uint64_t id = 400;
+  for (double mu : {3.5, 17.9, 18.0, 30.0, 100.0, 256.0}) {
+    const random::poisson_table table(mu);
+    stream t(20210201, id++, 9, 0);
+    const auto h = histogram_of([&] { return table(t); });
+    const double sd = std::sqrt(mu);
+    const auto lo = std::max(0LL, static_cast<long long>(std::floor(mu - 12 * sd - 2)));
+    const auto hi = static_cast<long long>(std::ceil(mu + 14 * sd + 12));
+    const auto r = chi_square(h, draws, lo, hi, [&](long long k) { return poisson_pmf_at(mu, k); });
+    INFO("poisson_table(" << mu << "): " << r.describe());
+    REQUIRE(r.statistic < r.threshold);
+    if (mu >= 30) {
+      const auto off = chi_square(h, draws, lo, hi, [&](long long k) { return poisson_pmf_at(mu * 1.01, k); });
+      INFO("against a mean 1% off: " << off.describe());
+      REQUIRE(off.statistic > off.threshold);
+    }
+  }
+  for (double mu : {0.0, -1.0, 256.0001, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()})
+    REQUIRE_THROWS_AS(random::poisson_table(mu), parameter_error);
+  REQUIRE_FALSE(random::poisson_table());
+}
+
 TEST_CASE("Binomial and Poisson: edge parameters and refusals", "[random]") {
   stream s(1, 2, 3, 4);
   for (int i = 0; i < 100; ++i) {
