@@ -6,6 +6,7 @@
 #define XXH_INLINE_ALL  // header-only: nothing to link, nothing for users of the library to find
 #include <xxhash.h>
 
+#include "memberflow/parallel.hpp"
 #include "simulate_setup.hpp"
 
 namespace memberflow::detail {
@@ -367,6 +368,45 @@ void merge(simulation_tally& into, const simulation_tally& other) {
   into.kept = std::move(kept);
 }
 
+namespace {
+
+// Every node's pmf of tracked count t (histogram u T + t), in node order, into `d`, sized
+// before it is filled.
+void fill_pmfs(const detail::window_histograms& h, std::size_t n, std::size_t T, std::size_t t, std::int64_t paths,
+               pmf_table& d) {
+  std::size_t cells = 0;
+  for (std::size_t u = 0; u < n; ++u)
+    if (const auto [first, last] = h.range(u * T + t); first <= last) cells += static_cast<std::size_t>(last - first) + 1;
+  d.probs.reserve(cells);
+  d.offsets.reserve(n);
+  d.tails.reserve(n);
+  d.starts.reserve(n + 1);
+  for (std::size_t u = 0; u < n; ++u) h.append_pmf(u * T + t, paths, d);
+}
+
+// The tracked counts' tables on `threads` threads, one count at a time (each table its
+// own: the same numbers for any thread count). A tally that is not of the run is refused
+// with the message of its first bad histogram in the store's order, as one thread finds it.
+std::vector<pmf_table> pmfs(const detail::window_histograms& h, std::size_t n, std::size_t T, std::int64_t paths,
+                            int threads) {
+  std::vector<pmf_table> tables(T);
+  std::vector<std::pair<std::size_t, std::exception_ptr>> failed(T);  // the histogram refused, why
+  detail::for_each_item(T, threads, [&](std::size_t t) {
+    try {
+      fill_pmfs(h, n, T, t, paths, tables[t]);
+    } catch (const input_error&) {
+      failed[t] = {tables[t].size() * T + t, std::current_exception()};  // its nodes before are filled
+    }
+  });
+  const auto first = std::min_element(failed.begin(), failed.end(), [](const auto& a, const auto& b) {
+    return a.second && (!b.second || a.first < b.first);
+  });
+  if (first != failed.end() && first->second) std::rethrow_exception(first->second);
+  return tables;
+}
+
+}  // namespace
+
 simulation_result finish(const scenario& sc, int horizon, const simulation_options& whole_run, simulation_tally tally) {
   const sim::setup su = sim::make_setup(sc, horizon, whole_run);
   const auto n = sc.units().size();
@@ -433,17 +473,10 @@ simulation_result finish(const scenario& sc, int horizon, const simulation_optio
       }
     }
   }
-  const auto T = su.tracked.size();
-  result.distributions.resize(T);
-  for (auto& d : result.distributions) {
-    d.offsets.reserve(n);
-    d.tails.reserve(n);
-    d.starts.reserve(n + 1);
-  }
-  for (std::size_t u = 0; u < n; ++u)  // in the order of the store
-    for (std::size_t t = 0; t < T; ++t) tally.histograms().append_pmf(u * T + t, whole_run.paths, result.distributions[t]);
+  result.distributions = pmfs(tally.histograms(), n, su.tracked.size(), whole_run.paths, whole_run.threads);
   return result;
 }
+
 
 }  // namespace memberflow
 
