@@ -59,7 +59,7 @@ unit_chances make_chances(const setup& su, const parameter_set& ps) {
 }
 
 void add_arrival_tables(unit_chances& c, const setup& su) {
-  const double counted_above = count_threshold(su.opt.regime);
+  const double counted_above = count_threshold(su.opt.regime, true);
   auto tables = [&](const std::vector<double>& means) {
     std::vector<random::poisson_table> t(means.size());
     for (std::size_t u = 0; u < means.size(); ++u)

@@ -87,8 +87,9 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt)
 
 // The chances of every unit and stage under one set of parameters.
 unit_chances make_chances(const setup& su, const parameter_set& ps);
-// The scenario's chances' arrival tables: for each stream drawn as a count (the regime's
-// rule) whose mean is the same every month, up to random::poisson_table::max_mean.
+// The scenario's chances' arrival tables: for each stream whose mean is the same every
+// month and that the regime counts with a table (count_threshold(regime, true)), up to
+// random::poisson_table::max_mean. A stream with a table is counted, every month.
 void add_arrival_tables(unit_chances& c, const setup& su);
 
 }  // namespace memberflow::sim

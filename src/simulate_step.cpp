@@ -28,13 +28,13 @@ long long draws::poisson_event(double mu, double exp_minus_mu) {
   return k;
 }
 
-double count_threshold(simulation_regime regime) {
+double count_threshold(simulation_regime regime, bool table) {
   switch (regime) {
     case simulation_regime::race: return std::numeric_limits<double>::infinity();
     case simulation_regime::counts: return -1;
     case simulation_regime::automatic: break;
   }
-  return count_cost_per_component;
+  return table ? count_cost_per_table : count_cost_per_component;
 }
 
 // Paths in batches; in each path, unit by unit (by month when a policy couples units).
@@ -337,7 +337,7 @@ double path_simulator::hazard(std::size_t u, int t, bool& counted) {
   const auto& c = ch();
   const double inflow = inflow_rate(su_.opt, c, u, t);
   // Arrivals drawn as a count: the month is counted (and H not used), whatever the stages.
-  if (draws::counted(inflow, count_above_) || draws::counted(c.transfer[u], count_above_)) return counted = true, 0.0;
+  if (arrivals_counted(u, inflow)) return counted = true, 0.0;
   double h = inflow + c.transfer[u];
   bool maybe_counted = false;
   const double* person = &c.person_h[u * stages_];  // a person's h per stage, precomputed
@@ -358,6 +358,14 @@ double path_simulator::hazard(std::size_t u, int t, bool& counted) {
   return h;
 }
 
+// Whether unit u's arrivals (`inflow` this month) are drawn as a count: a stream with a
+// table always (add_arrival_tables), one without as the regime's rule says.
+bool path_simulator::arrivals_counted(std::size_t u, double inflow) const {
+  const auto& c = ch();
+  return c.table(c.inflow_table, u) || c.table(c.transfer_table, u) || draws::counted(inflow, count_above_) ||
+         draws::counted(c.transfer[u], count_above_);
+}
+
 // H component by component: where policies adjust chances, or some may be counted.
 double path_simulator::hazard_by_component(std::size_t u, int t, bool& counted) {
   const std::int64_t* x = &x_[u * slots_];
@@ -368,13 +376,13 @@ double path_simulator::hazard_by_component(std::size_t u, int t, bool& counted) 
     if (draws::counted(static_cast<double>(n) * p, ca)) counted = true;
     else h -= static_cast<double>(n) * log_q;
   };
-  auto add_poisson = [&](double mu) {
-    if (draws::counted(mu, ca)) counted = true;
-    else h += mu;
-  };
   // H is used only when nothing is counted: once something is, the month is drawn in full.
-  add_poisson(inflow_rate(su_.opt, ch(), u, t));
-  add_poisson(ch().transfer[u]);
+  if (const double inflow = inflow_rate(su_.opt, ch(), u, t); arrivals_counted(u, inflow)) {
+    counted = true;
+  } else {
+    h += inflow;
+    h += ch().transfer[u];
+  }
   for (std::size_t s = 0; s < stages_ && !counted; ++s) {
     const auto& st = plan_[s];
     const auto c = stage_chances(u, s, t);

@@ -50,10 +50,11 @@ class draws {
     return true;
   }
 
-  // `table`: the stream's sampler, if it has one (unit_chances::table), for its count.
+  // `table`: the stream's sampler, if it has one (unit_chances::table): it is counted.
   long long poisson(double mu, double exp_minus_mu, const random::poisson_table* table = nullptr) {
+    if (table) return (*table)(s_);
     if (mu == 0) return 0;
-    if (counted(mu, count_above_)) return table ? (*table)(s_) : poisson_count(mu, exp_minus_mu);
+    if (counted(mu, count_above_)) return poisson_count(mu, exp_minus_mu);
     if (r_ >= mu) {
       r_ -= mu;
       return 0;
@@ -81,8 +82,9 @@ class draws {
 
 // The threshold of `draws` for a regime: the race draws nothing as a count, counts draw
 // everything as one, automatic draws a component as a count when its mean exceeds
-// count_cost_per_component (simulate.hpp).
-double count_threshold(simulation_regime regime);
+// count_cost_per_component, or count_cost_per_table for an arrival stream with a table
+// (simulate.hpp).
+double count_threshold(simulation_regime regime, bool table = false);
 
 // Paths in batches (see the class comment in simulate_step.cpp).
 class path_simulator {
@@ -124,6 +126,7 @@ class path_simulator {
   chances stage_chances(std::size_t u, std::size_t s, int t) const;
   double hazard(std::size_t u, int t, bool& counted);
   double hazard_by_component(std::size_t u, int t, bool& counted);
+  bool arrivals_counted(std::size_t u, double inflow) const;
   void quiet(std::size_t u, int t);
   void graduate(std::size_t u, std::size_t s, int t, std::int64_t* ring);
   void busy(std::size_t u, int t);

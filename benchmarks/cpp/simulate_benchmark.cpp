@@ -218,10 +218,10 @@ floor_figures floor_of(const scenario& sc) {
   f.events /= units * 12;
   const auto& p = sc.model();
   for (Eigen::Index u = 0; u < static_cast<Eigen::Index>(sc.units().size()); ++u) {
-    auto component = [&](double n, double prob) {
+    auto component = [&](double n, double prob, double counted_above = count_cost_per_component) {
       if (n > 0 && prob > 0) {
         f.components += 1;
-        if (n * prob > count_cost_per_component) f.counted += 1;
+        if (n * prob > counted_above) f.counted += 1;
       }
     };
     for (std::size_t s = 0; s < p.size(); ++s) {
@@ -239,8 +239,8 @@ floor_figures floor_of(const scenario& sc) {
         case stage_kind::terminal: component(sc.stocks(u, off), sc.params.attrition(u, si)); break;
       }
     }
-    component(sc.params.inflow(u), 1);
-    component(sc.params.transfer_in(u), 1);
+    component(sc.params.inflow(u), 1, count_cost_per_table);  // a constant rate: its table
+    component(sc.params.transfer_in(u), 1, count_cost_per_table);
   }
   f.components /= units;
   f.counted /= units;
@@ -326,8 +326,9 @@ void BM_DenseDraw(benchmark::State& state) {
   const double log_q = law.n ? std::log1p(-law.p_or_mean) : 0, exp_minus = law.n ? 0 : std::exp(-law.p_or_mean);
   // Arrivals of a constant mean are counted from their table (sim::add_arrival_tables).
   const double count_above = sim::count_threshold(simulation_regime::automatic);
-  const auto table = law.n || !sim::draws::counted(law.p_or_mean, count_above) ? random::poisson_table()
-                                                                                 : random::poisson_table(law.p_or_mean);
+  const auto table = law.n || !sim::draws::counted(law.p_or_mean, sim::count_threshold(simulation_regime::automatic, true))
+                         ? random::poisson_table()
+                         : random::poisson_table(law.p_or_mean);
   long long x = 0, i = 0;
   for (auto _ : state) {
     sim::draws d(s, budget, count_above);

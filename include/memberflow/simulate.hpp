@@ -95,8 +95,10 @@ struct target_policy {
 //              component whatever the number of people.
 //   automatic  the cost rule, per unit, month and component (a stage's draw, a cohort's
 //              exits, an arrival stream): a count when the component's expected number
-//              of events (n p, or the Poisson mean) exceeds count_cost_per_component,
-//              else the race. Summed over a unit-month: counts where the expected events
+//              of events (n p, or the Poisson mean) exceeds count_cost_per_component
+//              (count_cost_per_table for an arrival stream whose mean is the same in
+//              every month and path), else the race. Summed over a unit-month: counts
+//              where the expected events
 //              exceed count_cost_per_component x the counted components. The choice is a
 //              function of the unit's state and chances only, never of the thread or the
 //              batch, so the same seed gives the same bits for any thread count or split.
@@ -105,6 +107,15 @@ enum class simulation_regime { automatic, race, counts };
 // mean (benchmarks/cpp/simulate_benchmark.cpp, BM_Draw: 29 and 30 ns at mean 1; the race
 // is cheaper below, a count above; the density sweep is fastest at 0.5-1 as well).
 inline constexpr double count_cost_per_component = 1.0;
+// The same for an arrival stream whose mean is the same in every month and path: counted
+// from a table made once (random::poisson_table, 4-5 ns a draw against ~30 for a sampler's
+// count at mean 1, BM_PoissonTable), it is cheaper counted than raced from a lower mean.
+// Not much lower: a counted component makes every month of its unit busy (drawn in full),
+// where the race skips the quiet ones. In the density sweep (1 thread) a unit-month at
+// ~118 people (arrivals 0.95 a month) 143.2 -> 136.2 ns with 0.5 instead of 1; at ~37
+// people (0.3 a month) 78.3 at 1, 78.6 at 0.5, 81.0 at 0.25; at ~12 (0.095) 34.9 at 1 and
+// 0.25, 53.4 at 0.08.
+inline constexpr double count_cost_per_table = 0.5;
 
 struct simulation_options {
   long long paths = 1000;

@@ -747,6 +747,15 @@ TEST_CASE("Regimes: dense units (~3,500 people) match the exact engine in each r
   require_exact_law(sc, 4, 6000, 32, "dense");
 }
 
+TEST_CASE("Regimes: arrivals counted from their table below mean 1 match the exact engine in each regime",
+          "[simulate][regime]") {
+  // Arrivals 0.8 and 0.6 a month: counted from their tables under the automatic rule
+  // (count_cost_per_table), which makes every month busy while the stages' small
+  // components still race; raced in the race, counted in counts.
+  const auto sc = party_units(2, 10, 3, 1, 40, 0.8, 0.6);
+  require_exact_law(sc, 6, 20000, 34, "arrivals 0.8 and 0.6");
+}
+
 TEST_CASE("Regimes: chances above 1/2 and large means match the exact engine in each regime",
           "[simulate][regime]") {
   // The samplers' other branches inside the engine: p > 1/2 (advance 0.6, exit given no advance 0.75,
