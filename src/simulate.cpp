@@ -60,15 +60,16 @@ unit_chances make_chances(const setup& su, const parameter_set& ps) {
 
 void add_arrival_tables(unit_chances& c, const setup& su) {
   const double counted_above = count_threshold(su.opt.regime, true);
-  auto tables = [&](const std::vector<double>& means) {
-    std::vector<random::poisson_table> t(means.size());
+  auto add = [&](const std::vector<double>& means, std::vector<std::uint32_t>& at) {
     for (std::size_t u = 0; u < means.size(); ++u)
-      if (draws::counted(means[u], counted_above) && means[u] <= random::poisson_table::max_mean)
-        t[u] = random::poisson_table(means[u]);
-    return t;
+      if (draws::counted(means[u], counted_above) && means[u] <= random::poisson_table::max_mean) {
+        if (at.empty()) at.assign(means.size(), 0);
+        c.tables.emplace_back(means[u]);
+        at[u] = static_cast<std::uint32_t>(c.tables.size());
+      }
   };
-  if (su.opt.inflow_profile.empty()) c.inflow_table = tables(c.inflow);
-  c.transfer_table = tables(c.transfer);
+  if (su.opt.inflow_profile.empty()) add(c.inflow, c.inflow_table_at);
+  add(c.transfer, c.transfer_table_at);
 }
 
 namespace {

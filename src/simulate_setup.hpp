@@ -48,11 +48,18 @@ struct unit_chances {
                                            // at the last age of a fixed stage (see hazard)
   std::vector<double> inflow, exp_inflow;  // exp(-rate): the Poisson draws reuse them
   std::vector<double> transfer, exp_transfer;
-  // Per unit, where its arrivals are counted with one mean in every month and path (the
+  // Where a unit's arrivals are counted with one mean in every month and path (the
   // scenario's chances, no inflow profile): their sampler, made once (add_arrival_tables).
-  std::vector<random::poisson_table> inflow_table, transfer_table;
-  static const random::poisson_table* table(const std::vector<random::poisson_table>& t, std::size_t u) {
-    return t.empty() || !t[u] ? nullptr : &t[u];
+  // Per unit and stream an index into `tables`, 0 for none (streams that race have none;
+  // the index vectors stay empty when no unit has a table).
+  std::vector<std::uint32_t> inflow_table_at, transfer_table_at;
+  std::vector<random::poisson_table> tables;  // tables[i - 1] for index i
+  const random::poisson_table* inflow_table(std::size_t u) const { return table(inflow_table_at, u); }
+  const random::poisson_table* transfer_table(std::size_t u) const { return table(transfer_table_at, u); }
+
+ private:
+  const random::poisson_table* table(const std::vector<std::uint32_t>& at, std::size_t u) const {
+    return at.empty() || !at[u] ? nullptr : &tables[at[u] - 1];
   }
 };
 

@@ -362,7 +362,7 @@ double path_simulator::hazard(std::size_t u, int t, bool& counted) {
 // table always (add_arrival_tables), one without as the regime's rule says.
 bool path_simulator::arrivals_counted(std::size_t u, double inflow) const {
   const auto& c = ch();
-  return c.table(c.inflow_table, u) || c.table(c.transfer_table, u) || draws::counted(inflow, count_above_) ||
+  return c.inflow_table(u) || c.transfer_table(u) || draws::counted(inflow, count_above_) ||
          draws::counted(c.transfer[u], count_above_);
 }
 
@@ -468,9 +468,9 @@ void path_simulator::busy(std::size_t u, int t) {
     }
   }
   const auto& c = ch();
-  const auto in = d.poisson(inflow_rate(su_.opt, c, u, t), exp_minus_inflow(su_.opt, c, u, t), c.table(c.inflow_table, u));
+  const auto in = d.poisson(inflow_rate(su_.opt, c, u, t), exp_minus_inflow(su_.opt, c, u, t), c.inflow_table(u));
   enter(u, 0, in, t);
-  const auto transfer = d.poisson(c.transfer[u], c.exp_transfer[u], c.table(c.transfer_table, u));
+  const auto transfer = d.poisson(c.transfer[u], c.exp_transfer[u], c.transfer_table(u));
   x[plan_[terminal_].offset] += transfer;
   restock(terminal_, u, t, transfer);
   count(u, t, event_at::arrivals, in + transfer);
