@@ -488,16 +488,21 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
   // No cohort holds more than the stage: with its whole count not counted, none is.
   if (draws::counted(static_cast<double>(people) * c.p1, d.count_above()))
     for (std::size_t a = 0; a < months; ++a) any_counted |= draws::counted(static_cast<double>(ring[a]) * c.p1, d.count_above());
-  if (!(c.p1 == 0 || (!any_counted && d.all_default(-static_cast<double>(people) * c.log_q1)))) {
-    // Age a is in slot (t - a) mod D: from slot t mod D downwards, wrapping.
+  // Age a is in slot (t - a) mod D: from slot t mod D downwards, wrapping.
+  auto each_cohort = [&](auto draw) {
     for (std::size_t a = 0, slot = plan_[s].mod[static_cast<std::size_t>(t)]; a < months; ++a) {
-      if (auto& cohort = ring[slot]; cohort) {
-        const auto ex = d.binomial(cohort, c.p1, c.log_q1);
-        cohort -= ex;
-        exits += ex;
-      }
+      auto& cohort = ring[slot];
+      const auto ex = draw(cohort);
+      cohort -= ex;
+      exits += ex;
       slot = slot == 0 ? months - 1 : slot - 1;
     }
+  };
+  if (c.p1 == 0) {
+  } else if (any_counted) {
+    each_cohort([&](std::int64_t n) { return d.binomial(n, c.p1, c.log_q1); });
+  } else if (!d.all_default(-static_cast<double>(people) * c.log_q1)) {
+    each_cohort([&](std::int64_t n) { return d.raced_binomial(n, c.p1, c.log_q1); });
   }
   auto& last = ring[entry_slot(s, t)];
   const auto fail = d.binomial(last, c.p2, c.log_q2);

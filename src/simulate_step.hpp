@@ -34,6 +34,12 @@ class draws {
   long long binomial(long long n, double p, double log_q) {
     if (n == 0 || p == 0) return 0;
     if (counted(static_cast<double>(n) * p, count_above_)) return binomial_count(n, p, log_q);
+    return raced_binomial(n, p, log_q);
+  }
+
+  // binomial() for a component known to race (n p at most count_above, p > 0); n may be 0
+  // (h = 0: its default, nothing spent).
+  long long raced_binomial(long long n, double p, double log_q) {
     const double h = -static_cast<double>(n) * log_q;
     if (r_ >= h) {
       r_ -= h;
