@@ -498,11 +498,10 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
       slot = slot == 0 ? months - 1 : slot - 1;
     }
   };
-  if (c.p1 == 0) {
-  } else if (any_counted) {
-    each_cohort([&](std::int64_t n) { return d.binomial(n, c.p1, c.log_q1); });
-  } else if (!d.all_default(-static_cast<double>(people) * c.log_q1)) {
-    each_cohort([&](std::int64_t n) { return d.raced_binomial(n, c.p1, c.log_q1); });
+  if (c.p1 > 0) {
+    if (any_counted) each_cohort([&](std::int64_t n) { return d.binomial(n, c.p1, c.log_q1); });
+    else if (!d.all_default(-static_cast<double>(people) * c.log_q1))
+      each_cohort([&](std::int64_t n) { return d.raced_binomial(n, c.p1, c.log_q1); });
   }
   auto& last = ring[entry_slot(s, t)];
   const auto fail = d.binomial(last, c.p2, c.log_q2);

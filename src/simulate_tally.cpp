@@ -477,7 +477,6 @@ simulation_result finish(const scenario& sc, int horizon, const simulation_optio
   return result;
 }
 
-
 }  // namespace memberflow
 
 namespace memberflow::sim {

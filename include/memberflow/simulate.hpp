@@ -98,10 +98,10 @@ struct target_policy {
 //              of events (n p, or the Poisson mean) exceeds count_cost_per_component
 //              (count_cost_per_table for an arrival stream whose mean is the same in
 //              every month and path), else the race. Summed over a unit-month: counts
-//              where the expected events
-//              exceed count_cost_per_component x the counted components. The choice is a
-//              function of the unit's state and chances only, never of the thread or the
-//              batch, so the same seed gives the same bits for any thread count or split.
+//              where the expected events exceed the constant x the counted components.
+//              The choice is a function of the unit's state and chances only, never of
+//              the thread or the batch, so the same seed gives the same bits for any
+//              thread count or split.
 enum class simulation_regime { automatic, race, counts };
 // The cost rule's constant: a component costs the same drawn as a count or raced at this
 // mean (benchmarks/cpp/simulate_benchmark.cpp, BM_Draw: 29 and 30 ns at mean 1; the race
