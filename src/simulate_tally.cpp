@@ -31,7 +31,7 @@ void histogram::add(long long k, std::int64_t times) {
   }
   const auto i = static_cast<std::size_t>(k - offset);
   if (i >= counts.size()) counts.resize(i + 1, 0);
-  counts[i] += times;
+  counts[i] += static_cast<std::uint32_t>(times);
 }
 
 void window_histograms::merge(const window_histograms& other) {
@@ -165,7 +165,7 @@ void window_histograms::write(std::string& out) const {
     const auto& [u, h] = wide_[i];
     put(out, static_cast<std::uint64_t>(u));
     put(out, static_cast<std::int64_t>(h.offset));
-    put_vector(out, h.counts);
+    put_vector(out, std::vector<std::int64_t>(h.counts.begin(), h.counts.end()));
   }
 }
 
@@ -183,8 +183,11 @@ window_histograms window_histograms::read(std::string_view in, std::size_t& at) 
     if (h.wide_of(static_cast<std::size_t>(u))) bad_bytes("a histogram twice");
     auto& w = h.make_wide(static_cast<std::size_t>(u));
     w.offset = get<std::int64_t>(in, at);
-    w.counts = get_vector<std::int64_t>(in, at);
+    const auto counts = get_vector<std::int64_t>(in, at);
     if (!(w.offset >= 0 && w.offset < beyond_counts)) bad_bytes("a histogram out of range");
+    for (const auto c : counts)
+      if (c < 0 || c > std::numeric_limits<std::uint32_t>::max()) bad_bytes("a histogram count out of range");
+    w.counts.assign(counts.begin(), counts.end());
   }
   return h;
 }

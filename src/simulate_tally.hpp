@@ -21,10 +21,13 @@ struct cell_budget {
   void spend(long long cells);
 };
 
-// A growing histogram of integer counts.
+// A growing histogram of integer counts. 32-bit cells, as the windows' (a run's paths
+// < 2^32): a dense run's wide histograms are most of its tallies' memory, and with 64-bit
+// cells a 2-thread run at ~3,740 people a unit was 1.4% slower (1 thread 1.1%). Tally
+// bytes keep 64-bit counts.
 struct histogram {
   long long offset = 0;
-  std::vector<std::int64_t> counts;
+  std::vector<std::uint32_t> counts;
   void add(long long k, std::int64_t times = 1);
 };
 

@@ -1636,6 +1636,31 @@ TEST_CASE("Parameter sets: path i runs with set i mod their number", "[simulate]
   CHECK_THROWS_AS(simulate(sc, 1, opt), input_error);
 }
 
+TEST_CASE("Batches: histogram bytes carry 64-bit counts; one beyond a 32-bit cell is refused", "[simulate][batches]") {
+  detail::window_histograms h(1);
+  h.add(0, 100);
+  h.add(0, 500, 3);  // outside the window: a wide histogram, its one cell last in the bytes
+  std::string bytes;
+  h.write(bytes);
+  std::int64_t last = 0;
+  std::memcpy(&last, bytes.data() + bytes.size() - 8, 8);
+  REQUIRE(last == 3);
+  std::size_t at = 0;
+  const auto back = detail::window_histograms::read(bytes, at);
+  std::string again;
+  back.write(again);
+  REQUIRE(again == bytes);
+  for (const std::int64_t bad : {std::int64_t{-1}, std::int64_t{1} << 32}) {
+    auto wrong = bytes;
+    std::memcpy(wrong.data() + wrong.size() - 8, &bad, 8);
+    auto read = [&] {  // from the start at every call (the macro calls it twice)
+      std::size_t from = 0;
+      return detail::window_histograms::read(wrong, from);
+    };
+    REQUIRE_THROWS_AS_WITH(read(), input_error, mf_test::contains("a histogram count out of range"));
+  }
+}
+
 TEST_CASE("Batches: merging histograms adds whole ranges as adding each value alone would", "[simulate][batches]") {
   // Two tallies' histograms of the same counts, values spread so that merging meets every
   // case: a count the merged-into side has not seen, values inside, below, above and on
