@@ -140,7 +140,7 @@ void check_people(const setup& su) {
 
 }  // namespace
 
-setup make_setup(const scenario& sc, int horizon, const simulation_options& opt) {
+setup make_setup(const scenario& sc, int horizon, const simulation_options& opt, bool to_draw) {
   sc.validate();
   check_horizon(horizon);
   if (opt.paths < 1 || opt.paths > 0xFFFFFFFFLL)
@@ -222,7 +222,7 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt)
       ps.validate(o, p);
     }
   }
-  if (!su.per_path_parameters()) {
+  if (to_draw && !su.per_path_parameters()) {
     su.chances = make_chances(su, sc.params);
     add_arrival_tables(su.chances, su);
   }

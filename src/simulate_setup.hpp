@@ -89,8 +89,9 @@ struct setup {
 };
 
 // Checks the options against the scenario (throwing what simulate.hpp lists) and prepares
-// the run.
-setup make_setup(const scenario& sc, int horizon, const simulation_options& opt);
+// the run; without `to_draw` (finish: the checks and the layout only), not the chances
+// and arrival tables the draws read.
+setup make_setup(const scenario& sc, int horizon, const simulation_options& opt, bool to_draw = true);
 
 // The chances of every unit and stage under one set of parameters.
 unit_chances make_chances(const setup& su, const parameter_set& ps);

@@ -411,7 +411,7 @@ std::vector<pmf_table> pmfs(const detail::window_histograms& h, std::size_t n, s
 }  // namespace
 
 simulation_result finish(const scenario& sc, int horizon, const simulation_options& whole_run, simulation_tally tally) {
-  const sim::setup su = sim::make_setup(sc, horizon, whole_run);
+  const sim::setup su = sim::make_setup(sc, horizon, whole_run, false);
   const auto n = sc.units().size();
   const auto stages = sc.model().size();
   auto refuse = [](const std::string& what) { throw input_error("finish: the tally is not of this run (" + what + ")"); };
