@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -68,7 +69,16 @@ void add_arrival_tables(unit_chances& c, const setup& su) {
         at[u] = static_cast<std::uint32_t>(c.tables.size());
       }
   };
-  if (su.opt.inflow_profile.empty()) add(c.inflow, c.inflow_table_at);
+  // A profile of one factor throughout is a constant mean too (all ones: the tables of no
+  // profile, so its bits).
+  const auto& f = su.opt.inflow_profile;
+  if (f.empty()) {
+    add(c.inflow, c.inflow_table_at);
+  } else if (std::adjacent_find(f.begin(), f.end(), std::not_equal_to<>()) == f.end()) {
+    std::vector<double> means(c.inflow.size());
+    for (std::size_t u = 0; u < means.size(); ++u) means[u] = c.inflow[u] * f[0];  // as inflow_rate makes it
+    add(means, c.inflow_table_at);
+  }
   add(c.transfer, c.transfer_table_at);
 }
 

@@ -49,7 +49,8 @@ struct unit_chances {
   std::vector<double> inflow, exp_inflow;  // exp(-rate): the Poisson draws reuse them
   std::vector<double> transfer, exp_transfer;
   // Where a unit's arrivals are counted with one mean in every month and path (the
-  // scenario's chances, no inflow profile): their sampler, made once (add_arrival_tables).
+  // scenario's chances, no inflow profile or one of a single factor): their sampler, made
+  // once (add_arrival_tables).
   // Per unit and stream an index into `tables`, 0 for none (streams that race have none;
   // the index vectors stay empty when no unit has a table).
   std::vector<std::uint32_t> inflow_table_at, transfer_table_at;

@@ -915,6 +915,16 @@ TEST_CASE("Inflow profile: all ones is no profile, bit for bit; bad factors are 
   require_identical(plain, simulate(sc, 12, opt));
   opt.inflow_profile = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
   require_identical(plain, simulate(sc, 12, opt));
+  // Also where arrivals are counted from their tables (means 30 and 0.8: automatic rule).
+  for (double inflow : {30.0, 0.8}) {
+    const auto busy = party_units(2, 10, 3, 1, 40, inflow, 0.6);
+    simulation_options o;
+    o.paths = 300;
+    o.seed = 6;
+    const auto none = simulate(busy, 6, o);
+    o.inflow_profile = {1, 1, 1};
+    require_identical(none, simulate(busy, 6, o));
+  }
   opt.inflow_profile = {1, -0.5};
   REQUIRE_THROWS_AS_WITH(simulate(sc, 12, opt), parameter_error, mf_test::contains("inflow_profile"));
   opt.inflow_profile = {1, std::nan("")};
