@@ -61,25 +61,21 @@ unit_chances make_chances(const setup& su, const parameter_set& ps) {
 
 void add_arrival_tables(unit_chances& c, const setup& su) {
   const double counted_above = count_threshold(su.opt.regime, true);
-  auto add = [&](const std::vector<double>& means, std::vector<std::uint32_t>& at) {
-    for (std::size_t u = 0; u < means.size(); ++u)
-      if (draws::counted(means[u], counted_above) && means[u] <= random::poisson_table::max_mean) {
-        if (at.empty()) at.assign(means.size(), 0);
-        c.tables.emplace_back(means[u]);
+  // Each unit's mean is rate x factor, the number inflow_rate makes every month.
+  auto add = [&](const std::vector<double>& rates, double factor, std::vector<std::uint32_t>& at) {
+    for (std::size_t u = 0; u < rates.size(); ++u)
+      if (const double mean = rates[u] * factor; draws::counted(mean, counted_above) && mean <= random::poisson_table::max_mean) {
+        if (at.empty()) at.assign(rates.size(), 0);
+        c.tables.emplace_back(mean);
         at[u] = static_cast<std::uint32_t>(c.tables.size());
       }
   };
   // A profile of one factor throughout is a constant mean too (all ones: the tables of no
   // profile, so its bits).
   const auto& f = su.opt.inflow_profile;
-  if (f.empty()) {
-    add(c.inflow, c.inflow_table_at);
-  } else if (std::adjacent_find(f.begin(), f.end(), std::not_equal_to<>()) == f.end()) {
-    std::vector<double> means(c.inflow.size());
-    for (std::size_t u = 0; u < means.size(); ++u) means[u] = c.inflow[u] * f[0];  // as inflow_rate makes it
-    add(means, c.inflow_table_at);
-  }
-  add(c.transfer, c.transfer_table_at);
+  if (std::adjacent_find(f.begin(), f.end(), std::not_equal_to<>()) == f.end())
+    add(c.inflow, f.empty() ? 1.0 : f[0], c.inflow_table_at);
+  add(c.transfer, 1.0, c.transfer_table_at);
 }
 
 namespace {

@@ -86,12 +86,12 @@ void window_histograms::append_pmf(std::size_t u, std::int64_t paths, pmf_table&
   const cell* window = &window_[u * width];
   const histogram* wide = wide_of(u);
   // A run's tally holds one value of each count per path; one read from bytes is checked
-  // for it (no count empty, negative or over-full), so that the pmf sums to 1.
+  // for it (no count empty or over-full; its cells are unsigned), so that the pmf sums to 1.
   std::int64_t seen = 0;
   auto count = [&](std::int64_t c) {
-    if (c < 0 || c > paths - seen)
-      throw input_error("finish: the tally is not of this run (tracked count " + std::to_string(u) + " holds " +
-                        (c < 0 ? "a negative number of values" : "more values than its " + std::to_string(paths) + " paths"));
+    if (c > paths - seen)
+      throw input_error("finish: the tally is not of this run (tracked count " + std::to_string(u) + " holds more values than its " +
+                        std::to_string(paths) + " paths)");
     seen += c;
   };
   for (long long i = 0; i < width; ++i)
@@ -221,8 +221,7 @@ long long simulation_tally::path_count() const {
 
 double simulation_tally::pmf_cells() const {
   double cells = 0;
-  for (std::size_t u = 0; u < hist_->size(); ++u)
-    if (const auto [first, last] = hist_->range(u); first <= last) cells += static_cast<double>(last - first) + 1;
+  for (std::size_t u = 0; u < hist_->size(); ++u) cells += static_cast<double>(hist_->pmf_cells(u));
   return cells;
 }
 
@@ -378,8 +377,7 @@ namespace {
 void fill_pmfs(const detail::window_histograms& h, std::size_t n, std::size_t T, std::size_t t, std::int64_t paths,
                pmf_table& d) {
   std::size_t cells = 0;
-  for (std::size_t u = 0; u < n; ++u)
-    if (const auto [first, last] = h.range(u * T + t); first <= last) cells += static_cast<std::size_t>(last - first) + 1;
+  for (std::size_t u = 0; u < n; ++u) cells += h.pmf_cells(u * T + t);
   d.probs.reserve(cells);
   d.offsets.reserve(n);
   d.tails.reserve(n);

@@ -72,6 +72,11 @@ class window_histograms {
   // The least and the greatest value count u holds (first > last: none), as its window and
   // its wide histogram's ends say.
   std::pair<long long, long long> range(std::size_t u) const;
+  // The cells count u's pmf takes: its range's width, 0 when it holds no value.
+  std::size_t pmf_cells(std::size_t u) const {
+    const auto [first, last] = range(u);
+    return first <= last ? static_cast<std::size_t>(last - first) + 1 : 0;
+  }
 
   void write(std::string& out) const;
   // Reads what write() wrote at `at`, advancing it; throws input_error on a bad buffer.
