@@ -77,6 +77,8 @@ path_simulator::path_simulator(const setup& su, simulation_tally& tally, std::ve
   x_.resize(n_ * slots_);
   total_.resize(plan_.size() * n_);
   streams_.assign(n_, random::stream(0, 0, 0, 0));
+  ladders_on_ = !su.per_path_parameters();
+  if (ladders_on_) ladder_at_.assign(n_ * stages_ * ladder_slots, 0);
   first_block_.resize(n_ * 4);
   first_quad_.assign(n_, std::numeric_limits<std::uint64_t>::max());
   if (same_start_) prepare_same_start();
@@ -164,6 +166,7 @@ void path_simulator::run_path(std::uint64_t path) {
     for (std::size_t u = 0; u < n_; ++u) unit_months(u);
   }
   for (std::size_t u = 0; u < n_; ++u) end_unit(u);
+  if (ladders_on_) trim_ladders();
 }
 
 // Without policies or drawn parameters units are independent: a block of units runs
@@ -182,6 +185,7 @@ void path_simulator::run_batch_by_unit_blocks(std::uint64_t first, std::size_t c
         end_unit(u);
       }
     }
+    if (ladders_on_) trim_ladders();
   }
 }
 
@@ -437,22 +441,22 @@ void path_simulator::busy(std::size_t u, int t) {
     const auto off = st.offset;
     switch (st.kind) {
       case stage_kind::terminal: {
-        const auto leave = d.binomial(x[off], c.p1, c.log_q1);
+        const auto leave = stage_binomial(d, u, s, 0, x[off], c);
         x[off] -= leave;
         restock(s, u, t, -leave);
         count(u, t, event_at::leavers, leave);
         break;
       }
       case stage_kind::fixed:
-        step_cohorts(d, u, s, t, x + off, c);
-        if (su_.low_class && s == adm_) step_cohorts(d, u, s, t, &low_[u * adm_width_], ch().low[u]);
+        step_cohorts(d, u, s, t, x + off, c, 0);
+        if (su_.low_class && s == adm_) step_cohorts(d, u, s, t, &low_[u * adm_width_], ch().low[u], 2);
         break;
       case stage_kind::markov: {
         // advance ~ Bin(n, a), exit ~ Bin(n - advance, e / (1 - a)): the multinomial as
         // chained binomials.
         const auto n = x[off];
-        const auto advance = d.binomial(n, c.p1, c.log_q1);
-        const auto exit = d.binomial(n - advance, c.p2, c.log_q2);
+        const auto advance = stage_binomial(d, u, s, 0, n, c);
+        const auto exit = stage_binomial(d, u, s, 1, n - advance, c);
         x[off] -= exit;
         restock(s, u, t, -exit);
         count(u, t, event_at::exits, exit);
@@ -478,7 +482,8 @@ void path_simulator::busy(std::size_t u, int t) {
 
 // A fixed stage's cohorts: exits at every age (youngest first), then at the last age
 // the survivors pass on or fail.
-void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, const chances& c) {
+void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, const chances& c,
+                                  int slot) {
   const auto months = static_cast<std::size_t>(plan_[s].months);
   std::int64_t exits = 0;
   // The raced cohorts' exits share one chance: with no cohort counted, the stage's exits
@@ -499,18 +504,64 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
     }
   };
   if (c.p1 > 0) {
-    if (any_counted) each_cohort([&](std::int64_t n) { return d.binomial(n, c.p1, c.log_q1); });
+    if (any_counted) each_cohort([&](std::int64_t n) { return stage_binomial(d, u, s, slot, n, c); });
     else if (!d.all_default(-static_cast<double>(people) * c.log_q1))
       each_cohort([&](std::int64_t n) { return d.raced_binomial(n, c.p1, c.log_q1); });
   }
   auto& last = ring[entry_slot(s, t)];
-  const auto fail = d.binomial(last, c.p2, c.log_q2);
+  const auto fail = stage_binomial(d, u, s, slot + 1, last, c);
   const auto passed = last - fail;
   exits += fail;
   last = 0;
   restock(s, u, t, -(exits + passed));
   count(u, t, event_at::exits, exits);
   enter(u, s + 1, passed, t);
+}
+
+// Every counted binomial of a run without per-path parameters is drawn from the ladder of
+// its p (a policy's changed chances have ladders of their own), so that a draw depends on
+// (n, p) and its uniforms only, whatever the policies do to other units.
+long long path_simulator::stage_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, const chances& c) {
+  const double p = which % 2 ? c.p2 : c.p1, log_q = which % 2 ? c.log_q2 : c.log_q1;
+  if (!ladders_on_) return d.binomial(n, p, log_q);
+  return d.binomial(n, p, log_q, [&]() -> random::binomial_ladder& { return ladder(u, s, which, p, log_q); });
+}
+
+random::binomial_ladder& path_simulator::ladder(std::size_t u, std::size_t s, int which, double p, double log_q) {
+  auto& at = ladder_at_[(u * stages_ + s) * ladder_slots + static_cast<std::size_t>(which)];
+  if (!at || ladders_[at - 1].ladder.p() != p) {
+    auto [it, made] = ladder_of_.try_emplace(p, static_cast<std::uint32_t>(ladders_.size() + 1));
+    if (made) ladders_.push_back({random::binomial_ladder(p, log_q)});
+    at = it->second;
+  }
+  auto& e = ladders_[at - 1];
+  if (e.used != ladder_count_) {
+    e.used = ladder_count_;
+    ladders_used_.push_back(at - 1);
+  }
+  return e.ladder;
+}
+
+// The ladders' tables are a cache: made again when needed, with the same numbers. Units of
+// many different chances would fill memory with them, so past ladder_bytes they are
+// forgotten (counted between blocks of units and between paths).
+void path_simulator::trim_ladders() {
+  for (const auto i : ladders_used_) {
+    auto& e = ladders_[i];
+    const auto bytes = e.ladder.bytes();
+    if (!e.bytes && bytes) ladders_holding_.push_back(i);
+    ladder_total_ += bytes - e.bytes;  // tables only grow between clears
+    e.bytes = bytes;
+  }
+  ladders_used_.clear();
+  ++ladder_count_;
+  if (ladder_total_ <= ladder_bytes) return;
+  for (const auto i : ladders_holding_) {
+    ladders_[i].ladder.clear();
+    ladders_[i].bytes = 0;
+  }
+  ladders_holding_.clear();
+  ladder_total_ = 0;
 }
 
 // k people of unit u enter stage s in month t (they are there at the start of t + 1).

@@ -4,6 +4,7 @@
 // each month's random outcomes drawn as a race in hazard time or as counts
 // (docs/simulation.md).
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "memberflow/random.hpp"
@@ -35,6 +36,17 @@ class draws {
     if (n == 0 || p == 0) return 0;
     if (counted(static_cast<double>(n) * p, count_above_)) return binomial_count(n, p, log_q);
     return raced_binomial(n, p, log_q);
+  }
+  // binomial() of a component whose p is the same in every month and path: counted, it is
+  // drawn from the ladder that ladder() gives (made on first use; random::binomial_ladder)
+  // where n p is at least small_mean.
+  template <class Ladder>
+  long long binomial(long long n, double p, double log_q, Ladder ladder) {
+    if (n == 0 || p == 0) return 0;
+    const double mean = static_cast<double>(n) * p;
+    if (!counted(mean, count_above_)) return raced_binomial(n, p, log_q);
+    if (p <= 0.5) return ladder()(s_, n);
+    return binomial_count(n, p, log_q);
   }
 
   // binomial() for a component known to race (n p at most count_above, p > 0); n may be 0
@@ -103,6 +115,8 @@ class path_simulator {
   void run_batch(std::uint64_t first, std::size_t count);
   // Without policies units run in blocks of this many through every path of a batch.
   static constexpr std::size_t unit_block = 64;
+  // The most memory a worker's binomial ladders' tables keep (see trim_ladders).
+  static constexpr std::size_t ladder_bytes = std::size_t{16} << 20;
   // The most paths a batch should hold (see simulate_step.cpp).
   static std::size_t batch_paths(const setup& su);
 
@@ -136,7 +150,14 @@ class path_simulator {
   void quiet(std::size_t u, int t);
   void graduate(std::size_t u, std::size_t s, int t, std::int64_t* ring);
   void busy(std::size_t u, int t);
-  void step_cohorts(draws& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, const chances& c);
+  // `slot`: the ladder slot of c.p1 (0, or 2 for the lowered-bar cohort; ladder_slots).
+  void step_cohorts(draws& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, const chances& c, int slot);
+  // d.binomial of stage s's chance `which` (0: p1, 1: p2; 2, 3: those of the target rule's
+  // lowered-bar cohort) in unit u, through the ladder of its p.
+  long long stage_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, const chances& c);
+  static constexpr std::size_t ladder_slots = 4;
+  random::binomial_ladder& ladder(std::size_t u, std::size_t s, int which, double p, double log_q);
+  void trim_ladders();
   void enter(std::size_t u, std::size_t s, std::int64_t k, int t) {
     if (k) enter_some(u, s, k, t);
   }
@@ -183,6 +204,24 @@ class path_simulator {
   std::vector<std::uint64_t> first_quad_;     // per unit: the path / 4 of first_block_
   std::vector<double> budget_;                // per unit: the race's budget
   std::vector<std::int64_t> batch_;           // units x (paths of the batch x tracked counts)
+  // The binomial ladders, one per chance p (units of one chance share its tables), found
+  // through ladder_of_ and remembered per unit, stage and slot in ladder_at_ (index + 1; 0:
+  // none yet). Their tables are forgotten when they outgrow ladder_bytes (trim_ladders). Not
+  // with per-path parameters (ladders_on_ false): each path's chances would make their own.
+  struct ladder_entry {
+    random::binomial_ladder ladder;
+    std::size_t bytes = 0;   // its tables' memory when last counted (trim_ladders)
+    std::uint64_t used = 0;  // the last count it was used before (ladder_count_)
+  };
+  std::vector<ladder_entry> ladders_;
+  std::vector<std::uint32_t> ladder_at_;
+  std::unordered_map<double, std::uint32_t> ladder_of_;
+  bool ladders_on_ = false;
+  // trim_ladders counts only the ladders used since it last counted (ladders_used_) and
+  // clears only those that hold tables (ladders_holding_): never a walk over them all.
+  std::vector<std::uint32_t> ladders_used_, ladders_holding_;
+  std::uint64_t ladder_count_ = 1;
+  std::size_t ladder_total_ = 0;
   std::size_t width_ = 0, row_ = 0, column_ = 0;  // a unit's counts in batch_; their stride (padded_row); the current path's first
 };
 

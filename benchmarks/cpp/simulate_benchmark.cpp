@@ -329,11 +329,14 @@ void BM_DenseDraw(benchmark::State& state) {
   const auto table = law.n || !sim::draws::counted(law.p_or_mean, sim::count_threshold(simulation_regime::automatic, true))
                          ? random::poisson_table()
                          : random::poisson_table(law.p_or_mean);
+  // A stage's counted binomials are drawn from the ladder of their p (the engine's ladder()).
+  random::binomial_ladder ladder(law.n ? law.p_or_mean : 0.5, log_q);
+  auto ladder_of_p = [&]() -> random::binomial_ladder& { return ladder; };
   long long x = 0, i = 0;
   for (auto _ : state) {
     sim::draws d(s, budget, count_above);
     // n drifts as a unit's stock does from month to month
-    x += law.n ? d.binomial(law.n + (i++ & 7), law.p_or_mean, log_q)
+    x += law.n ? d.binomial(law.n + (i++ & 7), law.p_or_mean, log_q, ladder_of_p)
                : d.poisson(law.p_or_mean, exp_minus, table ? &table : nullptr);
   }
   benchmark::DoNotOptimize(x);
@@ -341,6 +344,27 @@ void BM_DenseDraw(benchmark::State& state) {
   state.SetLabel(law.name);
 }
 BENCHMARK(BM_DenseDraw)->DenseRange(0, std::size(dense_laws) - 1);
+
+// A counted binomial of mean m, n drifting over 64 people around 800 as a stage's stock
+// does from month to month and path to path: binomial_count (0: bottom-up inversion below
+// mean 18, BTRS above) against random::binomial_ladder (1: a rung's table plus bottom-up
+// inversion of the remainder), as the engine draws it.
+void BM_BinomialLadder(benchmark::State& state) {
+  const double mean = static_cast<double>(state.range(0));
+  const bool ladder_draws = state.range(1) != 0;
+  const long long n = 800;
+  const double p = mean / static_cast<double>(n), log_q = std::log1p(-p);
+  random::stream s(1, 2, 3, 4);
+  random::binomial_ladder ladder(p, log_q);
+  long long x = 0, i = 0;
+  for (auto _ : state) {
+    const long long k = n - 32 + (i++ * 37 & 63);
+    x += ladder_draws ? ladder(s, k) : random::detail::binomial_count_unchecked(s, k, p, log_q);
+  }
+  benchmark::DoNotOptimize(x);
+  state.SetLabel(ladder_draws ? "binomial_ladder" : "binomial_count");
+}
+BENCHMARK(BM_BinomialLadder)->ArgsProduct({{4, 8, 12, 16, 20, 30, 40, 100, 250}, {0, 1}});
 
 // The cost rule's calibration: one binomial component of mean m (n = 1000) drawn by the
 // race (a subtraction when quiet, about a uniform per event) and as a count

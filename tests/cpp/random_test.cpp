@@ -535,6 +535,78 @@ TEST_CASE("poisson_table picks poisson_bottom_up's k for every u and draws the P
   REQUIRE_FALSE(random::poisson_table());
 }
 
+TEST_CASE("binomial_ladder draws Bin(n, p) from its rungs' tables, whatever it drew before", "[random]") {
+  using ladder_t = random::binomial_ladder;
+  const double lowest = stream::to_uniform(0), highest = stream::to_uniform(~std::uint64_t{0});
+  stream s(12, 12, 12, 12);
+  // At a rung (n = j L, L = rung_mean / p people, no remainder) a draw is one uniform
+  // inverted from the rung's table: bottom-up inversion's k for random uniforms, the extreme
+  // ones and at and beside every cumulative sum.
+  long long compared = 0;
+  for (double p : {0.05, 0.1, 0.3, 0.5}) {
+    ladder_t ladder(p, std::log1p(-p));
+    const auto step = static_cast<long long>(ladder_t::rung_mean / p);
+    for (long long j : {3, 1, 12, 5}) {
+      const long long m = j * step;
+      const double dm = static_cast<double>(m), f0 = std::exp(dm * std::log1p(-p));
+      std::vector<double> us{lowest, highest};
+      for (int i = 0; i < 3000; ++i) us.push_back(s.uniform());
+      double cdf = 0;
+      for (long long k = 0; k <= m; ++k) {
+        cdf += binomial_pmf_at(m, p, k);
+        for (double u : {std::nextafter(cdf, 0.0), cdf, std::nextafter(cdf, 1.0)})
+          if (u > 0 && u < 1) us.push_back(u);
+      }
+      for (double u : us) {
+        INFO("p " << p << ", n " << m << ", u = " << u);
+        fixed_uniform one{u};
+        REQUIRE(ladder(one, m) == random::detail::binomial_bottom_up(u, m, p, f0));
+        ++compared;
+      }
+    }
+  }
+  REQUIRE(compared > 20000);
+  // Below the first rung (n p < rung_mean) and above max_mean, binomial_count's draws, bit
+  // for bit; in between a draw depends on n, p and its uniforms only: a fresh ladder, one
+  // that has drawn at other n, and one whose tables were forgotten draw alike.
+  for (double p : {0.002, 0.05, 0.3}) {
+    ladder_t fresh(p, std::log1p(-p)), used(p, std::log1p(-p));
+    const auto step = static_cast<long long>(ladder_t::rung_mean / p);
+    for (long long n = step * 40; n > 0; n = n * 7 / 10) used(s, n);
+    for (long long n : {1LL, step / 2, step - 1, static_cast<long long>(ladder_t::max_mean / p) + 1, 3 * step}) {
+      stream a(3, 4, 5, 6), b(3, 4, 5, 6), c(3, 4, 5, 6);
+      for (int i = 0; i < 500; ++i) {
+        INFO("p " << p << ", n " << n);
+        const auto k = fresh(a, n);
+        REQUIRE(k == used(b, n));
+        if (n < step || static_cast<double>(n) * p > ladder_t::max_mean) REQUIRE(k == random::binomial_count(c, n, p));
+      }
+      used.clear();
+      REQUIRE(used.bytes() == 0);
+    }
+  }
+  // The law, rungs and remainders: the pmf at means from 0.9 to 255, and no fit to a p 1%
+  // off at the larger ones.
+  std::uint64_t id = 500;
+  for (auto [n, p] : std::vector<std::pair<long long, double>>{
+           {45, 0.02}, {200, 0.1}, {233, 0.1}, {800, 0.05}, {759, 0.021}, {2670, 0.0015}, {100, 0.5}, {5100, 0.05}}) {
+    ladder_t ladder(p, std::log1p(-p));
+    stream t(20210201, id++, 10, 0);
+    const auto h = histogram_of([&] { return ladder(t, n); });
+    const double mean = static_cast<double>(n) * p, sd = std::sqrt(mean * (1 - p));
+    const auto lo = std::max(0LL, static_cast<long long>(std::floor(mean - 12 * sd - 2)));
+    const auto hi = std::min(n, static_cast<long long>(std::ceil(mean + 12 * sd + 2)));
+    const auto r = chi_square(h, draws, lo, hi, [&](long long k) { return binomial_pmf_at(n, p, k); });
+    INFO("ladder Bin(" << n << ", " << p << "): " << r.describe());
+    REQUIRE(r.statistic < r.threshold);
+    if (mean >= 40) {
+      const auto off = chi_square(h, draws, lo, hi, [&](long long k) { return binomial_pmf_at(n, p * 1.01, k); });
+      INFO("against a p 1% off: " << off.describe());
+      REQUIRE(off.statistic > off.threshold);
+    }
+  }
+}
+
 TEST_CASE("Binomial and Poisson: edge parameters and refusals", "[random]") {
   stream s(1, 2, 3, 4);
   for (int i = 0; i < 100; ++i) {
