@@ -453,16 +453,18 @@ class poisson_table {
 // Binomial(n, p) for one p and many n (the simulation's large stocks, whose size changes
 // from month to month and path to path, so that no one table serves them): with L people
 // a rung (L p = rung_mean), n = j L + r is drawn as Bin(j L, p) by inversion from a table
-// made on the first draw at rung j, plus Bin(r, p) by bottom-up inversion (mean below
-// rung_mean): the law of Bin(n, p), as independent binomials of one p add up. ~16-25 ns a
-// draw at means 20-40 against 34-41 for BTRS (benchmarks: BM_BinomialLadder). Where n p is
-// below detail::small_mean (bottom-up inversion is as fast) or above max_mean (the tables
-// grow), binomial_count's samplers draw it. So a draw depends on (n, p) and its uniforms
-// only, never on which rungs were made before: the same bits however the draws are spread
-// over ladders, batches and threads. p in (0, 1/2].
+// made on the first draw at rung j (as bottom-up inversion would draw it), plus Bin(r, p)
+// by bottom-up inversion (mean below rung_mean; (1 - p)^r from a table too): the law of
+// Bin(n, p), as independent binomials of one p add up. 12-17 ns a draw at means 4-250
+// against 15-36 for binomial_count (BM_BinomialLadder; rungs of mean 8 were 1-2 ns slower,
+// of mean 2 no faster). Below the first rung (n p < rung_mean) a draw is binomial_count's,
+// bit for bit; above max_mean (where the tables would grow long and (1 - p)^n underflow)
+// it is binomial_count's BTRS. A draw depends on (n, p) and its uniforms only, never on
+// which rungs were made before: the same bits however the draws are spread over ladders,
+// batches and threads. p in (0, 1/2].
 class binomial_ladder {
  public:
-  static constexpr double rung_mean = 8, max_mean = 256;
+  static constexpr double rung_mean = 4, max_mean = 256;
 
   binomial_ladder(double p, double log1p_minus_p)
       : p_(p), log_q_(log1p_minus_p), step_(std::max(1LL, static_cast<long long>(rung_mean / p))) {}
@@ -490,7 +492,7 @@ class binomial_ladder {
   }
 
  private:
-  // Rung j's table, made on first use (j <= max_mean / rung_mean + 1: a few dozen at most).
+  // Rung j's table, made on first use (j <= max_mean / rung_mean + 1 = 65).
   const detail::inversion_table& rung(long long j) {
     const auto i = static_cast<std::size_t>(j);
     if (i >= rungs_.size()) rungs_.resize(i + 1);
