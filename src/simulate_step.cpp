@@ -518,16 +518,8 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
   enter(u, s + 1, passed, t);
 }
 
-// Every counted binomial of a run without per-path parameters is drawn from the ladder of
-// its p (a policy's changed chances have ladders of their own), so that a draw depends on
-// (n, p) and its uniforms only, whatever the policies do to other units.
-long long path_simulator::stage_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, const chances& c) {
-  const double p = which % 2 ? c.p2 : c.p1, log_q = which % 2 ? c.log_q2 : c.log_q1;
-  if (!ladders_on_) return d.binomial(n, p, log_q);
-  return d.binomial(n, p, log_q, [&]() -> random::binomial_ladder& { return ladder(u, s, which, p, log_q); });
-}
-
-random::binomial_ladder& path_simulator::ladder(std::size_t u, std::size_t s, int which, double p, double log_q) {
+long long path_simulator::ladder_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, double p,
+                                          double log_q) {
   auto& at = ladder_at_[(u * stages_ + s) * ladder_slots + static_cast<std::size_t>(which)];
   if (!at || ladders_[at - 1].ladder.p() != p) {
     auto [it, made] = ladder_of_.try_emplace(p, static_cast<std::uint32_t>(ladders_.size() + 1));
@@ -539,7 +531,7 @@ random::binomial_ladder& path_simulator::ladder(std::size_t u, std::size_t s, in
     e.used = ladder_count_;
     ladders_used_.push_back(at - 1);
   }
-  return e.ladder;
+  return d.binomial_from(e.ladder, n);
 }
 
 // The ladders' tables are a cache: made again when needed, with the same numbers. Units of

@@ -37,17 +37,8 @@ class draws {
     if (counted(static_cast<double>(n) * p, count_above_)) return binomial_count(n, p, log_q);
     return raced_binomial(n, p, log_q);
   }
-  // binomial() of a component whose p is the same in every month and path: counted, it is
-  // drawn from the ladder that ladder() gives (made on first use; random::binomial_ladder)
-  // where n p is at least small_mean.
-  template <class Ladder>
-  long long binomial(long long n, double p, double log_q, Ladder ladder) {
-    if (n == 0 || p == 0) return 0;
-    const double mean = static_cast<double>(n) * p;
-    if (!counted(mean, count_above_)) return raced_binomial(n, p, log_q);
-    if (p <= 0.5) return ladder()(s_, n);
-    return binomial_count(n, p, log_q);
-  }
+  // A counted binomial drawn from a ladder of its p (random::binomial_ladder).
+  long long binomial_from(random::binomial_ladder& ladder, long long n) { return ladder(s_, n); }
 
   // binomial() for a component known to race (n p at most count_above, p > 0); n may be 0
   // (h = 0: its default, nothing spent).
@@ -153,10 +144,19 @@ class path_simulator {
   // `slot`: the ladder slot of c.p1 (0, or 2 for the lowered-bar cohort; ladder_slots).
   void step_cohorts(draws& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, const chances& c, int slot);
   // d.binomial of stage s's chance `which` (0: p1, 1: p2; 2, 3: those of the target rule's
-  // lowered-bar cohort) in unit u, through the ladder of its p.
-  long long stage_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, const chances& c);
+  // lowered-bar cohort) in unit u; counted, from the ladder of its p. Every counted binomial
+  // of a run without per-path parameters is drawn from the ladder of its p (a policy's
+  // changed chances have ladders of their own), so that a draw depends on (n, p) and its
+  // uniforms only, whatever the policies do to other units.
+  long long stage_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, const chances& c) {
+    const double p = which % 2 ? c.p2 : c.p1, log_q = which % 2 ? c.log_q2 : c.log_q1;
+    if (!ladders_on_ || n == 0 || p > 0.5 || !draws::counted(static_cast<double>(n) * p, d.count_above()))
+      return d.binomial(n, p, log_q);
+    return ladder_binomial(d, u, s, which, n, p, log_q);
+  }
+  [[gnu::noinline]] long long ladder_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, double p,
+                                              double log_q);
   static constexpr std::size_t ladder_slots = 4;
-  random::binomial_ladder& ladder(std::size_t u, std::size_t s, int which, double p, double log_q);
   void trim_ladders();
   void enter(std::size_t u, std::size_t s, std::int64_t k, int t) {
     if (k) enter_some(u, s, k, t);

@@ -329,15 +329,17 @@ void BM_DenseDraw(benchmark::State& state) {
   const auto table = law.n || !sim::draws::counted(law.p_or_mean, sim::count_threshold(simulation_regime::automatic, true))
                          ? random::poisson_table()
                          : random::poisson_table(law.p_or_mean);
-  // A stage's counted binomials are drawn from the ladder of their p (the engine's ladder()).
+  // A stage's counted binomials are drawn from the ladder of their p (the engine's
+  // path_simulator::stage_binomial).
   random::binomial_ladder ladder(law.n ? law.p_or_mean : 0.5, log_q);
-  auto ladder_of_p = [&]() -> random::binomial_ladder& { return ladder; };
   long long x = 0, i = 0;
   for (auto _ : state) {
     sim::draws d(s, budget, count_above);
     // n drifts as a unit's stock does from month to month
-    x += law.n ? d.binomial(law.n + (i++ & 7), law.p_or_mean, log_q, ladder_of_p)
-               : d.poisson(law.p_or_mean, exp_minus, table ? &table : nullptr);
+    const long long n = law.n + (i++ & 7);
+    if (!law.n) x += d.poisson(law.p_or_mean, exp_minus, table ? &table : nullptr);
+    else if (sim::draws::counted(static_cast<double>(n) * law.p_or_mean, count_above)) x += d.binomial_from(ladder, n);
+    else x += d.binomial(n, law.p_or_mean, log_q);
   }
   benchmark::DoNotOptimize(x);
   state.counters["per unit-month"] = law.per_unit_month;
