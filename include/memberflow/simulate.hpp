@@ -103,9 +103,12 @@ struct target_policy {
 //              the thread or the batch, so the same seed gives the same bits for any
 //              thread count or split.
 enum class simulation_regime { automatic, race, counts };
-// The cost rule's constant: a component costs the same drawn as a count or raced at this
-// mean (benchmarks/cpp/simulate_benchmark.cpp, BM_Draw: 29 and 30 ns at mean 1; the race
-// is cheaper below, a count above; the density sweep is fastest at 0.5-1 as well).
+// The cost rule's constant: the mean from which counting a component pays. Alone, a count
+// from its binomial ladder is cheaper than the race from mean ~0.2 (benchmarks/cpp/
+// simulate_benchmark.cpp, BM_Draw: 9 against 15 ns at 0.5, 22 at 1), but a counted
+// component makes its month busy (drawn in full, not skipped with the quiet months), and
+// the engine is fastest at 1 (a C++ driver at ~37 / ~118 / ~374 people a unit, 1 thread:
+// 378 / 651 / 746 ms at 1, 387 / 669 / 794 at 0.5, 453 / 676 / 818 at 0.3).
 inline constexpr double count_cost_per_component = 1.0;
 // The same for an arrival stream whose mean is the same in every month and path: counted
 // from a table made once (random::poisson_table, 4-5 ns a draw against ~30 for a sampler's
