@@ -101,10 +101,11 @@ long long mode_outward(double u, long long lo, long long hi, long long m, double
 // the caller's exponential is still being computed) and u / f0 is compared with all of
 // them at once, so no branch depends on u there: a walk from 0 mispredicts its last step
 // in most draws. Beyond them the walk goes on term by term.
+// bottom_up's first `unrolled` sums S(0) .. S(unrolled - 1), and the last term R(unrolled - 1).
 template <int unrolled, class Ratio>
-long long bottom_up(double u, long long hi, double f0, Ratio ratio) {
-  double sums[unrolled];
-  double term = 1, sum = 1;
+void bottom_up_sums(double* sums, double& term, Ratio ratio) {
+  double sum = 1;
+  term = 1;
   sums[0] = 1;
 #pragma GCC unroll 24
   for (int k = 1; k < unrolled; ++k) {
@@ -112,11 +113,15 @@ long long bottom_up(double u, long long hi, double f0, Ratio ratio) {
     sum += term;
     sums[k] = sum;
   }
-  const double t = u / f0;
+}
+// bottom_up given t = u / f0 and its first sums (bottom_up_sums).
+template <int unrolled, class Ratio>
+long long bottom_up_from(double t, const double* sums, double term, long long hi, Ratio ratio) {
   int below = 0;  // the sums below t: S never decreases, so these are S(0) .. S(below - 1)
 #pragma GCC unroll 24
   for (int k = 0; k < unrolled; ++k) below += sums[k] < t;
   if (below < unrolled || hi < unrolled) return std::min<long long>(below, hi);
+  double sum = sums[unrolled - 1];
   for (long long k = unrolled;; ++k) {
     const double next = term * ratio(k - 1), before = sum;
     sum += next;
@@ -126,6 +131,12 @@ long long bottom_up(double u, long long hi, double f0, Ratio ratio) {
     if (sum == before && next <= term) return k;
     term = next;
   }
+}
+template <int unrolled, class Ratio>
+long long bottom_up(double u, long long hi, double f0, Ratio ratio) {
+  double sums[unrolled], term;
+  bottom_up_sums<unrolled>(sums, term, ratio);
+  return bottom_up_from<unrolled>(u / f0, sums, term, hi, ratio);
 }
 
 // bottom_up with as many sums at once as the mean needs for most draws to end among them:
@@ -147,9 +158,14 @@ long long bottom_up(double u, long long hi, double f0, double mean, Ratio ratio)
   }
 }
 
+// f(k + 1) / f(k) of Bin(n, p), as every binomial inversion computes it (the same numbers).
+struct binomial_ratio {
+  double n, odds;
+  binomial_ratio(long long n_, double p) : n(static_cast<double>(n_)), odds(p / (1 - p)) {}
+  double operator()(long long k) const { return (n - static_cast<double>(k)) / static_cast<double>(k + 1) * odds; }
+};
 inline long long binomial_bottom_up(double u, long long n, double p, double f0) {
-  const double dn = static_cast<double>(n), odds = p / (1 - p);
-  return bottom_up(u, n, f0, dn * p, [&](long long k) { return (dn - static_cast<double>(k)) / static_cast<double>(k + 1) * odds; });
+  return bottom_up(u, n, f0, static_cast<double>(n) * p, binomial_ratio(n, p));
 }
 
 inline constexpr long long poisson_bottom_up_hi = 10000;  // the walk's last k (a bound, never reached below mean 18)
@@ -474,21 +490,20 @@ class binomial_ladder {
     if (static_cast<double>(n) * p_ > max_mean) return detail::binomial_count_unchecked(s, n, p_, log_q_);
     const long long j = n / step_;
     long long k = j ? rung(j).draw(s.uniform()) : 0;
-    if (const long long r = n - j * step_)
-      k += detail::binomial_bottom_up(s.uniform(), r, p_, q_to_the(r));
+    if (const long long r = n - j * step_) k += remainder(s.uniform(), r);
     return k;
   }
   double p() const { return p_; }
   // The memory its tables take.
   std::size_t bytes() const {
-    std::size_t b = rungs_.capacity() * sizeof(detail::inversion_table) + q_pow_.capacity() * sizeof(double);
+    std::size_t b = rungs_.capacity() * sizeof(detail::inversion_table) + rows_.capacity() * sizeof(row);
     for (const auto& t : rungs_) b += t.bytes();
     return b;
   }
   // Forgets its tables (made again when needed: the same numbers).
   void clear() {
     std::vector<detail::inversion_table>().swap(rungs_);  // their memory too, not only their size
-    std::vector<double>().swap(q_pow_);
+    std::vector<row>().swap(rows_);
   }
 
  private:
@@ -497,23 +512,36 @@ class binomial_ladder {
     const auto i = static_cast<std::size_t>(j);
     if (i >= rungs_.size()) rungs_.resize(i + 1);
     if (rungs_[i].empty()) {
-      const double m = static_cast<double>(j * step_), odds = p_ / (1 - p_);
-      rungs_[i] = detail::inversion_table(std::exp(m * log_q_), m * p_, j * step_, [&](long long k) {
-        return (m - static_cast<double>(k)) / static_cast<double>(k + 1) * odds;
-      });
+      const long long m = j * step_;
+      rungs_[i] = detail::inversion_table(std::exp(static_cast<double>(m) * log_q_), static_cast<double>(m) * p_, m,
+                                          detail::binomial_ratio(m, p_));
     }
     return rungs_[i];
   }
-  // (1 - p)^r = exp(r log(1 - p)) for r < step_, from a table grown to the largest r seen.
-  double q_to_the(long long r) {
+  // Bin(r, p) for r < step_ (mean below rung_mean: bottom_up's width 8), by bottom-up
+  // inversion from row r: (1 - p)^r and the first sums, made on the first draw with that r
+  // as binomial_bottom_up makes them, so the same k for every u.
+  static constexpr int row_width = 8;
+  static_assert(rung_mean <= 4, "a remainder's mean, below rung_mean, is where bottom_up compares 8 sums");
+  struct row {
+    double f0 = 0, term = 0;  // f0 = 0: not made yet
+    double sums[row_width];
+  };
+  long long remainder(double u, long long r) {
     const auto i = static_cast<std::size_t>(r);
-    while (q_pow_.size() <= i) q_pow_.push_back(std::exp(static_cast<double>(q_pow_.size()) * log_q_));
-    return q_pow_[i];
+    if (i >= rows_.size()) rows_.resize(i + 1);
+    auto& w = rows_[i];
+    const detail::binomial_ratio ratio(r, p_);
+    if (w.f0 == 0) {
+      w.f0 = std::exp(static_cast<double>(r) * log_q_);
+      detail::bottom_up_sums<row_width>(w.sums, w.term, ratio);
+    }
+    return detail::bottom_up_from<row_width>(u / w.f0, w.sums, w.term, r, ratio);
   }
   double p_, log_q_;
   long long step_;
   std::vector<detail::inversion_table> rungs_;
-  std::vector<double> q_pow_;
+  std::vector<row> rows_;  // per remainder r, grown to the largest seen
 };
 
 namespace detail {
