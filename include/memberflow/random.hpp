@@ -510,12 +510,13 @@ class binomial_ladder {
   // Rung j's table, made on first use (j <= max_mean / rung_mean + 1 = 65).
   const detail::inversion_table& rung(long long j) {
     const auto i = static_cast<std::size_t>(j);
+    return i < rungs_.size() && !rungs_[i].empty() ? rungs_[i] : make_rung(i);
+  }
+  [[gnu::noinline]] const detail::inversion_table& make_rung(std::size_t i) {
     if (i >= rungs_.size()) rungs_.resize(i + 1);
-    if (rungs_[i].empty()) {
-      const long long m = j * step_;
-      rungs_[i] = detail::inversion_table(std::exp(static_cast<double>(m) * log_q_), static_cast<double>(m) * p_, m,
-                                          detail::binomial_ratio(m, p_));
-    }
+    const long long m = static_cast<long long>(i) * step_;
+    rungs_[i] = detail::inversion_table(std::exp(static_cast<double>(m) * log_q_), static_cast<double>(m) * p_, m,
+                                        detail::binomial_ratio(m, p_));
     return rungs_[i];
   }
   // Bin(r, p) for r < step_ (mean below rung_mean: bottom_up's width 8), by bottom-up
@@ -529,14 +530,15 @@ class binomial_ladder {
   };
   long long remainder(double u, long long r) {
     const auto i = static_cast<std::size_t>(r);
+    const row& w = i < rows_.size() && rows_[i].f0 != 0 ? rows_[i] : make_row(i);
+    return detail::bottom_up_from<row_width>(u / w.f0, w.sums, w.term, r, detail::binomial_ratio(r, p_));
+  }
+  [[gnu::noinline]] const row& make_row(std::size_t i) {
     if (i >= rows_.size()) rows_.resize(i + 1);
     auto& w = rows_[i];
-    const detail::binomial_ratio ratio(r, p_);
-    if (w.f0 == 0) {
-      w.f0 = std::exp(static_cast<double>(r) * log_q_);
-      detail::bottom_up_sums<row_width>(w.sums, w.term, ratio);
-    }
-    return detail::bottom_up_from<row_width>(u / w.f0, w.sums, w.term, r, ratio);
+    w.f0 = std::exp(static_cast<double>(i) * log_q_);
+    detail::bottom_up_sums<row_width>(w.sums, w.term, detail::binomial_ratio(static_cast<long long>(i), p_));
+    return w;
   }
   double p_, log_q_;
   long long step_;
