@@ -106,8 +106,10 @@ class path_simulator {
   void run_batch(std::uint64_t first, std::size_t count);
   // Without policies units run in blocks of this many through every path of a batch.
   static constexpr std::size_t unit_block = 64;
-  // The most memory a worker's binomial ladders' tables keep (see trim_ladders).
-  static constexpr std::size_t ladder_bytes = std::size_t{16} << 20;
+  // The most memory a worker's binomial ladders' tables keep (see trim_ladders), and the
+  // ladders a unit's stage may use (its chances p1 and p2, and the target rule's lowered-bar
+  // cohort's; stage_binomial).
+  static constexpr std::size_t ladder_bytes = std::size_t{16} << 20, ladder_slots = 4;
   // The most paths a batch should hold (see simulate_step.cpp).
   static std::size_t batch_paths(const setup& su);
 
@@ -150,13 +152,12 @@ class path_simulator {
   // uniforms only, whatever the policies do to other units.
   long long stage_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, const chances& c) {
     const double p = which % 2 ? c.p2 : c.p1, log_q = which % 2 ? c.log_q2 : c.log_q1;
-    if (!ladders_on_ || n == 0 || p > 0.5 || !draws::counted(static_cast<double>(n) * p, d.count_above()))
+    if (!ladders_on_ || n == 0 || !(p > 0 && p <= 0.5) || !draws::counted(static_cast<double>(n) * p, d.count_above()))
       return d.binomial(n, p, log_q);
     return ladder_binomial(d, u, s, which, n, p, log_q);
   }
   [[gnu::noinline]] long long ladder_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, double p,
                                               double log_q);
-  static constexpr std::size_t ladder_slots = 4;
   void trim_ladders();
   void enter(std::size_t u, std::size_t s, std::int64_t k, int t) {
     if (k) enter_some(u, s, k, t);

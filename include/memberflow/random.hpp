@@ -482,11 +482,12 @@ class binomial_ladder {
  public:
   static constexpr double rung_mean = 4, max_mean = 256;
 
-  binomial_ladder(double p, double log1p_minus_p)
-      : p_(p), log_q_(log1p_minus_p), step_(std::max(1LL, static_cast<long long>(rung_mean / p))) {}
+  // log1p_minus_p: log1p(-p), as the caller has it (the same number).
+  binomial_ladder(double p, double log1p_minus_p) : p_(check(p)), log_q_(log1p_minus_p), step_(static_cast<long long>(rung_mean / p)) {}
 
   template <class Stream>
   long long operator()(Stream& s, long long n) {
+    if (n < 0) throw parameter_error("binomial_ladder: need n >= 0");
     if (static_cast<double>(n) * p_ > max_mean) return detail::binomial_count_unchecked(s, n, p_, log_q_);
     const long long j = n / step_;
     long long k = j ? rung(j).draw(s.uniform()) : 0;
@@ -507,6 +508,10 @@ class binomial_ladder {
   }
 
  private:
+  static double check(double p) {
+    if (!(p > 0 && p <= 0.5)) throw parameter_error("binomial_ladder: need p in (0, 1/2]");
+    return p;
+  }
   // Rung j's table, made on first use (j <= max_mean / rung_mean + 1 = 65).
   const detail::inversion_table& rung(long long j) {
     const auto i = static_cast<std::size_t>(j);

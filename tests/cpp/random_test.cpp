@@ -585,6 +585,11 @@ TEST_CASE("binomial_ladder draws Bin(n, p) from its rungs' tables, whatever it d
       REQUIRE(used.bytes() == 0);
     }
   }
+  for (double p : {0.0, -0.1, 0.51, 1.0, std::numeric_limits<double>::quiet_NaN()})
+    REQUIRE_THROWS_AS(ladder_t(p, std::log1p(-p)), parameter_error);
+  ladder_t ladder(0.1, std::log1p(-0.1));
+  REQUIRE_THROWS_AS(ladder(s, -1), parameter_error);
+  REQUIRE(ladder(s, 0) == 0);
   // The law, rungs and remainders: the pmf at means from 0.9 to 255, and no fit to a p 1%
   // off at the larger ones.
   std::uint64_t id = 500;
