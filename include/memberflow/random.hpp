@@ -101,6 +101,7 @@ long long mode_outward(double u, long long lo, long long hi, long long m, double
 // the caller's exponential is still being computed) and u / f0 is compared with all of
 // them at once, so no branch depends on u there: a walk from 0 mispredicts its last step
 // in most draws. Beyond them the walk goes on term by term.
+//
 // bottom_up's first `unrolled` sums S(0) .. S(unrolled - 1), and the last term R(unrolled - 1).
 template <int unrolled, class Ratio>
 void bottom_up_sums(double* sums, double& term, Ratio ratio) {
@@ -524,6 +525,7 @@ class binomial_ladder {
                                         detail::binomial_ratio(m, p_));
     return rungs_[i];
   }
+
   // Bin(r, p) for r < step_ (mean below rung_mean: bottom_up's width 8), by bottom-up
   // inversion from row r: (1 - p)^r and the first sums, made on the first draw with that r
   // as binomial_bottom_up makes them, so the same k for every u.
@@ -533,17 +535,29 @@ class binomial_ladder {
     double f0 = 0, term = 0;  // f0 = 0: not made yet
     double sums[row_width];
   };
+  // Rows are kept for r below rows_kept (at most 320 KB a ladder; a small p's remainders
+  // reach ~4 / p people); beyond, a row is made for the draw alone (the same numbers).
+  static constexpr std::size_t rows_kept = 4096;
   long long remainder(double u, long long r) {
     const auto i = static_cast<std::size_t>(r);
-    const row& w = i < rows_.size() && rows_[i].f0 != 0 ? rows_[i] : make_row(i);
+    if (i >= rows_kept) {
+      row w;
+      make_row(w, i);
+      return draw_from(w, u, r);
+    }
+    if (i >= rows_.size() || rows_[i].f0 == 0) grow_rows(i);
+    return draw_from(rows_[i], u, r);
+  }
+  long long draw_from(const row& w, double u, long long r) const {
     return detail::bottom_up_from<row_width>(u / w.f0, w.sums, w.term, r, detail::binomial_ratio(r, p_));
   }
-  [[gnu::noinline]] const row& make_row(std::size_t i) {
-    if (i >= rows_.size()) rows_.resize(i + 1);
-    auto& w = rows_[i];
+  void make_row(row& w, std::size_t i) const {
     w.f0 = std::exp(static_cast<double>(i) * log_q_);
     detail::bottom_up_sums<row_width>(w.sums, w.term, detail::binomial_ratio(static_cast<long long>(i), p_));
-    return w;
+  }
+  [[gnu::noinline]] void grow_rows(std::size_t i) {
+    if (i >= rows_.size()) rows_.resize(i + 1);
+    make_row(rows_[i], i);
   }
   double p_, log_q_;
   long long step_;

@@ -567,9 +567,10 @@ TEST_CASE("binomial_ladder draws Bin(n, p) from its rungs' tables, whatever it d
   }
   REQUIRE(compared > 20000);
   // Below the first rung (n p < rung_mean) and above max_mean, binomial_count's draws, bit
-  // for bit; in between a draw depends on n, p and its uniforms only: a fresh ladder, one
-  // that has drawn at other n, and one whose tables were forgotten draw alike.
-  for (double p : {0.002, 0.05, 0.3}) {
+  // for bit (remainders from kept rows, and at p = 0.0005 beyond rows_kept, from rows made
+  // for the draw); in between a draw depends on n, p and its uniforms only: a fresh
+  // ladder, one that has drawn at other n, and one whose tables were forgotten draw alike.
+  for (double p : {0.0005, 0.002, 0.05, 0.3}) {
     ladder_t fresh(p, std::log1p(-p)), used(p, std::log1p(-p));
     const auto step = static_cast<long long>(ladder_t::rung_mean / p);
     for (long long n = step * 40; n > 0; n = n * 7 / 10) used(s, n);
