@@ -78,6 +78,20 @@ void add_arrival_tables(unit_chances& c, const setup& su) {
   add(c.transfer, 1.0, c.transfer_table_at);
 }
 
+void number_shared_chances(setup& su) {
+  std::unordered_map<double, std::size_t> count;
+  auto add = [&](double p) {
+    if (p > 0 && p <= 0.5) ++count[p];
+  };
+  for (const auto& c : su.chances.stage) add(c.p1), add(c.p2);
+  for (const auto& c : su.chances.low) add(c.p1), add(c.p2);
+  std::vector<double> shared;
+  for (const auto& [p, k] : count)
+    if (k >= ladder_sharing) shared.push_back(p);
+  std::sort(shared.begin(), shared.end());  // numbered in one order whatever the hashing
+  for (std::size_t i = 0; i < shared.size(); ++i) su.shared_chances.emplace(shared[i], static_cast<std::uint32_t>(i));
+}
+
 namespace {
 
 // The stocks in path_simulator's layout (a fixed stage's age a at month 0 in slot -a mod D),
@@ -166,7 +180,7 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt,
     throw input_error("paths x units x months = " + std::to_string(opt.paths) + " x " + std::to_string(o.size()) +
                       " x " + std::to_string(horizon) + " = " + format_count(work) +
                       " unit-months, above the limit of 10^12 (hours of work): use fewer paths");
-  setup su{sc, horizon, opt, opt.track.empty() ? default_tracking(p, horizon) : opt.track, {}, {}, {}, {}, {}, {}, false, {}, {}, {}, {}, {}};
+  setup su{sc, horizon, opt, opt.track.empty() ? default_tracking(p, horizon) : opt.track, {}, {}, {}, {}, {}, {}, false, {}, {}, {}, {}, {}, {}};
   for (const auto& t : su.tracked) {
     const auto e = find_event(t.quantity);
     if (e < n_events) {
@@ -231,6 +245,7 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt,
   if (to_draw && !su.per_path_parameters()) {
     su.chances = make_chances(su, sc.params);
     add_arrival_tables(su.chances, su);
+    number_shared_chances(su);
   }
   set_initial_state(su);
   check_people(su);
@@ -329,11 +344,11 @@ simulation_tally simulate_tally(const scenario& sc, int horizon, const simulatio
   const int threads = static_cast<int>(std::min<long long>(detail::thread_count(opt.threads), opt.paths));
   {
     // Per worker: the tallies, the state (a count per unit and slot, a few times over) and
-    // the binomial ladders' index (4 bytes a unit, stage and slot). Not their tables: a
+    // the binomial ladders' index (16 bytes a unit, stage and slot). Not their tables: a
     // cache that grows with the distinct chances drawn and is cut back past ladder_bytes.
     const double tallies = static_cast<double>(n) *
                            (static_cast<double>(su.n_quantities() * horizon + su.tracked.size() * 4 + 4 * sc.model().state_size()) * 8 +
-                            static_cast<double>(sc.model().size() * sim::path_simulator::ladder_slots * 4));
+                            static_cast<double>(sc.model().size() * sim::path_simulator::ladder_slots * 16));
     const double kept_bytes = opt.keep_paths ? static_cast<double>(su.tracked.size()) * static_cast<double>(opt.paths) * n * 8 : 0;
     detail::check_fits_memory(threads * tallies + kept_bytes,
                               "simulate (" + std::to_string(threads) + " threads' tallies of " + std::to_string(n) +

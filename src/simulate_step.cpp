@@ -77,8 +77,13 @@ path_simulator::path_simulator(const setup& su, simulation_tally& tally, std::ve
   x_.resize(n_ * slots_);
   total_.resize(plan_.size() * n_);
   streams_.assign(n_, random::stream(0, 0, 0, 0));
-  ladders_on_ = !su.per_path_parameters();
-  if (ladders_on_) ladder_at_.assign(n_ * stages_ * ladder_slots, 0);
+  ladders_on_ = !su.shared_chances.empty();
+  if (ladders_on_) {
+    ladder_at_.assign(n_ * stages_ * ladder_slots, {-1.0, 0});
+    std::vector<double> p(su.shared_chances.size());
+    for (const auto& [chance, i] : su.shared_chances) p[i] = chance;
+    for (double chance : p) ladders_.push_back({random::binomial_ladder(chance, std::log1p(-chance))});
+  }
   first_block_.resize(n_ * 4);
   first_quad_.assign(n_, std::numeric_limits<std::uint64_t>::max());
   if (same_start_) prepare_same_start();
@@ -520,12 +525,13 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
 
 long long path_simulator::ladder_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, double p,
                                           double log_q) {
-  auto& at = ladder_at_[(u * stages_ + s) * ladder_slots + static_cast<std::size_t>(which)];
-  if (!at || ladders_[at - 1].ladder.p() != p) {
-    auto [it, made] = ladder_of_.try_emplace(p, static_cast<std::uint32_t>(ladders_.size() + 1));
-    if (made) ladders_.push_back({random::binomial_ladder(p, log_q)});
-    at = it->second;
+  auto& [slot_p, at] = ladder_at_[(u * stages_ + s) * ladder_slots + static_cast<std::size_t>(which)];
+  if (slot_p != p) {  // the slot's chance changed (a policy's), or is seen for the first time
+    const auto it = su_.shared_chances.find(p);
+    slot_p = p;
+    at = it == su_.shared_chances.end() ? 0 : it->second + 1;
   }
+  if (!at) return d.binomial(n, p, log_q);
   auto& e = ladders_[at - 1];
   if (e.used != ladder_count_) {
     e.used = ladder_count_;

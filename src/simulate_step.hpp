@@ -4,7 +4,6 @@
 // each month's random outcomes drawn as a race in hazard time or as counts
 // (docs/simulation.md).
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 #include "memberflow/random.hpp"
@@ -146,13 +145,16 @@ class path_simulator {
   // `slot`: the ladder slot of c.p1 (0, or 2 for the lowered-bar cohort; ladder_slots).
   void step_cohorts(draws& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, const chances& c, int slot);
   // d.binomial of stage s's chance `which` (0: p1, 1: p2; 2, 3: those of the target rule's
-  // lowered-bar cohort) in unit u; counted, from the ladder of its p. Every counted binomial
-  // of a run without per-path parameters is drawn from the ladder of its p (a policy's
-  // changed chances have ladders of their own), so that a draw depends on (n, p) and its
-  // uniforms only, whatever the policies do to other units.
+  // lowered-bar cohort) in unit u; counted, from the ladder of its p where that chance is
+  // one many units share (setup::shared_chances). So a draw depends on (n, p), whether the
+  // scenario's units share p, and its uniforms, never on what the policies do to other
+  // units.
   long long stage_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, const chances& c) {
     const double p = which % 2 ? c.p2 : c.p1, log_q = which % 2 ? c.log_q2 : c.log_q1;
     if (!ladders_on_ || n == 0 || !(p > 0 && p <= 0.5) || !draws::counted(static_cast<double>(n) * p, d.count_above()))
+      return d.binomial(n, p, log_q);
+    // A slot seen before with this chance and no ladder: the plain draw, without a call.
+    if (const auto& [slot_p, at] = ladder_at_[(u * stages_ + s) * ladder_slots + static_cast<std::size_t>(which)]; slot_p == p && !at)
       return d.binomial(n, p, log_q);
     return ladder_binomial(d, u, s, which, n, p, log_q);
   }
@@ -205,18 +207,16 @@ class path_simulator {
   std::vector<std::uint64_t> first_quad_;     // per unit: the path / 4 of first_block_
   std::vector<double> budget_;                // per unit: the race's budget
   std::vector<std::int64_t> batch_;           // units x (paths of the batch x tracked counts)
-  // The binomial ladders, one per chance p (units of one chance share its tables), found
-  // through ladder_of_ and remembered per unit, stage and slot in ladder_at_ (index + 1; 0:
-  // none yet). Their tables are forgotten when they outgrow ladder_bytes (trim_ladders). Not
-  // with per-path parameters (ladders_on_ false): each path's chances would make their own.
+  // The binomial ladders, one per shared chance (setup::shared_chances, in its numbering),
+  // and per unit, stage and slot the chance last seen there and its ladder's index + 1 (0:
+  // none). Their tables are forgotten when they outgrow ladder_bytes (trim_ladders).
   struct ladder_entry {
     random::binomial_ladder ladder;
     std::size_t bytes = 0;   // its tables' memory when last counted (trim_ladders)
     std::uint64_t used = 0;  // the last count it was used before (ladder_count_)
   };
   std::vector<ladder_entry> ladders_;
-  std::vector<std::uint32_t> ladder_at_;
-  std::unordered_map<double, std::uint32_t> ladder_of_;
+  std::vector<std::pair<double, std::uint32_t>> ladder_at_;
   bool ladders_on_ = false;
   // trim_ladders counts only the ladders used since it last counted (ladders_used_) and
   // clears only those that hold tables (ladders_holding_): never a walk over them all.

@@ -535,34 +535,47 @@ class binomial_ladder {
     double f0 = 0, term = 0;  // f0 = 0: not made yet
     double sums[row_width];
   };
-  // Rows are kept for r below rows_kept (at most 320 KB a ladder; a small p's remainders
-  // reach ~4 / p people); beyond, a row is made for the draw alone (the same numbers).
-  static constexpr std::size_t rows_kept = 4096;
+  // Rows are kept for a window of r (the remainders a stock's draws see cluster: at most
+  // rows_kept of them, 320 KB); one outside it is made for the draw alone (the same numbers).
+  static constexpr long long rows_kept = 4096;
   long long remainder(double u, long long r) {
-    const auto i = static_cast<std::size_t>(r);
-    if (i >= rows_kept) {
-      row w;
-      make_row(w, i);
-      return draw_from(w, u, r);
-    }
-    if (i >= rows_.size() || rows_[i].f0 == 0) grow_rows(i);
-    return draw_from(rows_[i], u, r);
+    const long long i = r - rows_lo_;
+    if (i >= 0 && i < static_cast<long long>(rows_.size()) && rows_[static_cast<std::size_t>(i)].f0 != 0)
+      return draw_from(rows_[static_cast<std::size_t>(i)], u, r);
+    return draw_from(made_row(r), u, r);
   }
   long long draw_from(const row& w, double u, long long r) const {
     return detail::bottom_up_from<row_width>(u / w.f0, w.sums, w.term, r, detail::binomial_ratio(r, p_));
   }
-  void make_row(row& w, std::size_t i) const {
-    w.f0 = std::exp(static_cast<double>(i) * log_q_);
-    detail::bottom_up_sums<row_width>(w.sums, w.term, detail::binomial_ratio(static_cast<long long>(i), p_));
+  void make_row(row& w, long long r) const {
+    w.f0 = std::exp(static_cast<double>(r) * log_q_);
+    detail::bottom_up_sums<row_width>(w.sums, w.term, detail::binomial_ratio(r, p_));
   }
-  [[gnu::noinline]] void grow_rows(std::size_t i) {
-    if (i >= rows_.size()) rows_.resize(i + 1);
-    make_row(rows_[i], i);
+  // Row r, made and kept when the window can take it, else made into scratch_.
+  [[gnu::noinline]] const row& made_row(long long r) {
+    if (rows_.empty()) rows_lo_ = r;
+    const auto size = static_cast<long long>(rows_.size());
+    long long lo = std::min(rows_lo_, r);
+    // Downwards by at least half the window (a shrinking stock would move it row by row).
+    if (lo < rows_lo_) lo = std::max(0LL, std::min(lo, rows_lo_ - std::max(8LL, size / 2)));
+    const long long hi = std::max(rows_lo_ + size, r + 1);
+    if (hi - lo > rows_kept) {
+      make_row(scratch_, r);
+      return scratch_;
+    }
+    if (lo < rows_lo_) rows_.insert(rows_.begin(), static_cast<std::size_t>(rows_lo_ - lo), row{});
+    rows_lo_ = lo;
+    rows_.resize(static_cast<std::size_t>(hi - lo));
+    auto& w = rows_[static_cast<std::size_t>(r - lo)];
+    make_row(w, r);
+    return w;
   }
   double p_, log_q_;
   long long step_;
   std::vector<detail::inversion_table> rungs_;
-  std::vector<row> rows_;  // per remainder r, grown to the largest seen
+  std::vector<row> rows_;  // rows_[i]: remainder rows_lo_ + i
+  long long rows_lo_ = 0;
+  row scratch_;
 };
 
 namespace detail {

@@ -33,6 +33,7 @@
 #include "memberflow/exact.hpp"
 #include "memberflow/expected.hpp"
 #include "memberflow/simulate.hpp"
+#include "../../src/simulate_setup.hpp"  // ladder_sharing
 #include "../../src/simulate_tally.hpp"  // window_histograms, for the merge test
 
 using namespace memberflow;
@@ -741,11 +742,21 @@ TEST_CASE("Regimes: sparse units (~4 people) match the exact engine in each regi
 
 TEST_CASE("Regimes: dense units (~3,500 people) match the exact engine in each regime", "[simulate][regime]") {
   // Means from 0.04 (a probation cohort's exits) to 40 (source's advance) and 30 (arrivals):
-  // counts' binomial ladders (a rung's table plus the remainder's inversion; seen failing
-  // with the remainder drawn one person short) and arrivals' poisson_table (counts and
-  // automatic), the automatic rule's mix of counts and race.
+  // counts' BTRS and bottom-up inversion (two units: no chance shared enough for a ladder)
+  // and arrivals' poisson_table (counts and automatic), the automatic rule's mix of counts
+  // and race.
   const auto sc = party_units(1, 800, 200, 20, 2500, 30, 1.5);
   require_exact_law(sc, 4, 6000, 32, "dense");
+}
+
+TEST_CASE("Regimes: dense units sharing their chances (binomial ladders) match the exact engine in each regime",
+          "[simulate][regime]") {
+  // 40 units of one set of chances: each chance is shared by sim::ladder_sharing or more
+  // unit stages, so the counted binomials (means 4-40) come from ladders (the two-unit dense
+  // case above draws binomial_count: a unit's own chances get no ladder).
+  const auto sc = party_units(40, 800, 200, 20, 2500, 30, 1.5);
+  static_assert(sim::ladder_sharing <= 40);
+  require_exact_law(sc, 3, 3000, 36, "dense, shared chances");
 }
 
 TEST_CASE("Regimes: arrivals counted from their table below mean 1 match the exact engine in each regime",
