@@ -21,7 +21,7 @@ unit-month needs, from the expected engine (events) and an untimed counting run 
 numpy model (non-empty components), against the engine's cost of a unit-month in
 Philox numbers.
 
-    PYTHONPATH=<overlay> python3 benchmarks/python/bench_simulate_density.py [--repeat 3] [--quick]
+    PYTHONPATH=<overlay> python3 benchmarks/python/bench_simulate_density.py [--repeat 3] [--quick] [--own-chances]
 """
 
 from __future__ import annotations
@@ -63,7 +63,13 @@ def spread(total_per_unit: float, phase: float) -> np.ndarray:
     return np.diff(np.floor(k)).astype(np.int64)
 
 
-def scenario(scale: float) -> mf.Scenario:
+def own_factor(i: int) -> float:
+    """Unit i's factor on every rate with --own-chances: 1 to 1.3, spread evenly (no two
+    units alike), as rates estimated unit by unit are."""
+    return 1 + 0.3 * ((math.sqrt(5) - 1) / 2 * (i + 1) % 1)
+
+
+def scenario(scale: float, own_chances: bool = False) -> mf.Scenario:
     ids = ["R"] + [f"B{b:02d}" for b in range(BRANCHES)] + [f"B{i % BRANCHES:02d}-{i // BRANCHES:02d}"
                                                             for i in range(UNITS - 1 - BRANCHES)]
     parents = [None] + ["R"] * BRANCHES + [i.split("-")[0] for i in ids[1 + BRANCHES:]]
@@ -82,6 +88,9 @@ def scenario(scale: float) -> mf.Scenario:
     params = [("*", stage, param, value) for (stage, param), value in PARAMS.items()]
     params += [("*", "source", "inflow", PER_SCALE["inflow"] * scale),
                ("*", "full", "transfer_in", PER_SCALE["transfer_in"] * scale)]
+    if own_chances:  # every unit its own chances (not probation's: its pass rate near 1)
+        params += [(u, stage, param, value * own_factor(i)) for i, u in enumerate(ids)
+                   for (stage, param), value in PARAMS.items() if stage != "probation"]
     params = pd.DataFrame(params, columns=["scope", "stage", "param", "value"])
     return mf.Scenario(org, mf.Pipeline.party(), stocks=stocks, params=params)
 
@@ -251,6 +260,8 @@ def main() -> None:
     ap.add_argument("--philox-benchmark", default=None,
                     help="path of memberflow_simulate_benchmark, for BM_PhiloxNumber (default: numpy's Philox)")
     ap.add_argument("--quick", action="store_true", help="a smoke run: 3 scales, short timings, 1 repeat")
+    ap.add_argument("--own-chances", action="store_true",
+                    help="every unit its own rates (x 1 to 1.3), as estimated per unit, instead of one set for all")
     args = ap.parse_args()
     if args.quick:
         args.repeat, args.min_seconds = 1, 0.05
@@ -262,12 +273,13 @@ def main() -> None:
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC")
     print(f"regimes: {regs if regs != [None] else 'none offered (one engine)'}")
+    print("chances: " + ("every unit its own (--own-chances)" if args.own_chances else "one set for every unit"))
     pns, psrc = philox_ns(args.philox_benchmark)
     print(f"one Philox number: {pns:.2f} ns ({psrc})\n")
 
     rows = []
     for scale in scales:
-        scn = scenario(scale)
+        scn = scenario(scale, args.own_chances)
         d = numpy_inputs(scn)
         people = (d["src"].sum() + d["trn"].sum() + d["prob"].sum() + d["full"].sum()) / UNITS
         expected, sd = exact_admissions(scn)
