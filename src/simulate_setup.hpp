@@ -97,9 +97,9 @@ struct setup {
 };
 
 // Chances shared by at least this many unit stage chances get a binomial ladder (setup::
-// shared_chances): with every unit its own chances, ladders made each unit's draws 1.8x
-// slower at ~3,740 people a unit (their tables, per unit, miss the cache), while a chance
-// shared by all 2,000 units made them 1.2x faster.
+// shared_chances): with a ladder for every unit's own chances a run at ~3,740 people a
+// unit was 1.8x slower (each unit's tables miss the cache), while chances shared by all
+// 2,000 units made it 1.2x faster (benchmarks/RESULTS.md).
 inline constexpr std::size_t ladder_sharing = 32;
 
 // Checks the options against the scenario (throwing what simulate.hpp lists) and prepares

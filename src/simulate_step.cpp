@@ -540,9 +540,9 @@ long long path_simulator::ladder_binomial(draws& d, std::size_t u, std::size_t s
   return d.binomial_from(e.ladder, n);
 }
 
-// The ladders' tables are a cache: made again when needed, with the same numbers. Units of
-// many different chances would fill memory with them, so past ladder_bytes they are
-// forgotten (counted between blocks of units and between paths).
+// The ladders' tables are a cache: made again when needed, with the same numbers. Many
+// shared chances (a tree of many kinds) could still fill memory with them, so past
+// ladder_bytes they are forgotten (counted between blocks of units and between paths).
 void path_simulator::trim_ladders() {
   for (const auto i : ladders_used_) {
     auto& e = ladders_[i];

@@ -93,8 +93,8 @@ struct target_policy {
 //   counts     every component's count drawn at once (binomials, a markov stage's two
 //              outcomes as chained binomials, Poissons), one draw per non-empty
 //              component whatever the number of people; a stage's binomials from the
-//              ladder of their chance (random::binomial_ladder) unless the parameters
-//              change by path.
+//              ladder of their chance (random::binomial_ladder) where many units share
+//              it and the parameters do not change by path.
 //   automatic  the cost rule, per unit, month and component (a stage's draw, a cohort's
 //              exits, an arrival stream): a count when the component's expected number
 //              of events (n p, or the Poisson mean) exceeds count_cost_per_component
