@@ -85,11 +85,9 @@ void number_shared_chances(setup& su) {
   };
   for (const auto& c : su.chances.stage) add(c.p1), add(c.p2);
   for (const auto& c : su.chances.low) add(c.p1), add(c.p2);
-  std::vector<double> shared;
   for (const auto& [p, k] : count)
-    if (k >= ladder_sharing) shared.push_back(p);
-  std::sort(shared.begin(), shared.end());  // numbered in one order whatever the hashing
-  for (std::size_t i = 0; i < shared.size(); ++i) su.shared_chances.emplace(shared[i], static_cast<std::uint32_t>(i));
+    if (k >= ladder_sharing) su.shared_chances.push_back(p);
+  std::sort(su.shared_chances.begin(), su.shared_chances.end());  // numbered in one order whatever the hashing
 }
 
 namespace {

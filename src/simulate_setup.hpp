@@ -6,9 +6,9 @@
 //   src/simulate_policies.cpp  path parameters (uncertainty, parameter sets), inflow profile,
 //                              course seats, the target rule
 //   src/simulate_tally.cpp     histograms, sums, merge, bytes, the means and pmfs at the end
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 #include "memberflow/random.hpp"
@@ -84,11 +84,16 @@ struct setup {
   std::vector<std::vector<std::vector<std::size_t>>> tracked_at;  // [event][month]: tracked windows holding it
   std::vector<std::vector<std::size_t>> stocks_tracked_at;         // [month 0..horizon]: tracked stocks
   // The chances p in (0, 1/2] that at least ladder_sharing of the units' stage chances share
-  // (p1 and p2 of every unit and stage, without per-path parameters): their counted draws
-  // come from a binomial ladder (random::binomial_ladder, one per p and worker), numbered
-  // here. Units of their own chances (estimated per unit) draw binomial_count: a ladder's
-  // tables pay for themselves only over many units' draws.
-  std::unordered_map<double, std::uint32_t> shared_chances;
+  // (p1 and p2 of every unit and stage, without per-path parameters), in increasing order:
+  // their counted draws come from a binomial ladder (random::binomial_ladder, one per p and
+  // worker, numbered as here). Units of their own chances (estimated per unit) draw
+  // binomial_count: a ladder's tables pay for themselves only over many units' draws.
+  std::vector<double> shared_chances;
+  // The number of p in shared_chances, or shared_chances.size() when it is not there.
+  std::size_t shared_chance(double p) const {
+    const auto it = std::lower_bound(shared_chances.begin(), shared_chances.end(), p);
+    return it != shared_chances.end() && *it == p ? static_cast<std::size_t>(it - shared_chances.begin()) : shared_chances.size();
+  }
   std::size_t n_quantities() const { return sc.model().size() + n_events; }
   // Parameters that change from path to path (drawn, or given per path).
   bool per_path_parameters() const { return !opt.uncertainty.empty() || !opt.parameter_sets.empty(); }

@@ -80,9 +80,7 @@ path_simulator::path_simulator(const setup& su, simulation_tally& tally, std::ve
   ladders_on_ = !su.shared_chances.empty();
   if (ladders_on_) {
     ladder_at_.assign(n_ * stages_ * ladder_slots, {-1.0, 0});
-    std::vector<double> p(su.shared_chances.size());
-    for (const auto& [chance, i] : su.shared_chances) p[i] = chance;
-    for (double chance : p) ladders_.push_back({random::binomial_ladder(chance, std::log1p(-chance))});
+    for (double p : su.shared_chances) ladders_.push_back({random::binomial_ladder(p, std::log1p(-p))});
   }
   first_block_.resize(n_ * 4);
   first_quad_.assign(n_, std::numeric_limits<std::uint64_t>::max());
@@ -523,19 +521,16 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
   enter(u, s + 1, passed, t);
 }
 
-long long path_simulator::ladder_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, double p,
-                                          double log_q) {
-  auto& [slot_p, at] = ladder_at_[(u * stages_ + s) * ladder_slots + static_cast<std::size_t>(which)];
-  if (slot_p != p) {  // the slot's chance changed (a policy's), or is seen for the first time
-    const auto it = su_.shared_chances.find(p);
-    slot_p = p;
-    at = it == su_.shared_chances.end() ? 0 : it->second + 1;
-  }
-  if (!at) return d.binomial(n, p, log_q);
-  auto& e = ladders_[at - 1];
+void path_simulator::see_chance(std::pair<double, std::uint32_t>& slot, double p) const {
+  const auto i = su_.shared_chance(p);
+  slot = {p, i < su_.shared_chances.size() ? static_cast<std::uint32_t>(i + 1) : 0};
+}
+
+long long path_simulator::ladder_binomial(draws& d, std::uint32_t i, std::int64_t n) {
+  auto& e = ladders_[i];
   if (e.used != ladder_count_) {
     e.used = ladder_count_;
-    ladders_used_.push_back(at - 1);
+    ladders_used_.push_back(i);
   }
   return d.binomial_from(e.ladder, n);
 }

@@ -153,13 +153,14 @@ class path_simulator {
     const double p = which % 2 ? c.p2 : c.p1, log_q = which % 2 ? c.log_q2 : c.log_q1;
     if (!ladders_on_ || n == 0 || !(p > 0 && p <= 0.5) || !draws::counted(static_cast<double>(n) * p, d.count_above()))
       return d.binomial(n, p, log_q);
-    // A slot seen before with this chance and no ladder: the plain draw, without a call.
-    if (const auto& [slot_p, at] = ladder_at_[(u * stages_ + s) * ladder_slots + static_cast<std::size_t>(which)]; slot_p == p && !at)
-      return d.binomial(n, p, log_q);
-    return ladder_binomial(d, u, s, which, n, p, log_q);
+    auto& slot = ladder_at_[(u * stages_ + s) * ladder_slots + static_cast<std::size_t>(which)];
+    if (slot.first != p) see_chance(slot, p);  // first seen, or a policy changed it
+    if (!slot.second) return d.binomial(n, p, log_q);
+    return ladder_binomial(d, slot.second - 1, n);
   }
-  [[gnu::noinline]] long long ladder_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, double p,
-                                              double log_q);
+  // Sets a ladder slot to chance p and its ladder's index + 1 (0: p is not shared).
+  [[gnu::noinline]] void see_chance(std::pair<double, std::uint32_t>& slot, double p) const;
+  [[gnu::noinline]] long long ladder_binomial(draws& d, std::uint32_t ladder, std::int64_t n);
   void trim_ladders();
   void enter(std::size_t u, std::size_t s, std::int64_t k, int t) {
     if (k) enter_some(u, s, k, t);

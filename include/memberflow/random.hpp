@@ -495,7 +495,6 @@ class binomial_ladder {
     if (const long long r = n - j * step_) k += remainder(s.uniform(), r);
     return k;
   }
-  double p() const { return p_; }
   // The memory its tables take.
   std::size_t bytes() const {
     std::size_t b = rungs_.capacity() * sizeof(detail::inversion_table) + rows_.capacity() * sizeof(row);
