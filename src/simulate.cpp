@@ -78,16 +78,21 @@ void add_arrival_tables(unit_chances& c, const setup& su) {
   add(c.transfer, 1.0, c.transfer_table_at);
 }
 
-void number_shared_chances(setup& su) {
-  std::unordered_map<double, std::size_t> count;
+void number_ladder_chances(setup& su) {
+  std::unordered_map<double, std::size_t> count, near;
   auto add = [&](double p) {
     if (p > 0 && p <= 0.5) ++count[p];
   };
   for (const auto& c : su.chances.stage) add(c.p1), add(c.p2);
   for (const auto& c : su.chances.low) add(c.p1), add(c.p2);
+  auto& out = su.ladder_chances;
   for (const auto& [p, k] : count)
-    if (k >= ladder_sharing) su.shared_chances.push_back(p);
-  std::sort(su.shared_chances.begin(), su.shared_chances.end());  // numbered in one order whatever the hashing
+    if (k >= ladder_sharing) out.push_back(p);
+    else near[ladder_grid(p)] += k;
+  for (const auto& [g, k] : near)
+    if (k >= ladder_sharing) out.push_back(g);
+  std::sort(out.begin(), out.end());  // numbered in one order whatever the hashing
+  out.erase(std::unique(out.begin(), out.end()), out.end());  // a grid point many hold exactly too
 }
 
 namespace {
@@ -243,7 +248,7 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt,
   if (to_draw && !su.per_path_parameters()) {
     su.chances = make_chances(su, sc.params);
     add_arrival_tables(su.chances, su);
-    number_shared_chances(su);
+    number_ladder_chances(su);
   }
   set_initial_state(su);
   check_people(su);

@@ -83,16 +83,19 @@ struct setup {
   std::vector<std::int64_t> x0, total0;  // the state at month 0 (see path_simulator), stage totals
   std::vector<std::vector<std::vector<std::size_t>>> tracked_at;  // [event][month]: tracked windows holding it
   std::vector<std::vector<std::size_t>> stocks_tracked_at;         // [month 0..horizon]: tracked stocks
-  // The chances p in (0, 1/2] that at least ladder_sharing of the units' stage chances share
-  // (p1 and p2 of every unit and stage, without per-path parameters), in increasing order:
-  // their counted draws come from a binomial ladder (random::binomial_ladder, one per p and
-  // worker, numbered as here). Units of their own chances (estimated per unit) draw
-  // binomial_count: a ladder's tables pay for themselves only over many units' draws.
-  std::vector<double> shared_chances;
-  // The number of p in shared_chances, or shared_chances.size() when it is not there.
-  std::size_t shared_chance(double p) const {
-    const auto it = std::lower_bound(shared_chances.begin(), shared_chances.end(), p);
-    return it != shared_chances.end() && *it == p ? static_cast<std::size_t>(it - shared_chances.begin()) : shared_chances.size();
+  // The chances p in (0, 1/2] whose counted draws come from a binomial ladder
+  // (random::binomial_ladder, one per p and worker, numbered as here), in increasing order:
+  // each p that at least ladder_sharing of the units' stage chances hold (p1 and p2 of
+  // every unit and stage, without per-path parameters), and each grid point (ladder_grid)
+  // to which at least ladder_sharing of the others round up, as chances estimated unit by
+  // unit do (their draws are thinned: path_simulator::stage_binomial). A ladder's tables
+  // pay for themselves only over many units' draws: a unit of chances all its own draws
+  // binomial_count.
+  std::vector<double> ladder_chances;
+  // The number of p in ladder_chances, or ladder_chances.size() when it is not there.
+  std::size_t ladder_chance(double p) const {
+    const auto it = std::lower_bound(ladder_chances.begin(), ladder_chances.end(), p);
+    return it != ladder_chances.end() && *it == p ? static_cast<std::size_t>(it - ladder_chances.begin()) : ladder_chances.size();
   }
   std::size_t n_quantities() const { return sc.model().size() + n_events; }
   // Parameters that change from path to path (drawn, or given per path).
@@ -101,11 +104,27 @@ struct setup {
   bool coupled() const { return opt.course.has_value() || opt.target_rule.has_value(); }
 };
 
-// Chances shared by at least this many unit stage chances get a binomial ladder (setup::
-// shared_chances): with a ladder for every unit's own chances a run at ~3,740 people a
-// unit was 1.8x slower (each unit's tables miss the cache), while chances shared by all
-// 2,000 units made it 1.2x faster (benchmarks/RESULTS.md).
+// p rounded up to 7 significant bits, exact in a double: for p in (0, 1/2] a grid point
+// in [p, p (1 + 1/64)], at most 1/2. Own chances near one another share the ladder of
+// their grid point (setup::ladder_chances).
+inline double ladder_grid(double p) {
+  int e = 0;
+  const double m = std::frexp(p, &e);  // p = m 2^e, m in [1/2, 1)
+  return std::ldexp(std::ceil(m * 128), e - 7);
+}
+
+// Chances shared by at least this many unit stage chances get a binomial ladder, and so do
+// grid points that many round up to (setup::ladder_chances): with a ladder for every
+// unit's own chances a run at ~3,740 people a unit was 1.8x slower (each unit's tables
+// miss the cache), while chances shared by all 2,000 units made it 1.2x faster
+// (benchmarks/RESULTS.md).
 inline constexpr std::size_t ladder_sharing = 32;
+// A chance thinned from its grid point's ladder is drawn so from this mean on, below it as
+// binomial_count (path_simulator::stage_binomial): the ladder and the thinning cost 17 to
+// 23 ns a draw at means 8 to 250, binomial_count 18 at mean 8, 22 at 12, 26 at 16 and 28
+// to 37 from 20 on (BM_BinomialLadder); a driver of every unit its own chances at ~3,740
+// people a unit ran 875 / 889 / 941 ms with 8 / 14 / 4 (benchmarks/RESULTS.md).
+inline constexpr double thin_above = 8;
 
 // Checks the options against the scenario (throwing what simulate.hpp lists) and prepares
 // the run; without `to_draw` (finish: the checks and the layout only), not the chances
@@ -114,8 +133,8 @@ setup make_setup(const scenario& sc, int horizon, const simulation_options& opt,
 
 // The chances of every unit and stage under one set of parameters.
 unit_chances make_chances(const setup& su, const parameter_set& ps);
-// Fills su.shared_chances from su.chances.
-void number_shared_chances(setup& su);
+// Fills su.ladder_chances from su.chances.
+void number_ladder_chances(setup& su);
 // The scenario's chances' arrival tables: for each stream whose mean is the same every
 // month and that the regime counts with a table (count_threshold(regime, true)), up to
 // random::poisson_table::max_mean. A stream with a table is counted, every month.

@@ -77,10 +77,10 @@ path_simulator::path_simulator(const setup& su, simulation_tally& tally, std::ve
   x_.resize(n_ * slots_);
   total_.resize(plan_.size() * n_);
   streams_.assign(n_, random::stream(0, 0, 0, 0));
-  ladders_on_ = !su.shared_chances.empty();
+  ladders_on_ = !su.ladder_chances.empty();
   if (ladders_on_) {
-    ladder_at_.assign(n_ * stages_ * ladder_slots, {-1.0, 0});
-    for (double p : su.shared_chances) ladders_.push_back({random::binomial_ladder(p, std::log1p(-p))});
+    ladder_at_.assign(n_ * stages_ * ladder_slots, ladder_slot{});
+    for (double p : su.ladder_chances) ladders_.push_back({random::binomial_ladder(p, std::log1p(-p))});
   }
   first_block_.resize(n_ * 4);
   first_quad_.assign(n_, std::numeric_limits<std::uint64_t>::max());
@@ -521,9 +521,17 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
   enter(u, s + 1, passed, t);
 }
 
-void path_simulator::see_chance(std::pair<double, std::uint32_t>& slot, double p) const {
-  const auto i = su_.shared_chance(p);
-  slot = {p, i < su_.shared_chances.size() ? static_cast<std::uint32_t>(i + 1) : 0};
+void path_simulator::see_chance(ladder_slot& slot, double p) const {
+  slot = ladder_slot{p, 0, 0, 0};
+  const auto none = su_.ladder_chances.size();
+  if (const auto i = su_.ladder_chance(p); i < none) {
+    slot.ladder = static_cast<std::uint32_t>(i + 1);
+  } else if (const auto j = su_.ladder_chance(ladder_grid(p)); j < none) {
+    const double grid = su_.ladder_chances[j];
+    slot.ladder = static_cast<std::uint32_t>(j + 1);
+    slot.thin = 1 - p / grid;
+    slot.log_keep = std::log1p(-slot.thin);
+  }
 }
 
 long long path_simulator::ladder_binomial(draws& d, std::uint32_t i, std::int64_t n) {

@@ -145,21 +145,32 @@ class path_simulator {
   // `slot`: the ladder slot of c.p1 (0, or 2 for the lowered-bar cohort; ladder_slots).
   void step_cohorts(draws& d, std::size_t u, std::size_t s, int t, std::int64_t* ring, const chances& c, int slot);
   // d.binomial of stage s's chance `which` (0: p1, 1: p2; 2, 3: those of the target rule's
-  // lowered-bar cohort) in unit u; counted, from the ladder of its p where that chance is
-  // one many units share (setup::shared_chances). So a draw depends on (n, p), whether the
-  // scenario's units share p, and its uniforms, never on what the policies do to other
-  // units.
+  // lowered-bar cohort) in unit u; counted, from the ladder of its p where many units share
+  // that chance (setup::ladder_chances). Where many units' own chances round up to one grid
+  // point P = ladder_grid(p), a draw of mean thin_above or more is X ~ Bin(n, P) from P's
+  // ladder, thinned: X - Bin(X, 1 - p/P) is Bin(n, p) (each person kept with chance P, then
+  // p/P), the second draw of mean below X / 64. So a draw depends on (n, p), on which
+  // chances the scenario's units share, exactly or near, and on its uniforms, never on
+  // what the policies do to other units.
   long long stage_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, const chances& c) {
     const double p = which % 2 ? c.p2 : c.p1, log_q = which % 2 ? c.log_q2 : c.log_q1;
-    if (!ladders_on_ || n == 0 || !(p > 0 && p <= 0.5) || !draws::counted(static_cast<double>(n) * p, d.count_above()))
-      return d.binomial(n, p, log_q);
+    const double mean = static_cast<double>(n) * p;
+    if (!ladders_on_ || n == 0 || !(p > 0 && p <= 0.5) || !draws::counted(mean, d.count_above())) return d.binomial(n, p, log_q);
     auto& slot = ladder_at_[(u * stages_ + s) * ladder_slots + static_cast<std::size_t>(which)];
-    if (slot.first != p) see_chance(slot, p);  // first seen, or a policy changed it
-    if (!slot.second) return d.binomial(n, p, log_q);
-    return ladder_binomial(d, slot.second - 1, n);
+    if (slot.p != p) see_chance(slot, p);  // first seen, or a policy changed it
+    if (!slot.ladder) return d.binomial(n, p, log_q);
+    if (slot.thin == 0) return ladder_binomial(d, slot.ladder - 1, n);
+    if (mean < thin_above) return d.binomial(n, p, log_q);
+    const auto x = ladder_binomial(d, slot.ladder - 1, n);
+    return x - d.binomial(x, slot.thin, slot.log_keep);
   }
-  // Sets a ladder slot to chance p and its ladder's index + 1 (0: p is not shared).
-  [[gnu::noinline]] void see_chance(std::pair<double, std::uint32_t>& slot, double p) const;
+  // A chance p seen in a stage and its ladder: index + 1 (0: none), and for a ladder of a
+  // grid point P, 1 - p/P and its log1p (0: p's own ladder).
+  struct ladder_slot {
+    double p = -1, thin = 0, log_keep = 0;
+    std::uint32_t ladder = 0;
+  };
+  [[gnu::noinline]] void see_chance(ladder_slot& slot, double p) const;
   [[gnu::noinline]] long long ladder_binomial(draws& d, std::uint32_t ladder, std::int64_t n);
   void trim_ladders();
   void enter(std::size_t u, std::size_t s, std::int64_t k, int t) {
@@ -208,16 +219,16 @@ class path_simulator {
   std::vector<std::uint64_t> first_quad_;     // per unit: the path / 4 of first_block_
   std::vector<double> budget_;                // per unit: the race's budget
   std::vector<std::int64_t> batch_;           // units x (paths of the batch x tracked counts)
-  // The binomial ladders, one per shared chance (setup::shared_chances, in its numbering),
-  // and per unit, stage and slot the chance last seen there and its ladder's index + 1 (0:
-  // none). Their tables are forgotten when they outgrow ladder_bytes (trim_ladders).
+  // The binomial ladders, one per ladder chance (setup::ladder_chances, in its numbering),
+  // and per unit, stage and slot the chance last seen there and its ladder (ladder_slot).
+  // Their tables are forgotten when they outgrow ladder_bytes (trim_ladders).
   struct ladder_entry {
     random::binomial_ladder ladder;
     std::size_t bytes = 0;   // its tables' memory when last counted (trim_ladders)
     std::uint64_t used = 0;  // the last count it was used before (ladder_count_)
   };
   std::vector<ladder_entry> ladders_;
-  std::vector<std::pair<double, std::uint32_t>> ladder_at_;
+  std::vector<ladder_slot> ladder_at_;
   bool ladders_on_ = false;
   // trim_ladders counts only the ladders used since it last counted (ladders_used_) and
   // clears only those that hold tables (ladders_holding_): never a walk over them all.

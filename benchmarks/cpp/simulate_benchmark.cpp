@@ -350,23 +350,36 @@ BENCHMARK(BM_DenseDraw)->DenseRange(0, std::size(dense_laws) - 1);
 // A counted binomial of mean m, n drifting over 64 people around 800 as a stage's stock
 // does from month to month and path to path: binomial_count (0: bottom-up inversion below
 // mean 18, BTRS above) against random::binomial_ladder (1: a rung's table plus bottom-up
-// inversion of the remainder), as the engine draws it.
+// inversion of the remainder), as the engine draws it, and (2) a unit's own chance p thinned
+// from the ladder of its grid point P = sim::ladder_grid(p): X ~ Bin(n, P), then X minus
+// sim::draws' binomial of X and 1 - p/P (raced under the automatic rule), as the engine
+// draws the chances many units hold near one another (sim::thin_above).
 void BM_BinomialLadder(benchmark::State& state) {
   const double mean = static_cast<double>(state.range(0));
-  const bool ladder_draws = state.range(1) != 0;
+  const auto way = state.range(1);
   const long long n = 800;
   const double p = mean / static_cast<double>(n), log_q = std::log1p(-p);
+  const double grid = sim::ladder_grid(p), thin = 1 - p / grid, log_keep = std::log1p(-thin);
   random::stream s(1, 2, 3, 4);
-  random::binomial_ladder ladder(p, log_q);
+  double budget = -std::log(s.uniform());
+  random::binomial_ladder ladder(way == 2 ? grid : p, way == 2 ? std::log1p(-grid) : log_q);
   long long x = 0, i = 0;
   for (auto _ : state) {
     const long long k = n - 32 + (i++ * 37 & 63);
-    x += ladder_draws ? ladder(s, k) : random::detail::binomial_count_unchecked(s, k, p, log_q);
+    if (way == 0) {
+      x += random::detail::binomial_count_unchecked(s, k, p, log_q);
+    } else if (way == 1) {
+      x += ladder(s, k);
+    } else {
+      sim::draws d(s, budget, sim::count_threshold(simulation_regime::automatic));
+      const auto kept = d.binomial_from(ladder, k);
+      x += kept - d.binomial(kept, thin, log_keep);
+    }
   }
   benchmark::DoNotOptimize(x);
-  state.SetLabel(ladder_draws ? "binomial_ladder" : "binomial_count");
+  state.SetLabel(way == 0 ? "binomial_count" : way == 1 ? "binomial_ladder" : "thinned ladder");
 }
-BENCHMARK(BM_BinomialLadder)->ArgsProduct({{4, 8, 12, 16, 20, 30, 40, 100, 250}, {0, 1}});
+BENCHMARK(BM_BinomialLadder)->ArgsProduct({{4, 8, 12, 16, 20, 30, 40, 100, 250}, {0, 1, 2}});
 
 // The cost rule's calibration: one binomial component of mean m (n = 1000) drawn by the
 // race (a subtraction when quiet, about a uniform per event) and as a count

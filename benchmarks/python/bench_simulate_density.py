@@ -85,12 +85,16 @@ def scenario(scale: float, own_chances: bool = False) -> mf.Scenario:
         rows += [(u, "probation", int(c), age) for u, c in zip(ids, counts) if c]
     stocks = pd.DataFrame(rows, columns=["unit_id", "stage", "count", "months_in_stage"])
     stocks["months_in_stage"] = stocks["months_in_stage"].astype("Int64")
-    params = [("*", stage, param, value) for (stage, param), value in PARAMS.items()]
+    # With own chances every unit gets its own rates (not probation's: its pass rate is
+    # near 1), so those are not given for '*' too (a row every unit overrides is warned of).
+    def own(stage: str) -> bool:
+        return own_chances and stage != "probation"
+
+    params = [("*", stage, param, value) for (stage, param), value in PARAMS.items() if not own(stage)]
     params += [("*", "source", "inflow", PER_SCALE["inflow"] * scale),
                ("*", "full", "transfer_in", PER_SCALE["transfer_in"] * scale)]
-    if own_chances:  # every unit its own chances (not probation's: its pass rate near 1)
-        params += [(u, stage, param, value * own_factor(i)) for i, u in enumerate(ids)
-                   for (stage, param), value in PARAMS.items() if stage != "probation"]
+    params += [(u, stage, param, value * own_factor(i)) for i, u in enumerate(ids)
+               for (stage, param), value in PARAMS.items() if own(stage)]
     params = pd.DataFrame(params, columns=["scope", "stage", "param", "value"])
     return mf.Scenario(org, mf.Pipeline.party(), stocks=stocks, params=params)
 

@@ -759,6 +759,74 @@ TEST_CASE("Regimes: dense units sharing their chances (binomial ladders) match t
   require_exact_law(sc, 3, 3000, 36, "dense, shared chances");
 }
 
+namespace {
+
+// party_units' 40 dense units, each with its own advance chances: all within 0.25% of one
+// another, just above the grid points 102/2048 and 102/1024, so none is shared, but every
+// one rounds up to the grid point 103/2048 or 103/1024 (about 1% above it).
+scenario own_chances_near_one_another(int children) {
+  auto sc = party_units(children, 800, 200, 20, 2500, 30, 1.5);
+  for (unit_index u = 0; u < sc.units().size(); ++u) {
+    const double jitter = 1 + static_cast<double>(u + 1) / 16384;
+    sc.params.set(u, 0, param::advance, 102.0 / 2048 * jitter);
+    sc.params.set(u, 1, param::advance, 102.0 / 1024 * jitter);
+  }
+  return sc;
+}
+
+bool holds(const std::vector<double>& v, double x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+}  // namespace
+
+TEST_CASE("ladder_grid rounds a chance up to 7 significant bits, at most 1/64 above it", "[simulate][regime]") {
+  std::vector<double> ps{0.5, 0.25, 0.05, 0.1, 0.0015, 1e-9, 102.0 / 2048, 103.0 / 2048, 0.3333333333333333};
+  for (double p = 1e-7; p <= 0.5; p *= 1.0137) ps.push_back(p);
+  for (double p : ps) {
+    CAPTURE(p);
+    const double grid = sim::ladder_grid(p);
+    CHECK(grid >= p);
+    CHECK(grid <= p * (1 + 1.0 / 64));
+    CHECK(grid <= 0.5);
+    int e = 0;
+    const double m = std::frexp(grid, &e) * 128;
+    CHECK(m == std::floor(m));  // 7 significant bits
+    CHECK(sim::ladder_grid(grid) == grid);
+  }
+  CHECK(sim::ladder_grid(102.0 / 2048 * (1 + 1.0 / 16384)) == 103.0 / 2048);
+  CHECK(sim::ladder_grid(102.0 / 2048 * (1 + 41.0 / 16384)) == 103.0 / 2048);
+}
+
+TEST_CASE("Ladder chances: those many units share, and the grid points many units' own chances round up to",
+          "[simulate][regime]") {
+  simulation_options o;
+  o.paths = 1;
+  const auto sc = own_chances_near_one_another(40);
+  const auto su = sim::make_setup(sc, 3, o);  // holds a reference to sc
+  const auto& l = su.ladder_chances;
+  CHECK(std::is_sorted(l.begin(), l.end()));
+  CHECK(holds(l, 0.0015));  // full members' attrition: every unit's
+  CHECK(holds(l, 103.0 / 2048));
+  CHECK(holds(l, 103.0 / 1024));
+  const std::size_t stages = su.sc.model().size();
+  for (std::size_t u = 0; u < su.sc.units().size(); ++u)
+    for (std::size_t s : {0, 1}) CHECK_FALSE(holds(l, su.chances.stage[u * stages + s].p1));  // each unit's own advance
+  // 10 units: too few near one another for a ladder of their grid point.
+  const auto sc10 = own_chances_near_one_another(10);
+  const auto few = sim::make_setup(sc10, 3, o);
+  static_assert(sim::ladder_sharing > 11);
+  CHECK_FALSE(holds(few.ladder_chances, 103.0 / 2048));
+  CHECK_FALSE(holds(few.ladder_chances, 0.0015));
+}
+
+TEST_CASE("Regimes: dense units of their own chances near one another (thinned ladders) match the exact engine in "
+          "each regime",
+          "[simulate][regime]") {
+  // The advances (means 20 and 40, above sim::thin_above) are drawn from their grid point's
+  // ladder and thinned by 1 - p/P ~ 1%: drawn at P unthinned, every unit's admissions would
+  // be ~0.2 sd high.
+  require_exact_law(own_chances_near_one_another(40), 3, 3000, 37, "dense, own chances near one another");
+}
+
 TEST_CASE("Regimes: arrivals counted from their table below mean 1 match the exact engine in each regime",
           "[simulate][regime]") {
   // Arrivals 0.8 and 0.6 a month: counted from their tables under the automatic rule
