@@ -61,13 +61,20 @@ unit_chances make_chances(const setup& su, const parameter_set& ps) {
 
 void add_arrival_tables(unit_chances& c, const setup& su) {
   const double counted_above = count_threshold(su.opt.regime, true);
+  // One table per mean, however many units' streams have it: units of one rate read one
+  // table, which stays in the cache.
+  std::unordered_map<double, std::uint32_t> made;
   // Each unit's mean is rate x factor, the number inflow_rate makes every month.
   auto add = [&](const std::vector<double>& rates, double factor, std::vector<std::uint32_t>& at) {
     for (std::size_t u = 0; u < rates.size(); ++u)
       if (const double mean = rates[u] * factor; draws::counted(mean, counted_above) && mean <= random::poisson_table::max_mean) {
         if (at.empty()) at.assign(rates.size(), 0);
-        c.tables.emplace_back(mean);
-        at[u] = static_cast<std::uint32_t>(c.tables.size());
+        auto [it, first] = made.try_emplace(mean, 0);
+        if (first) {
+          c.tables.emplace_back(mean);
+          it->second = static_cast<std::uint32_t>(c.tables.size());
+        }
+        at[u] = it->second;
       }
   };
   // A profile of one factor throughout is a constant mean too (all ones: the tables of no

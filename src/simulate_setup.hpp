@@ -51,7 +51,7 @@ struct unit_chances {
   std::vector<double> transfer, exp_transfer;
   // Where a unit's arrivals are counted with one mean in every month and path (the
   // scenario's chances, no inflow profile or one of a single factor): their sampler, made
-  // once (add_arrival_tables).
+  // once per mean (add_arrival_tables: streams of one mean share it).
   // Per unit and stream an index into `tables`, 0 for none (streams that race have none;
   // the index vectors stay empty when no unit has a table).
   std::vector<std::uint32_t> inflow_table_at, transfer_table_at;

@@ -818,6 +818,22 @@ TEST_CASE("Ladder chances: those many units share, and the grid points many unit
   CHECK_FALSE(holds(few.ladder_chances, 0.0015));
 }
 
+TEST_CASE("Arrival tables: one per mean, shared by the units whose streams have it", "[simulate][regime]") {
+  simulation_options o;
+  o.paths = 1;
+  auto sc = party_units(40, 800, 200, 20, 2500, 30, 1.5);
+  sc.params.inflow(7) = 20;  // one unit of its own inflow
+  const auto su = sim::make_setup(sc, 3, o);
+  const auto& c = su.chances;
+  REQUIRE(c.tables.size() == 3);  // inflow 30 and 20, transfers 1.5
+  CHECK(c.inflow_table(0) == c.inflow_table(40));
+  CHECK(c.inflow_table(0) != c.inflow_table(7));
+  CHECK(c.transfer_table(0) == c.transfer_table(7));
+  CHECK(c.inflow_table(0)->mean() == 30);
+  CHECK(c.inflow_table(7)->mean() == 20);
+  CHECK(c.transfer_table(40)->mean() == 1.5);
+}
+
 TEST_CASE("Regimes: dense units of their own chances near one another (thinned ladders) match the exact engine in "
           "each regime",
           "[simulate][regime]") {
