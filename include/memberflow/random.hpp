@@ -115,7 +115,10 @@ void bottom_up_sums(double* sums, double& term, Ratio ratio) {
     sums[k] = sum;
   }
 }
-// bottom_up given t = u / f0 and its first sums (bottom_up_sums).
+// bottom_up given t = u / f0 and its first sums (bottom_up_sums). Every caller takes t as u
+// times 1 / f0, the same numbers whether 1 / f0 is made for the draw or kept with a table
+// (a multiplication instead of a division on the draw's dependent chain: 3% of a dense
+// run).
 template <int unrolled, class Ratio>
 long long bottom_up_from(double t, const double* sums, double term, long long hi, Ratio ratio) {
   int below = 0;  // the sums below t: S never decreases, so these are S(0) .. S(below - 1)
@@ -137,7 +140,7 @@ template <int unrolled, class Ratio>
 long long bottom_up(double u, long long hi, double f0, Ratio ratio) {
   double sums[unrolled], term;
   bottom_up_sums<unrolled>(sums, term, ratio);
-  return bottom_up_from<unrolled>(u / f0, sums, term, hi, ratio);
+  return bottom_up_from<unrolled>(u * (1 / f0), sums, term, hi, ratio);
 }
 
 // bottom_up with as many sums at once as the mean needs for most draws to end among them:
@@ -379,7 +382,7 @@ class inversion_table {
   inversion_table() = default;  // no table: empty() is true
   // f0 = f(0); ratio(k) = f(k + 1) / f(k); `mean` sets bottom_up's width; hi caps k.
   template <class Ratio>
-  inversion_table(double f0, double mean, long long hi, Ratio ratio) : f0_(f0) {
+  inversion_table(double f0, double mean, long long hi, Ratio ratio) : inv_f0_(1 / f0) {
     make_sums(bottom_up_width(mean), hi, ratio);
     make_guide();
   }
@@ -387,7 +390,7 @@ class inversion_table {
   std::size_t bytes() const { return sums_.capacity() * sizeof(double); }
 
   long long draw(double u) const {
-    const double t = u / f0_;
+    const double t = u * inv_f0_;
     const std::size_t g = guide_[static_cast<std::size_t>(u * static_cast<double>(guide_cells))];
     const double* s = &sums_[g];
     std::size_t k = g + (s[0] < t) + (s[1] < t) + (s[2] < t) + (s[3] < t);
@@ -418,17 +421,17 @@ class inversion_table {
     sums_.insert(sums_.end(), 4, beyond);
   }
   // guide[j]: the smallest k with S(k) >= (j / G) / f(0), which no u >= j / G is below
-  // (the division rounds monotonically).
+  // (the product rounds monotonically).
   void make_guide() {
     std::size_t k = 0;
     for (std::size_t j = 0; j < guide_cells; ++j) {
-      const double t = static_cast<double>(j) / static_cast<double>(guide_cells) / f0_;
+      const double t = static_cast<double>(j) / static_cast<double>(guide_cells) * inv_f0_;
       while (sums_[k] < t) ++k;
       guide_[j] = static_cast<std::uint16_t>(k);
     }
   }
 
-  double f0_ = 0;
+  double inv_f0_ = 0;  // 1 / f(0)
   std::vector<double> sums_;
   std::array<std::uint16_t, guide_cells> guide_{};
 };
@@ -531,7 +534,7 @@ class binomial_ladder {
   static constexpr int row_width = 8;
   static_assert(rung_mean <= 4, "a remainder's mean, below rung_mean, is where bottom_up compares 8 sums");
   struct row {
-    double f0 = 0, term = 0;  // f0 = 0: not made yet
+    double inv_f0 = 0, term = 0;  // 1 / (1 - p)^r; 0: not made yet
     double sums[row_width];
   };
   // Rows are kept for a window of r (the remainders a stock's draws see cluster: at most
@@ -539,15 +542,15 @@ class binomial_ladder {
   static constexpr long long rows_kept = 4096;
   long long remainder(double u, long long r) {
     const long long i = r - rows_lo_;
-    if (i >= 0 && i < static_cast<long long>(rows_.size()) && rows_[static_cast<std::size_t>(i)].f0 != 0)
+    if (i >= 0 && i < static_cast<long long>(rows_.size()) && rows_[static_cast<std::size_t>(i)].inv_f0 != 0)
       return draw_from(rows_[static_cast<std::size_t>(i)], u, r);
     return draw_from(made_row(r), u, r);
   }
   long long draw_from(const row& w, double u, long long r) const {
-    return detail::bottom_up_from<row_width>(u / w.f0, w.sums, w.term, r, detail::binomial_ratio(r, p_));
+    return detail::bottom_up_from<row_width>(u * w.inv_f0, w.sums, w.term, r, detail::binomial_ratio(r, p_));
   }
   void make_row(row& w, long long r) const {
-    w.f0 = std::exp(static_cast<double>(r) * log_q_);
+    w.inv_f0 = 1 / std::exp(static_cast<double>(r) * log_q_);
     detail::bottom_up_sums<row_width>(w.sums, w.term, detail::binomial_ratio(r, p_));
   }
   // Row r, made and kept when the window can take it, else made into scratch_.
