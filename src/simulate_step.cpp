@@ -496,20 +496,20 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
   // No cohort holds more than the stage: with its whole count not counted, none is.
   if (draws::counted(static_cast<double>(people) * c.p1, d.count_above()))
     for (std::size_t a = 0; a < months; ++a) any_counted |= draws::counted(static_cast<double>(ring[a]) * c.p1, d.count_above());
-  // Age a is in slot (t - a) mod D: from slot t mod D downwards, wrapping.
-  auto each_cohort = [&](auto draw) {
-    for (std::size_t a = 0, slot = plan_[s].mod[static_cast<std::size_t>(t)]; a < months; ++a) {
-      auto& cohort = ring[slot];
-      const auto ex = draw(cohort);
-      cohort -= ex;
-      exits += ex;
-      slot = slot == 0 ? months - 1 : slot - 1;
-    }
-  };
+  // Age a is in slot (t - a) mod D, youngest first.
+  const std::size_t youngest = plan_[s].mod[static_cast<std::size_t>(t)];
+  auto cohort = [&](std::size_t a) -> std::int64_t& { return ring[a <= youngest ? youngest - a : youngest + months - a]; };
   if (c.p1 > 0) {
-    if (any_counted) each_cohort([&](std::int64_t n) { return stage_binomial(d, u, s, slot, n, c); });
-    else if (!d.all_default(-static_cast<double>(people) * c.log_q1))
-      each_cohort([&](std::int64_t n) { return d.raced_binomial(n, c.p1, c.log_q1); });
+    if (any_counted) {
+      for (std::size_t a = 0; a < months; ++a) {
+        auto& n = cohort(a);
+        const auto ex = stage_binomial(d, u, s, slot, n, c);
+        n -= ex;
+        exits += ex;
+      }
+    } else if (!d.all_default(-static_cast<double>(people) * c.log_q1)) {
+      exits += d.raced_each(months, c.p1, c.log_q1, cohort);
+    }
   }
   auto& last = ring[entry_slot(s, t)];
   const auto fail = stage_binomial(d, u, s, slot + 1, last, c);

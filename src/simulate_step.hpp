@@ -50,6 +50,31 @@ class draws {
     return binomial_event(n, p, h);
   }
 
+  // raced_binomial of chance p for components 0 .. count - 1 in turn, each n = at(i) (a
+  // reference) less its outcome; returns the outcomes' sum. The budget stays in a register
+  // through the defaults (raced_binomial's is in memory: a store and a load on each
+  // component's dependent chain).
+  template <class At>
+  long long raced_each(std::size_t count, double p, double log_q, At at) {
+    double r = r_;
+    long long sum = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      auto& n = at(i);
+      const double h = -static_cast<double>(n) * log_q;
+      if (r >= h) {
+        r -= h;
+        continue;
+      }
+      r_ = r;
+      const auto k = binomial_event(n, p, h);
+      r = r_;
+      n -= k;
+      sum += k;
+    }
+    r_ = r;
+    return sum;
+  }
+
   // Whether every raced component of total hazard h takes its default (then h is spent):
   // a group of components walked one by one only when it holds an event.
   bool all_default(double h) {
