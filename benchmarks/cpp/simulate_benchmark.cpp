@@ -5,8 +5,10 @@
 // threads) and the calibration of the cost rule (BM_Draw).
 #include <memberflow/memberflow.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <limits>
+#include <vector>
 
 #include "../../src/simulate_step.hpp"  // sim::draws, for the cost rule's calibration
 #include "bench_util.hpp"
@@ -306,14 +308,15 @@ struct dense_law {
   const char* name;
   long long n;  // 0 for a Poisson
   double p_or_mean;
-  int per_unit_month;
+  int per_unit_month;  // draws of it a unit-month (a group of cohorts counts as one)
+  int cohorts = 0;     // > 0: that many cohorts of n people, raced as one group first
 };
 constexpr dense_law dense_laws[] = {
     {"source advance Bin(800, 0.05)", 800, 0.05, 1},
     {"source exit Bin(760, 0.02/0.95)", 760, 0.02 / 0.95, 1},
     {"training advance Bin(200, 0.1)", 200, 0.1, 1},
     {"training exit Bin(180, 0.02/0.9)", 180, 0.02 / 0.9, 1},
-    {"probation cohort exit Bin(20, 0.002)", 20, 0.002, 12},
+    {"probation exits: 12 cohorts Bin(20, 0.002)", 20, 0.002, 1, 12},
     {"probation fail Bin(20, 0.03)", 20, 0.03, 1},
     {"full attrition Bin(2500, 0.0015)", 2500, 0.0015, 1},
     {"inflow Poisson(30)", 0, 30, 1},
@@ -332,14 +335,23 @@ void BM_DenseDraw(benchmark::State& state) {
   // A stage's counted binomials are drawn from the ladder of their p (the engine's
   // path_simulator::stage_binomial).
   random::binomial_ladder ladder(law.n ? law.p_or_mean : 0.5, log_q);
+  std::vector<std::int64_t> ring(static_cast<std::size_t>(law.cohorts));
   long long x = 0, i = 0;
   for (auto _ : state) {
     sim::draws d(s, budget, count_above);
     // n drifts as a unit's stock does from month to month
     const long long n = law.n + (i++ & 7);
-    if (!law.n) x += d.poisson(law.p_or_mean, exp_minus, table ? &table : nullptr);
-    else if (sim::draws::counted(static_cast<double>(n) * law.p_or_mean, count_above)) x += d.binomial_from(ladder, n);
-    else x += d.binomial(n, law.p_or_mean, log_q);
+    if (law.cohorts) {  // as path_simulator::step_cohorts races a fixed stage's exits
+      std::fill(ring.begin(), ring.end(), n);
+      const double h = -static_cast<double>(n * law.cohorts) * log_q;
+      if (!d.all_default(h)) x += d.raced_each(ring.size(), law.p_or_mean, log_q, [&](std::size_t a) -> std::int64_t& { return ring[a]; });
+    } else if (!law.n) {
+      x += d.poisson(law.p_or_mean, exp_minus, table ? &table : nullptr);
+    } else if (sim::draws::counted(static_cast<double>(n) * law.p_or_mean, count_above)) {
+      x += d.binomial_from(ladder, n);
+    } else {
+      x += d.binomial(n, law.p_or_mean, log_q);
+    }
   }
   benchmark::DoNotOptimize(x);
   state.counters["per unit-month"] = law.per_unit_month;

@@ -7,9 +7,11 @@ The laws are those of one busy unit-month of bench_simulate_density.py at scale 
 source advance and exit, training advance and exit, probation's 12 cohorts' exits and
 its last cohort's failures, full members' attrition, inflow and transfers.
   memberflow: C++ BM_DenseDraw (benchmarks/cpp/simulate_benchmark.cpp), each law drawn
-              as the engine draws it (counted above mean 1, raced below), one at a time;
+              as the engine draws it (counted above mean 1, raced below; the 12 cohorts'
+              exits raced as one group first), one unit-month at a time;
   numpy:      Generator.binomial / poisson over an array of a million draws, as the numpy
-              peer draws them (vectorised, so numpy pays no per-call cost).
+              peer draws them (vectorised, so numpy pays no per-call cost; each cohort a
+              draw of its own).
 Then the density sweep's unit-month at scale 100 for both: numpy's peer (all paths at
 once) and memberflow with 1 thread (CPU time). The last line is the bound these figures
 set: the ratio "memberflow with 2 threads / the numpy peer" of an engine whose
@@ -35,12 +37,13 @@ import bench_simulate_density as density  # noqa: E402
 from bench_common import machine  # noqa: E402
 
 SCALE = 100.0
-# (name, n or 0 for a Poisson, p or the mean, draws a unit-month): as BM_DenseDraw's dense_laws
+# (name, n or 0 for a Poisson, p or the mean, numpy's draws a unit-month): as BM_DenseDraw's
+# dense_laws, whose "per unit-month" is 1 for each (memberflow races the 12 cohorts as one group)
 LAWS = [("source advance Bin(800, 0.05)", 800, 0.05, 1),
         ("source exit Bin(760, 0.02/0.95)", 760, 0.02 / 0.95, 1),
         ("training advance Bin(200, 0.1)", 200, 0.1, 1),
         ("training exit Bin(180, 0.02/0.9)", 180, 0.02 / 0.9, 1),
-        ("probation cohort exit Bin(20, 0.002)", 20, 0.002, 12),
+        ("probation exits: 12 cohorts Bin(20, 0.002)", 20, 0.002, 12),
         ("probation fail Bin(20, 0.03)", 20, 0.03, 1),
         ("full attrition Bin(2500, 0.0015)", 2500, 0.0015, 1),
         ("inflow Poisson(30)", 0, 30.0, 1),
@@ -66,7 +69,7 @@ def numpy_draw_ns(repeat: int, size: int = 1_000_000) -> list[float]:
 
 
 def memberflow_draw_ns(benchmark: str, repeat: int) -> list[float]:
-    """BM_DenseDraw/<law>'s nanoseconds a draw (the minimum over `repeat` repetitions),
+    """BM_DenseDraw/<law>'s nanoseconds a unit-month (the minimum over `repeat` repetitions),
     each checked to be the law of LAWS at its index (the two lists are written twice, in
     C++ and here: a law changed in one only is refused)."""
     out = subprocess.run([benchmark, "--benchmark_filter=BM_DenseDraw/", f"--benchmark_repetitions={repeat}",
@@ -78,7 +81,7 @@ def memberflow_draw_ns(benchmark: str, repeat: int) -> list[float]:
         if index == name or not index.isdigit():  # another benchmark, or an aggregate (0_mean ...)
             continue
         law = int(index)
-        if law >= len(LAWS) or row["label"] != LAWS[law][0] or int(float(row["per unit-month"])) != LAWS[law][3]:
+        if law >= len(LAWS) or row["label"] != LAWS[law][0] or int(float(row["per unit-month"])) != 1:
             raise SystemExit(f"{benchmark}: BM_DenseDraw/{law} is {row['label']!r}, not the law listed here")
         best[law] = min(best.get(law, float("inf")), float(row["cpu_time"]))
     if sorted(best) != list(range(len(LAWS))):
@@ -115,12 +118,13 @@ def main() -> None:
           f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC\n")
     mf_ns = memberflow_draw_ns(args.cpp_benchmark, args.repeat)
     np_ns = numpy_draw_ns(args.repeat)
-    print(f"| law (scale {SCALE:g}) | draws a unit-month | numpy ns a draw | memberflow ns a draw | numpy / memberflow |")
+    print(f"| law (scale {SCALE:g}) | numpy's draws a unit-month | numpy ns a unit-month | memberflow ns a unit-month "
+          "| numpy / memberflow |")
     print("|---|---:|---:|---:|---:|")
     for (name, _, _, k), a, b in zip(LAWS, np_ns, mf_ns):
-        print(f"| {name} | {k} | {a:.1f} | {b:.1f} | {a / b:.2f}x |")
+        print(f"| {name} | {k} | {k * a:.1f} | {b:.1f} | {k * a / b:.2f}x |")
     np_draws = sum(k * a for (_, _, _, k), a in zip(LAWS, np_ns))
-    mf_draws = sum(k * b for (_, _, _, k), b in zip(LAWS, mf_ns))
+    mf_draws = sum(mf_ns)
     print(f"| a unit-month's draws | | {np_draws:.1f} | {mf_draws:.1f} | {np_draws / mf_draws:.2f}x |\n")
     np_um, mf_um = unit_month_ns(args.repeat)
     print(f"whole unit-month: numpy peer {np_um:.1f} ns (wall; its draws {np_draws / np_um:.0%} of it), "
