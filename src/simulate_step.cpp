@@ -498,7 +498,9 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
     for (std::size_t a = 0; a < months; ++a) any_counted |= draws::counted(static_cast<double>(ring[a]) * c.p1, d.count_above());
   // Age a is in slot (t - a) mod D, youngest first.
   const std::size_t youngest = plan_[s].mod[static_cast<std::size_t>(t)];
-  auto cohort = [&](std::size_t a) -> std::int64_t& { return ring[a <= youngest ? youngest - a : youngest + months - a]; };
+  auto cohort = [&](std::size_t a) -> std::int64_t& {
+    return ring[a <= youngest ? youngest - a : youngest + months - a];
+  };
   if (c.p1 > 0) {
     if (any_counted) {
       for (std::size_t a = 0; a < months; ++a) {

@@ -180,7 +180,8 @@ class path_simulator {
   long long stage_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, const chances& c) {
     const double p = which % 2 ? c.p2 : c.p1, log_q = which % 2 ? c.log_q2 : c.log_q1;
     const double mean = static_cast<double>(n) * p;
-    if (!ladders_on_ || n == 0 || !(p > 0 && p <= 0.5) || !draws::counted(mean, d.count_above())) return d.binomial(n, p, log_q);
+    if (!ladders_on_ || n == 0 || !(p > 0 && p <= 0.5) || !draws::counted(mean, d.count_above()))
+      return d.binomial(n, p, log_q);
     auto& slot = ladder_at_[(u * stages_ + s) * ladder_slots + static_cast<std::size_t>(which)];
     if (slot.p != p) see_chance(slot, p);  // first seen, or a policy changed it
     if (!slot.ladder) return d.binomial(n, p, log_q);

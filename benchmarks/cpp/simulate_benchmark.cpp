@@ -344,7 +344,8 @@ void BM_DenseDraw(benchmark::State& state) {
     if (law.cohorts) {  // as path_simulator::step_cohorts races a fixed stage's exits
       std::fill(ring.begin(), ring.end(), n);
       const double h = -static_cast<double>(n * law.cohorts) * log_q;
-      if (!d.all_default(h)) x += d.raced_each(ring.size(), law.p_or_mean, log_q, [&](std::size_t a) -> std::int64_t& { return ring[a]; });
+      auto cohort = [&](std::size_t a) -> std::int64_t& { return ring[a]; };
+      if (!d.all_default(h)) x += d.raced_each(ring.size(), law.p_or_mean, log_q, cohort);
     } else if (!law.n) {
       x += d.poisson(law.p_or_mean, exp_minus, table ? &table : nullptr);
     } else if (sim::draws::counted(static_cast<double>(n) * law.p_or_mean, count_above)) {
