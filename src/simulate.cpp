@@ -354,11 +354,12 @@ simulation_tally simulate_tally(const scenario& sc, int horizon, const simulatio
   const int threads = static_cast<int>(std::min<long long>(detail::thread_count(opt.threads), opt.paths));
   {
     // Per worker: the tallies, the state (a count per unit and slot, a few times over) and
-    // the binomial ladders' index (16 bytes a unit, stage and slot). Not their tables: a
-    // cache that grows with the distinct chances drawn and is cut back past ladder_bytes.
+    // the binomial ladders' index (a ladder_slot a unit, stage and slot). Not their tables:
+    // a cache that grows with the distinct chances drawn and is cut back past ladder_bytes.
     const double tallies = static_cast<double>(n) *
                            (static_cast<double>(su.n_quantities() * horizon + su.tracked.size() * 4 + 4 * sc.model().state_size()) * 8 +
-                            static_cast<double>(sc.model().size() * sim::path_simulator::ladder_slots * 16));
+                            static_cast<double>(sc.model().size() * sim::path_simulator::ladder_slots *
+                                                sizeof(sim::path_simulator::ladder_slot)));
     const double kept_bytes = opt.keep_paths ? static_cast<double>(su.tracked.size()) * static_cast<double>(opt.paths) * n * 8 : 0;
     detail::check_fits_memory(threads * tallies + kept_bytes,
                               "simulate (" + std::to_string(threads) + " threads' tallies of " + std::to_string(n) +

@@ -523,16 +523,19 @@ void path_simulator::step_cohorts(draws& d, std::size_t u, std::size_t s, int t,
   enter(u, s + 1, passed, t);
 }
 
-void path_simulator::see_chance(ladder_slot& slot, double p) const {
-  slot = ladder_slot{p, 0, 0, 0};
+void path_simulator::see_chance(ladder_slot& slot, double p) {
+  slot = ladder_slot{p, 0, 0};
   const auto none = su_.ladder_chances.size();
   if (const auto i = su_.ladder_chance(p); i < none) {
     slot.ladder = static_cast<std::uint32_t>(i + 1);
   } else if (const auto j = su_.ladder_chance(ladder_grid(p)); j < none) {
-    const double grid = su_.ladder_chances[j];
     slot.ladder = static_cast<std::uint32_t>(j + 1);
-    slot.thin = 1 - p / grid;
-    slot.log_keep = std::log1p(-slot.thin);
+    auto [it, first] = thinning_of_.try_emplace(p, static_cast<std::uint32_t>(thinnings_.size() + 1));
+    if (first) {
+      const double thin = 1 - p / su_.ladder_chances[j];
+      thinnings_.push_back({thin, std::log1p(-thin)});
+    }
+    slot.thinning = it->second;
   }
 }
 

@@ -4,6 +4,7 @@
 // each month's random outcomes drawn as a race in hazard time or as counts
 // (docs/simulation.md).
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "memberflow/random.hpp"
@@ -134,6 +135,14 @@ class path_simulator {
   // ladders a unit's stage may use (its chances p1 and p2, and the target rule's lowered-bar
   // cohort's; stage_binomial).
   static constexpr std::size_t ladder_bytes = std::size_t{16} << 20, ladder_slots = 4;
+  // A chance p seen in a unit's stage (one of its ladder_slots) and its ladder: index + 1
+  // (0: none), and for a ladder of a grid point P, its thinning's index + 1 (0: p's own
+  // ladder). 16 bytes: a worker keeps one per unit, stage and slot.
+  struct ladder_slot {
+    double p = -1;
+    std::uint32_t ladder = 0, thinning = 0;
+  };
+  static_assert(sizeof(ladder_slot) == 16);
   // The most paths a batch should hold (see simulate_step.cpp).
   static std::size_t batch_paths(const setup& su);
 
@@ -185,18 +194,13 @@ class path_simulator {
     auto& slot = ladder_at_[(u * stages_ + s) * ladder_slots + static_cast<std::size_t>(which)];
     if (slot.p != p) see_chance(slot, p);  // first seen, or a policy changed it
     if (!slot.ladder) return d.binomial(n, p, log_q);
-    if (slot.thin == 0) return ladder_binomial(d, slot.ladder - 1, n);
+    if (!slot.thinning) return ladder_binomial(d, slot.ladder - 1, n);
     if (mean < thin_above) return d.binomial(n, p, log_q);
+    const auto& th = thinnings_[slot.thinning - 1];
     const auto x = ladder_binomial(d, slot.ladder - 1, n);
-    return x - d.binomial(x, slot.thin, slot.log_keep);
+    return x - d.binomial(x, th.thin, th.log_keep);
   }
-  // A chance p seen in a stage and its ladder: index + 1 (0: none), and for a ladder of a
-  // grid point P, 1 - p/P and its log1p (0: p's own ladder).
-  struct ladder_slot {
-    double p = -1, thin = 0, log_keep = 0;
-    std::uint32_t ladder = 0;
-  };
-  [[gnu::noinline]] void see_chance(ladder_slot& slot, double p) const;
+  [[gnu::noinline]] void see_chance(ladder_slot& slot, double p);
   [[gnu::noinline]] long long ladder_binomial(draws& d, std::uint32_t ladder, std::int64_t n);
   void trim_ladders();
   void enter(std::size_t u, std::size_t s, std::int64_t k, int t) {
@@ -255,6 +259,12 @@ class path_simulator {
   };
   std::vector<ladder_entry> ladders_;
   std::vector<ladder_slot> ladder_at_;
+  // A thinned chance p's 1 - p/P and its log1p, one per p seen (thinning_of_).
+  struct thinning {
+    double thin, log_keep;
+  };
+  std::vector<thinning> thinnings_;
+  std::unordered_map<double, std::uint32_t> thinning_of_;
   bool ladders_on_ = false;
   // trim_ladders counts only the ladders used since it last counted (ladders_used_) and
   // clears only those that hold tables (ladders_holding_): never a walk over them all.
