@@ -308,19 +308,18 @@ struct dense_law {
   const char* name;
   long long n;  // 0 for a Poisson
   double p_or_mean;
-  int per_unit_month;  // draws of it a unit-month (a group of cohorts counts as one)
-  int cohorts = 0;     // > 0: that many cohorts of n people, raced as one group first
+  int cohorts = 0;  // > 0: that many cohorts of n people, raced as one group first
 };
 constexpr dense_law dense_laws[] = {
-    {"source advance Bin(800, 0.05)", 800, 0.05, 1},
-    {"source exit Bin(760, 0.02/0.95)", 760, 0.02 / 0.95, 1},
-    {"training advance Bin(200, 0.1)", 200, 0.1, 1},
-    {"training exit Bin(180, 0.02/0.9)", 180, 0.02 / 0.9, 1},
-    {"probation exits: 12 cohorts Bin(20, 0.002)", 20, 0.002, 1, 12},
-    {"probation fail Bin(20, 0.03)", 20, 0.03, 1},
-    {"full attrition Bin(2500, 0.0015)", 2500, 0.0015, 1},
-    {"inflow Poisson(30)", 0, 30, 1},
-    {"transfer Poisson(1.5)", 0, 1.5, 1},
+    {"source advance Bin(800, 0.05)", 800, 0.05},
+    {"source exit Bin(760, 0.02/0.95)", 760, 0.02 / 0.95},
+    {"training advance Bin(200, 0.1)", 200, 0.1},
+    {"training exit Bin(180, 0.02/0.9)", 180, 0.02 / 0.9},
+    {"probation exits: 12 cohorts Bin(20, 0.002)", 20, 0.002, 12},
+    {"probation fail Bin(20, 0.03)", 20, 0.03},
+    {"full attrition Bin(2500, 0.0015)", 2500, 0.0015},
+    {"inflow Poisson(30)", 0, 30},
+    {"transfer Poisson(1.5)", 0, 1.5},
 };
 void BM_DenseDraw(benchmark::State& state) {
   const auto& law = dense_laws[state.range(0)];
@@ -355,7 +354,6 @@ void BM_DenseDraw(benchmark::State& state) {
     }
   }
   benchmark::DoNotOptimize(x);
-  state.counters["per unit-month"] = law.per_unit_month;
   state.SetLabel(law.name);
 }
 BENCHMARK(BM_DenseDraw)->DenseRange(0, std::size(dense_laws) - 1);

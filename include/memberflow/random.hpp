@@ -455,9 +455,9 @@ class poisson_table {
   static constexpr double max_mean = 256;
 
   poisson_table() = default;  // no table: operator bool is false
-  explicit poisson_table(double mu) : mean_(check(mu)), table_(std::exp(-mu), mu, detail::poisson_bottom_up_hi, [mu](long long k) {
-                                                            return mu / static_cast<double>(k + 1);
-                                                          }) {}
+  explicit poisson_table(double mu)
+      : mean_(check(mu)),
+        table_(std::exp(-mu), mu, detail::poisson_bottom_up_hi, [mu](long long k) { return mu / static_cast<double>(k + 1); }) {}
   explicit operator bool() const { return !table_.empty(); }
   double mean() const { return mean_; }
   // The k of u in (0, 1).
