@@ -77,8 +77,7 @@ path_simulator::path_simulator(const setup& su, simulation_tally& tally, std::ve
   x_.resize(n_ * slots_);
   total_.resize(plan_.size() * n_);
   streams_.assign(n_, random::stream(0, 0, 0, 0));
-  ladders_on_ = !su.ladder_chances.empty();
-  if (ladders_on_) {
+  if (!su.ladder_chances.empty()) {
     ladder_at_.assign(n_ * stages_ * ladder_slots, ladder_slot{});
     for (double p : su.ladder_chances) ladders_.push_back({random::binomial_ladder(p, std::log1p(-p))});
   }
@@ -169,7 +168,7 @@ void path_simulator::run_path(std::uint64_t path) {
     for (std::size_t u = 0; u < n_; ++u) unit_months(u);
   }
   for (std::size_t u = 0; u < n_; ++u) end_unit(u);
-  if (ladders_on_) trim_ladders();
+  if (!ladders_.empty()) trim_ladders();
 }
 
 // Without policies or drawn parameters units are independent: a block of units runs
@@ -188,7 +187,7 @@ void path_simulator::run_batch_by_unit_blocks(std::uint64_t first, std::size_t c
         end_unit(u);
       }
     }
-    if (ladders_on_) trim_ladders();
+    if (!ladders_.empty()) trim_ladders();
   }
 }
 

@@ -189,7 +189,7 @@ class path_simulator {
   long long stage_binomial(draws& d, std::size_t u, std::size_t s, int which, std::int64_t n, const chances& c) {
     const double p = which % 2 ? c.p2 : c.p1, log_q = which % 2 ? c.log_q2 : c.log_q1;
     const double mean = static_cast<double>(n) * p;
-    if (!ladders_on_ || n == 0 || !(p > 0 && p <= 0.5) || !draws::counted(mean, d.count_above()))
+    if (ladders_.empty() || n == 0 || !(p > 0 && p <= 0.5) || !draws::counted(mean, d.count_above()))
       return d.binomial(n, p, log_q);
     auto& slot = ladder_at_[(u * stages_ + s) * ladder_slots + static_cast<std::size_t>(which)];
     if (slot.p != p) see_chance(slot, p);  // first seen, or a policy changed it
@@ -265,7 +265,6 @@ class path_simulator {
   };
   std::vector<thinning> thinnings_;
   std::unordered_map<double, std::uint32_t> thinning_of_;
-  bool ladders_on_ = false;
   // trim_ladders counts only the ladders used since it last counted (ladders_used_) and
   // clears only those that hold tables (ladders_holding_): never a walk over them all.
   std::vector<std::uint32_t> ladders_used_, ladders_holding_;
